@@ -78,6 +78,13 @@ class Sensor(abc.ABC):
     domain: Domain = "system"
     kind: Kind = "measured"
     device: str = ""
+    #: ``"device"``: readings cover the whole device (a GPU, a CPU package), which the
+    #: tracker may attribute to the tracked processes by ``Reading.share`` or by CPU-time
+    #: share; ``"process"``: readings already cover only the tracked processes (the models).
+    scope: Literal["device", "process"] = "device"
+    #: Seconds between reads; ``None`` means the sampler's rate. Cumulative sources that
+    #: are costly to read (the CPU-time model) use a longer interval without losing energy.
+    interval_s: float | None = None
 
     @abc.abstractmethod
     def read(self) -> Reading:
