@@ -1,0 +1,329 @@
+"""One background thread that reads every sensor and turns readings into energy.
+
+Counters are differenced, power is integrated with the trapezoid rule. Each sensor is
+read at its own interval (``Sensor.interval_s``, else the sampler's rate); the thread
+sleeps until the next sensor is due, so a run with only slow modelled sensors costs a
+wake-up a second. Readings of shared host devices (RAPL package, DRAM) are attributed to
+the tracked process tree by its share of the machine's busy CPU time when a CPU-share
+source is given; sensors that know better (NVML per-process utilisation) put a ``share``
+in their readings.
+
+A sensor that fails is never fatal: the gap is recorded, energy across it is bridged
+(a counter keeps counting; power is interpolated) and flagged, and after
+``max_failures`` consecutive failures its ``fallback()`` replaces it when it has one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .errors import UsageError
+from .sensors.base import Reading, Sensor
+
+__all__ = ["Sampler", "SensorTotals", "Snapshot", "counter_energy_j", "trapezoid_energy_j",
+           "HOST_DOMAINS"]
+
+log = logging.getLogger("wattprint")
+
+#: Domains whose device-scope readings are attributed by CPU-time share in process mode.
+HOST_DOMAINS = frozenset({"cpu", "dram", "system"})
+
+SampleSink = Callable[[int, float, float, float], None]
+"""``sink(sensor_index, time_s, power_w, energy_j)``: called for every new reading with the
+interval power and the sensor's cumulative attributed energy; must be cheap."""
+
+
+def counter_energy_j(prev_j: float, cur_j: float) -> float:
+    """Energy between two cumulative counter values; a counter that went back (reset by a
+    driver reload) contributes nothing rather than a negative amount."""
+    return cur_j - prev_j if cur_j >= prev_j else 0.0
+
+
+def trapezoid_energy_j(prev_w: float, cur_w: float, dt_s: float) -> float:
+    """Energy of a linear power ramp from ``prev_w`` to ``cur_w`` over ``dt_s`` seconds."""
+    if dt_s <= 0.0:
+        return 0.0
+    return 0.5 * (prev_w + cur_w) * dt_s
+
+
+@dataclass(slots=True)
+class SensorTotals:
+    """Running totals of one sensor (all energies in joules)."""
+
+    energy_j: float = 0.0  # the whole device
+    attributed_j: float = 0.0  # the tracked processes' part
+    bridged_j: float = 0.0  # part of energy_j that was interpolated across a gap
+    power_w: float = 0.0  # power over the last interval (attributed)
+    device_power_w: float = 0.0  # power over the last interval (whole device)
+    peak_power_w: float = 0.0
+    samples: int = 0
+    failures: int = 0  # consecutive failures now
+    errors: int = 0  # failures over the run
+    gaps: list[list[float | None]] = field(default_factory=list)  # [start_s, end_s]
+    last_error: str | None = None
+    replaced_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Cumulative energies of every sensor at one instant (for phase boundaries)."""
+
+    time_s: float
+    energy_j: tuple[float, ...]
+    attributed_j: tuple[float, ...]
+
+
+class _Slot:
+    """Per-sensor state kept by the sampler."""
+
+    __slots__ = ("index", "sensor", "totals", "last", "due_s", "interval_s", "host_share",
+                 "share_base", "last_share")
+
+    def __init__(self, index: int, sensor: Sensor, interval_s: float, host_share: bool) -> None:
+        self.index = index
+        self.sensor = sensor
+        self.totals = SensorTotals()
+        self.last: Reading | None = None
+        self.interval_s = interval_s
+        self.due_s = 0.0
+        self.host_share = host_share
+        self.share_base: tuple[float, float] | None = None
+        self.last_share = 1.0
+
+
+class Sampler:
+    """Reads ``sensors`` on a background thread until :meth:`stop`.
+
+    ``cpu_share_source`` returns ``(tree_cpu_s, machine_busy_cpu_s)``, two cumulative
+    CPU-second counters; when given, device-scope host sensors are attributed by the ratio
+    of their increments. ``sink`` receives every reading (see :data:`SampleSink`).
+    """
+
+    def __init__(self, sensors: Sequence[Sensor], *, rate_hz: float = 10.0,
+                 cpu_share_source: Callable[[], tuple[float, float]] | None = None,
+                 sink: SampleSink | None = None, max_failures: int = 3) -> None:
+        if not (0.0 < rate_hz <= 1000.0):
+            raise UsageError(f"rate_hz={rate_hz!r} is out of range; use a rate between 0 "
+                             "and 1000 samples per second (default 10)")
+        self.rate_hz = float(rate_hz)
+        period = 1.0 / self.rate_hz
+        self._slots = [
+            _Slot(i, s, s.interval_s if s.interval_s else period,
+                  cpu_share_source is not None and s.scope == "device"
+                  and s.domain in HOST_DOMAINS)
+            for i, s in enumerate(sensors)
+        ]
+        self._cpu_share_source = cpu_share_source
+        self._sink = sink
+        self._max_failures = max(1, int(max_failures))
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.start_s: float | None = None
+        self.stop_s: float | None = None
+        self.peak_power_w = 0.0
+
+    # -- public -------------------------------------------------------------------------
+    @property
+    def sensors(self) -> list[Sensor]:
+        return [slot.sensor for slot in self._slots]
+
+    @property
+    def totals(self) -> list[SensorTotals]:
+        return [slot.totals for slot in self._slots]
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise UsageError("this sampler was already started; create a new one per run")
+        now = time.monotonic()
+        self.start_s = now
+        share = self._cpu_share() if any(s.host_share for s in self._slots) else None
+        for slot in self._slots:
+            self._first_read(slot, share)
+            slot.due_s = now + slot.interval_s
+        self._thread = threading.Thread(target=self._loop, name="wattprint-sampler",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread after a final read of every sensor. Safe to call twice."""
+        if self._thread is None or self.stop_s is not None:
+            return
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+        if self._thread.is_alive():  # pragma: no cover - a sensor hung in a vendor call
+            log.error("wattprint: sampler thread did not stop within 5 s; a sensor read "
+                      "is hanging. Totals stop at the last completed read.")
+        else:
+            with self._lock:
+                self._tick(force=True)
+        self.stop_s = time.monotonic()
+        for slot in self._slots:
+            try:
+                slot.sensor.close()
+            except Exception as err:  # noqa: BLE001 - closing must never raise into the user
+                log.warning("wattprint: closing sensor %s failed: %s", slot.sensor.name, err)
+
+    def snapshot(self) -> Snapshot:
+        """Cumulative energies now. Fast sensors are read; slow (interval) sensors are
+        extrapolated from their last interval power, which keeps consecutive phases
+        consistent (they share the boundary value) without a costly read."""
+        with self._lock:
+            now = time.monotonic()
+            if self._thread is not None and self.stop_s is None:
+                self._tick(force=False, fast_only=True, now=now)
+            energy, attributed = [], []
+            for slot in self._slots:
+                t = slot.totals
+                dt = 0.0
+                if slot.last is not None and now > slot.last.time_s and self.stop_s is None:
+                    dt = now - slot.last.time_s
+                energy.append(t.energy_j + t.device_power_w * dt)
+                attributed.append(t.attributed_j + t.power_w * dt)
+            return Snapshot(now, tuple(energy), tuple(attributed))
+
+    # -- the thread ---------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            next_due = min(slot.due_s for slot in self._slots) if self._slots else None
+            wait = 1.0 if next_due is None else max(0.0, next_due - time.monotonic())
+            if self._stop.wait(wait):
+                return
+            try:
+                with self._lock:
+                    self._tick(force=False)
+            except Exception:  # noqa: BLE001 - never let the sampler die silently
+                log.exception("wattprint: unexpected error in the sampler; continuing")
+
+    def _cpu_share(self) -> tuple[float, float] | None:
+        if self._cpu_share_source is None:
+            return None
+        try:
+            return self._cpu_share_source()
+        except Exception as err:  # noqa: BLE001
+            log.warning("wattprint: could not read CPU time for attribution: %s", err)
+            return None
+
+    def _tick(self, *, force: bool, fast_only: bool = False, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        due = [slot for slot in self._slots
+               if force or (fast_only and slot.interval_s <= 1.0 / self.rate_hz)
+               or (not fast_only and slot.due_s <= now)]
+        if not due:
+            return
+        share = self._cpu_share() if any(s.host_share for s in due) else None
+        for slot in due:
+            self._read(slot, share)
+            if not fast_only:
+                slot.due_s = max(slot.due_s + slot.interval_s, now)
+        total_power = sum(slot.totals.power_w for slot in self._slots
+                          if getattr(slot.sensor, "nested_in", None) is None)
+        if total_power > self.peak_power_w:
+            self.peak_power_w = total_power
+
+    def _first_read(self, slot: _Slot, share: tuple[float, float] | None) -> None:
+        try:
+            slot.last = slot.sensor.read()
+            slot.share_base = share
+        except Exception as err:  # noqa: BLE001
+            self._failed(slot, err, time.monotonic())
+
+    def _read(self, slot: _Slot, share: tuple[float, float] | None) -> None:
+        try:
+            reading = slot.sensor.read()
+        except Exception as err:  # noqa: BLE001
+            self._failed(slot, err, time.monotonic())
+            return
+        t = slot.totals
+        if t.failures:
+            t.failures = 0
+            if t.gaps and t.gaps[-1][1] is None:
+                t.gaps[-1][1] = reading.time_s
+                log.warning("wattprint: sensor %s recovered", slot.sensor.name)
+        prev = slot.last
+        slot.last = reading
+        if prev is None:  # first good reading (after a failed first read or a fallback)
+            slot.share_base = share
+            return
+        dt = reading.time_s - prev.time_s
+        if dt <= 0.0:
+            return
+        if reading.energy_j is not None and prev.energy_j is not None:
+            delta = counter_energy_j(prev.energy_j, reading.energy_j)
+        elif reading.power_w is not None:
+            prev_w = prev.power_w if prev.power_w is not None else reading.power_w
+            delta = trapezoid_energy_j(prev_w, reading.power_w, dt)
+            if t.gaps and t.gaps[-1][1] == reading.time_s:
+                t.bridged_j += delta
+        else:
+            return
+        fraction = self._share_for(slot, reading, share)
+        t.energy_j += delta
+        t.attributed_j += delta * fraction
+        t.power_w = delta * fraction / dt
+        t.device_power_w = delta / dt
+        if t.power_w > t.peak_power_w:
+            t.peak_power_w = t.power_w
+        t.samples += 1
+        if self._sink is not None:
+            try:
+                self._sink(slot.index, reading.time_s, t.power_w, t.attributed_j)
+            except Exception as err:  # noqa: BLE001
+                log.warning("wattprint: sample sink failed: %s", err)
+
+    def _share_for(self, slot: _Slot, reading: Reading,
+                   share: tuple[float, float] | None) -> float:
+        if reading.share is not None:
+            fraction = min(max(reading.share, 0.0), 1.0)
+        elif slot.host_share and share is not None and slot.share_base is not None:
+            d_tree = share[0] - slot.share_base[0]
+            d_busy = share[1] - slot.share_base[1]
+            fraction = min(max(d_tree / d_busy, 0.0), 1.0) if d_busy > 0 else 0.0
+        else:
+            fraction = 1.0
+        if share is not None and slot.host_share:
+            slot.share_base = share
+        slot.last_share = fraction
+        return fraction
+
+    def _failed(self, slot: _Slot, err: BaseException, now: float) -> None:
+        t = slot.totals
+        t.failures += 1
+        t.errors += 1
+        t.last_error = f"{type(err).__name__}: {err}"
+        if t.failures == 1:
+            start = slot.last.time_s if slot.last is not None else now
+            t.gaps.append([start, None])
+            log.warning("wattprint: sensor %s failed to read (%s); marking a gap",
+                        slot.sensor.name, t.last_error)
+        if t.failures >= self._max_failures:
+            replacement = None
+            try:
+                replacement = slot.sensor.fallback()
+            except Exception as ferr:  # noqa: BLE001
+                log.warning("wattprint: fallback for %s failed: %s", slot.sensor.name, ferr)
+            if replacement is not None:
+                log.warning("wattprint: sensor %s keeps failing; switching to %s",
+                            slot.sensor.name, replacement.name)
+                t.replaced_by = replacement.name
+                old = slot.sensor
+                slot.sensor = replacement
+                slot.interval_s = replacement.interval_s or slot.interval_s
+                try:
+                    old.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                # Bridge the gap with the last known power, flagged as bridged.
+                if slot.last is not None:
+                    gap_s = max(now - slot.last.time_s, 0.0)
+                    t.energy_j += t.device_power_w * gap_s
+                    t.attributed_j += t.power_w * gap_s
+                    t.bridged_j += t.device_power_w * gap_s
+                slot.last = None
+                t.failures = 0
+                if t.gaps and t.gaps[-1][1] is None:
+                    t.gaps[-1][1] = now

@@ -1,0 +1,405 @@
+"""The public measuring API: ``track()`` as context manager or decorator, ``start()/stop()``,
+named nestable phases and work counters.
+
+    with wattprint.track("finetune") as run:
+        with run.phase("train"):
+            ...
+            run.count(tokens=4096, samples=8, steps=1)
+    print(run.result.summary())
+
+Faults inside wattprint (a sensor that dies, a vendor library that misbehaves) are logged
+loudly on the ``wattprint`` logger and never raised into the tracked program; misuse of
+the API (stop before start, a negative count) raises :class:`~wattprint.errors.UsageError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Sequence, TypeVar, overload
+
+from ._proctree import ProcessTree, machine_busy_cpu_s
+from .errors import UsageError
+from .result import COUNTER_UNITS, DeviceEnergy, PhaseEnergy, RunResult
+from .sampler import Sampler, SampleSink, Snapshot
+from .sensors import Detection, detect
+from .sensors.base import Sensor
+
+__all__ = ["Tracker", "Phase", "track", "start"]
+
+log = logging.getLogger("wattprint")
+F = TypeVar("F", bound=Callable[..., Any])
+MODES = ("process", "machine")
+
+
+class Phase:
+    """A named window of a run. Use as a context manager, or call :meth:`start` and
+    :meth:`stop` from callbacks (``on_train_epoch_start`` / ``_end``)."""
+
+    def __init__(self, tracker: "Tracker", name: str) -> None:
+        self._tracker = tracker
+        self.name = name
+        self.path: str | None = None
+        self._start: Snapshot | None = None
+        self._counters: dict[str, float] = {}
+
+    def start(self) -> "Phase":
+        if self._start is not None:
+            raise UsageError(f"phase {self.name!r} was already started; use a new "
+                             "run.phase(...) for each window")
+        self._tracker._enter_phase(self)
+        return self
+
+    def stop(self) -> None:
+        if self._start is None:
+            raise UsageError(f"phase {self.name!r} was stopped before it was started")
+        self._tracker._exit_phase(self)
+
+    def __enter__(self) -> "Phase":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _PhaseTotals:
+    __slots__ = ("energy_j", "duration_s", "entries", "by_domain", "counters")
+
+    def __init__(self) -> None:
+        self.energy_j = 0.0
+        self.duration_s = 0.0
+        self.entries = 0
+        self.by_domain: dict[str, float] = {}
+        self.counters: dict[str, float] = {}
+
+
+class Tracker:
+    """Measures the energy of a block of code, a function or a process tree.
+
+    ``mode="process"`` (default) attributes shared devices to the process tree rooted at
+    ``pid`` (default: this process), exited children included; ``mode="machine"`` counts
+    whole devices. ``sensors`` replaces detection with your own list (e.g.
+    :class:`wattprint.testing.FakeSensor`). ``rate_hz`` is the sampling rate of fast
+    sensors (counters and polled power).
+    """
+
+    def __init__(self, name: str | None = None, *, mode: str = "process",
+                 pid: int | None = None, sensors: Sequence[Sensor] | None = None,
+                 rate_hz: float = 10.0, gpus: bool = True,
+                 rapl_root: str = "/sys/class/powercap",
+                 sink: SampleSink | None = None,
+                 detect_options: dict[str, Any] | None = None) -> None:
+        if mode not in MODES:
+            raise UsageError(f"mode={mode!r} is not a tracking mode; use 'process' (the "
+                             "tracked process tree) or 'machine' (whole devices)")
+        if not (isinstance(rate_hz, (int, float)) and 0 < rate_hz <= 1000):
+            raise UsageError(f"rate_hz={rate_hz!r} is out of range; use a number of samples "
+                             "per second between 0 and 1000 (default 10)")
+        if name is not None and not isinstance(name, str):
+            raise UsageError(f"name={name!r} must be a string")
+        self.name = name
+        self.mode = mode
+        self.pid = pid
+        self.rate_hz = float(rate_hz)
+        self._given_sensors = list(sensors) if sensors is not None else None
+        self._gpus = gpus
+        self._rapl_root = rapl_root
+        self._sink = sink
+        self._detect_options = dict(detect_options or {})
+        self._lock = threading.RLock()
+        self._sampler: Sampler | None = None
+        self._tree: ProcessTree | None = None
+        self.detection: Detection | None = None
+        self._started_at: str | None = None
+        self._t0: float | None = None
+        self._t1: float | None = None
+        self._counters: dict[str, float] = {}
+        self._phase_stack: list[Phase] = []
+        self._phases: dict[str, _PhaseTotals] = {}
+        self._warnings: list[str] = []
+        self._result: RunResult | None = None
+        self._status = "finished"
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._t0 is not None and self._t1 is None
+
+    def start(self) -> "Tracker":
+        """Begin measuring. Raises :class:`UsageError` if already started."""
+        with self._lock:
+            if self._t0 is not None:
+                raise UsageError("this tracker was already started; create a new "
+                                 "wattprint.track() for each run")
+            self._tree = ProcessTree(self.pid) if self.mode == "process" else None
+            sensors = self._open_sensors()
+            share_source = None
+            if self._tree is not None:
+                tree = self._tree
+                share_source = lambda: (tree.cpu_s(), machine_busy_cpu_s())  # noqa: E731
+            try:
+                self._sampler = Sampler(sensors, rate_hz=self.rate_hz,
+                                        cpu_share_source=share_source, sink=self._sink)
+            except UsageError:
+                raise
+            self._started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            self._t0 = time.monotonic()
+            try:
+                self._sampler.start()
+            except Exception as err:  # noqa: BLE001 - never kill the user's program
+                log.error("wattprint: could not start sampling (%r); this run will report "
+                          "no energy", err)
+                self._warnings.append(f"sampling could not start: {err!r}")
+            return self
+
+    def _open_sensors(self) -> list[Sensor]:
+        if self._given_sensors is not None:
+            return self._given_sensors
+        try:
+            self.detection = detect(mode=self.mode, tree=self._tree, gpus=self._gpus,
+                                    rapl_root=self._rapl_root, **self._detect_options)
+        except Exception as err:  # noqa: BLE001
+            log.error("wattprint: sensor detection failed (%r); run `wattprint doctor`", err)
+            self._warnings.append(f"sensor detection failed: {err!r}")
+            return []
+        sensors = self.detection.sensors
+        if not sensors:
+            msg = ("no power sensor or model could be used on this machine; energy will be "
+                   "0. Run `wattprint doctor` to see why.")
+            log.error("wattprint: %s", msg)
+            self._warnings.append(msg)
+        elif all(s.kind == "modelled" for s in sensors):
+            self._warnings.append(
+                "no power sensors are readable here: every figure is modelled from "
+                "utilisation and reference data (see each device's provenance and the range)")
+        return sensors
+
+    def stop(self) -> RunResult:
+        """Stop measuring and return the :class:`RunResult`. Open phases are closed."""
+        with self._lock:
+            if self._t0 is None:
+                raise UsageError("stop() was called before start(); call start() first, or "
+                                 "use `with wattprint.track(): ...`")
+            if self._result is not None:
+                return self._result
+            while self._phase_stack:
+                phase = self._phase_stack[-1]
+                self._warnings.append(f"phase {phase.path!r} was still open at stop and "
+                                      "was closed")
+                self._exit_phase(phase)
+            assert self._sampler is not None
+            try:
+                self._sampler.stop()
+            except Exception as err:  # noqa: BLE001
+                log.error("wattprint: stopping the sampler failed: %r", err)
+                self._warnings.append(f"stopping the sampler failed: {err!r}")
+            self._t1 = time.monotonic()
+            self._result = self._build_result()
+            return self._result
+
+    @property
+    def result(self) -> RunResult:
+        if self._result is None:
+            raise UsageError("the run has no result yet: it is still running or was never "
+                             "started; call stop() or leave the `with` block first")
+        return self._result
+
+    def __enter__(self) -> "Tracker":
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self._status = "failed"
+        self.stop()
+
+    def __call__(self, func: F) -> F:
+        """Use a tracker's settings as a decorator: each call is measured as its own run."""
+        return _decorate(func, self._settings())
+
+    def _settings(self) -> dict[str, Any]:
+        return dict(name=self.name, mode=self.mode, pid=self.pid,
+                    sensors=self._given_sensors, rate_hz=self.rate_hz, gpus=self._gpus,
+                    rapl_root=self._rapl_root, sink=self._sink,
+                    detect_options=self._detect_options)
+
+    # -- phases and counters --------------------------------------------------------------
+    def phase(self, name: str) -> Phase:
+        """A named window of this run; nest them freely ("train" then "eval" inside it)."""
+        if not isinstance(name, str) or not name or "/" in name:
+            raise UsageError(f"phase name {name!r} is not valid; use a non-empty string "
+                             "without '/' (nesting is expressed by nesting the blocks)")
+        return Phase(self, name)
+
+    def _snapshot(self) -> Snapshot:
+        assert self._sampler is not None
+        return self._sampler.snapshot()
+
+    def _enter_phase(self, phase: Phase) -> None:
+        with self._lock:
+            if not self.running:
+                raise UsageError(f"phase {phase.name!r} entered outside a running run; "
+                                 "start the run first")
+            parent = self._phase_stack[-1].path if self._phase_stack else None
+            phase.path = f"{parent}/{phase.name}" if parent else phase.name
+            phase._counters = dict(self._counters)
+            phase._start = self._snapshot()
+            self._phase_stack.append(phase)
+            self._phases.setdefault(phase.path, _PhaseTotals())  # report in entry order
+
+    def _exit_phase(self, phase: Phase) -> None:
+        with self._lock:
+            if not self._phase_stack or self._phase_stack[-1] is not phase:
+                open_ = self._phase_stack[-1].path if self._phase_stack else "none"
+                raise UsageError(f"phase {phase.name!r} stopped out of order; the innermost "
+                                 f"open phase is {open_!r}. Stop inner phases first.")
+            end = self._snapshot()
+            start = phase._start
+            assert start is not None and phase.path is not None
+            self._phase_stack.pop()
+            totals = self._phases.setdefault(phase.path, _PhaseTotals())
+            totals.entries += 1
+            totals.duration_s += end.time_s - start.time_s
+            for sensor, e0, e1 in zip(self._sampler.sensors if self._sampler else [],
+                                      start.attributed_j, end.attributed_j):
+                if getattr(sensor, "nested_in", None) is not None:
+                    continue
+                delta = max(e1 - e0, 0.0)
+                totals.energy_j += delta
+                totals.by_domain[sensor.domain] = totals.by_domain.get(sensor.domain, 0.0) + delta
+            for unit, value in self._counters.items():
+                d = value - phase._counters.get(unit, 0.0)
+                if d:
+                    totals.counters[unit] = totals.counters.get(unit, 0.0) + d
+            phase._start = None
+
+    def count(self, **units: float) -> None:
+        """Add work done: ``run.count(tokens=512, samples=4, steps=1)``.
+
+        Gives J/token, J/sample, J/step and J/request for the run and each open phase."""
+        bad = sorted(set(units) - set(COUNTER_UNITS))
+        if bad:
+            raise UsageError(f"unknown counter {', '.join(bad)}; count one of "
+                             f"{', '.join(COUNTER_UNITS)}")
+        for unit, value in units.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                    or value != value:
+                raise UsageError(f"count({unit}={value!r}): counts must be non-negative numbers")
+        with self._lock:
+            for unit, value in units.items():
+                self._counters[unit] = self._counters.get(unit, 0.0) + value
+
+    # -- live figures -----------------------------------------------------------------------
+    @property
+    def elapsed_s(self) -> float:
+        if self._t0 is None:
+            return 0.0
+        return (self._t1 or time.monotonic()) - self._t0
+
+    @property
+    def energy_j(self) -> float:
+        """Energy so far (attributed, counted sensors)."""
+        if self._result is not None:
+            return self._result.energy_j
+        if self._sampler is None:
+            return 0.0
+        return sum(t.attributed_j for s, t in zip(self._sampler.sensors, self._sampler.totals)
+                   if getattr(s, "nested_in", None) is None)
+
+    @property
+    def power_w(self) -> float:
+        """Power over the last sampling interval (attributed, counted sensors)."""
+        if self._sampler is None or not self.running:
+            return 0.0
+        return sum(t.power_w for s, t in zip(self._sampler.sensors, self._sampler.totals)
+                   if getattr(s, "nested_in", None) is None)
+
+    @property
+    def counters(self) -> dict[str, float]:
+        return dict(self._counters)
+
+    # -- result -------------------------------------------------------------------------
+    def _build_result(self) -> RunResult:
+        assert self._t0 is not None and self._t1 is not None and self._sampler is not None
+        duration = self._t1 - self._t0
+        devices: list[DeviceEnergy] = []
+        by_domain: dict[str, float] = {}
+        total = low = high = 0.0
+        warnings = list(self._warnings)
+        for sensor, t in zip(self._sampler.sensors, self._sampler.totals):
+            counted = getattr(sensor, "nested_in", None) is None
+            try:
+                prov = dict(sensor.provenance())
+            except Exception as err:  # noqa: BLE001
+                prov = {"kind": sensor.kind, "error": repr(err)}
+            gaps = [[g[0] - self._t0, (g[1] - self._t0) if g[1] is not None else None]
+                    for g in t.gaps]
+            devices.append(DeviceEnergy(
+                name=sensor.name, domain=sensor.domain, kind=sensor.kind, device=sensor.device,
+                energy_j=t.attributed_j, device_energy_j=t.energy_j,
+                mean_power_w=t.attributed_j / duration if duration > 0 else 0.0,
+                peak_power_w=t.peak_power_w, samples=t.samples, counted=counted,
+                bridged_j=t.bridged_j, gaps=gaps, errors=t.errors, last_error=t.last_error,
+                replaced_by=t.replaced_by, provenance=prov))
+            if t.errors:
+                warnings.append(f"sensor {sensor.name} failed {t.errors} time(s) "
+                                f"(last: {t.last_error}); {t.bridged_j:.1f} J bridged")
+            if not counted:
+                continue
+            total += t.attributed_j
+            by_domain[sensor.domain] = by_domain.get(sensor.domain, 0.0) + t.attributed_j
+            u = float(prov.get("uncertainty", 0.0) or 0.0)
+            low += t.attributed_j * (1 - u)
+            high += t.attributed_j * (1 + u)
+        phases = [PhaseEnergy(name=path, energy_j=p.energy_j, duration_s=p.duration_s,
+                              entries=p.entries, by_domain=dict(p.by_domain),
+                              counters=dict(p.counters))
+                  for path, p in self._phases.items()]
+        return RunResult(name=self.name, mode=self.mode, started_at=self._started_at or "",
+                         duration_s=duration, energy_j=total, energy_low_j=low,
+                         energy_high_j=high, by_domain=by_domain, devices=devices,
+                         phases=phases, counters=dict(self._counters),
+                         peak_power_w=self._sampler.peak_power_w, status=self._status,
+                         warnings=warnings)
+
+
+def _decorate(func: F, settings: dict[str, Any]) -> F:
+    if settings.get("name") is None:
+        settings = {**settings, "name": getattr(func, "__qualname__", None)}
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        tracker = Tracker(**settings)
+        with tracker:
+            try:
+                return func(*args, **kwargs)
+            finally:
+                wrapper.last_tracker = tracker  # type: ignore[attr-defined]
+
+    wrapper.last_tracker = None  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+@overload
+def track(func: F, /) -> F: ...
+@overload
+def track(name: str | None = None, /, **options: Any) -> Tracker: ...
+
+
+def track(name_or_func: Any = None, /, **options: Any) -> Any:
+    """Measure a block or a function.
+
+    ``with track("name") as run: ...`` measures the block; ``@track`` or
+    ``@track("name", mode="machine")`` measures each call of the function (the last
+    call's tracker is ``func.last_tracker``). Options are those of :class:`Tracker`.
+    """
+    if callable(name_or_func) and not isinstance(name_or_func, str):
+        return _decorate(name_or_func, Tracker(**options)._settings())
+    return Tracker(name_or_func, **options)
+
+
+def start(name: str | None = None, /, **options: Any) -> Tracker:
+    """Start measuring now; call ``.stop()`` on the returned tracker to get the result."""
+    return Tracker(name, **options).start()
