@@ -105,7 +105,8 @@ class Sampler:
 
     def __init__(self, sensors: Sequence[Sensor], *, rate_hz: float = 10.0,
                  cpu_share_source: Callable[[], tuple[float, float]] | None = None,
-                 sink: SampleSink | None = None, max_failures: int = 3) -> None:
+                 sink: SampleSink | None = None, max_failures: int = 3,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if not (0.0 < rate_hz <= 1000.0):
             raise UsageError(f"rate_hz={rate_hz!r} is out of range; use a rate between 0 "
                              "and 1000 samples per second (default 10)")
@@ -120,6 +121,7 @@ class Sampler:
         self._cpu_share_source = cpu_share_source
         self._sink = sink
         self._max_failures = max(1, int(max_failures))
+        self._clock = clock  # the sensors' time base (time.monotonic for real ones)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -139,7 +141,7 @@ class Sampler:
     def start(self) -> None:
         if self._thread is not None:
             raise UsageError("this sampler was already started; create a new one per run")
-        now = time.monotonic()
+        now = self._clock()
         self.start_s = now
         share = self._cpu_share() if any(s.host_share for s in self._slots) else None
         for slot in self._slots:
@@ -161,7 +163,7 @@ class Sampler:
         else:
             with self._lock:
                 self._tick(force=True)
-        self.stop_s = time.monotonic()
+        self.stop_s = self._clock()
         for slot in self._slots:
             try:
                 slot.sensor.close()
@@ -173,7 +175,7 @@ class Sampler:
         extrapolated from their last interval power, which keeps consecutive phases
         consistent (they share the boundary value) without a costly read."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             if self._thread is not None and self.stop_s is None:
                 self._tick(force=False, fast_only=True, now=now)
             energy, attributed = [], []
@@ -190,7 +192,7 @@ class Sampler:
     def _loop(self) -> None:
         while True:
             next_due = min(slot.due_s for slot in self._slots) if self._slots else None
-            wait = 1.0 if next_due is None else max(0.0, next_due - time.monotonic())
+            wait = 1.0 if next_due is None else max(0.0, next_due - self._clock())
             if self._stop.wait(wait):
                 return
             try:
@@ -209,7 +211,7 @@ class Sampler:
             return None
 
     def _tick(self, *, force: bool, fast_only: bool = False, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
+        now = self._clock() if now is None else now
         due = [slot for slot in self._slots
                if force or (fast_only and slot.interval_s <= 1.0 / self.rate_hz)
                or (not fast_only and slot.due_s <= now)]
@@ -230,13 +232,13 @@ class Sampler:
             slot.last = slot.sensor.read()
             slot.share_base = share
         except Exception as err:  # noqa: BLE001
-            self._failed(slot, err, time.monotonic())
+            self._failed(slot, err, self._clock())
 
     def _read(self, slot: _Slot, share: tuple[float, float] | None) -> None:
         try:
             reading = slot.sensor.read()
         except Exception as err:  # noqa: BLE001
-            self._failed(slot, err, time.monotonic())
+            self._failed(slot, err, self._clock())
             return
         t = slot.totals
         if t.failures:
@@ -317,13 +319,17 @@ class Sampler:
                     old.close()
                 except Exception:  # noqa: BLE001
                     pass
-                # Bridge the gap with the last known power, flagged as bridged.
-                if slot.last is not None:
-                    gap_s = max(now - slot.last.time_s, 0.0)
+                # Bridge the gap to the replacement's first reading with the last known
+                # power, flagged as bridged.
+                last, slot.last = slot.last, None
+                self._first_read(slot, self._cpu_share() if slot.host_share else None)
+                end = slot.last.time_s if slot.last is not None else now
+                if last is not None:
+                    gap_s = max(end - last.time_s, 0.0)
                     t.energy_j += t.device_power_w * gap_s
                     t.attributed_j += t.power_w * gap_s
                     t.bridged_j += t.device_power_w * gap_s
-                slot.last = None
-                t.failures = 0
-                if t.gaps and t.gaps[-1][1] is None:
-                    t.gaps[-1][1] = now
+                if slot.last is not None:
+                    t.failures = 0
+                    if t.gaps and t.gaps[-1][1] is None:
+                        t.gaps[-1][1] = end

@@ -1,0 +1,171 @@
+"""The sampler: counter differencing, trapezoid integration, attribution, faults."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wattprint.errors import UsageError
+from wattprint.sampler import Sampler, counter_energy_j, trapezoid_energy_j
+from wattprint.testing import FakeSensor, ReplaySensor
+
+
+class Clock:
+    """A hand-advanced monotonic clock for deterministic sensors."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e4, allow_nan=False), min_size=1,
+                max_size=50))
+def test_counter_energy_sums_to_total(increments: list[float]) -> None:
+    values = [0.0]
+    for inc in increments:
+        values.append(values[-1] + inc)
+    total = sum(counter_energy_j(a, b) for a, b in zip(values, values[1:]))
+    assert math.isclose(total, values[-1], rel_tol=1e-9, abs_tol=1e-9)
+
+
+@given(st.floats(min_value=0, max_value=1e6), st.floats(min_value=0, max_value=1e6))
+def test_counter_reset_never_negative(a: float, b: float) -> None:
+    assert counter_energy_j(a, b) >= 0.0
+
+
+@given(st.lists(st.tuples(st.floats(0.001, 10), st.floats(0, 1000)), min_size=2, max_size=40))
+@settings(max_examples=200)
+def test_trapezoid_exact_for_piecewise_linear(points: list[tuple[float, float]]) -> None:
+    # integrating a piecewise-linear power sampled at its knots is exact
+    t, trace = 0.0, []
+    for dt, p in points:
+        t += dt
+        trace.append((t, p))
+    replay = ReplaySensor(trace)
+    exact = replay.energy_at(trace[-1][0] - trace[0][0])
+    total = sum(trapezoid_energy_j(p0, p1, t1 - t0)
+                for (t0, p0), (t1, p1) in zip(trace, trace[1:]))
+    assert math.isclose(total, exact, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_trapezoid_zero_interval() -> None:
+    assert trapezoid_energy_j(100, 200, 0.0) == 0.0
+    assert trapezoid_energy_j(100, 200, -1.0) == 0.0
+
+
+def test_counter_and_power_sensors_integrate_to_the_same_energy() -> None:
+    clock = Clock()
+    counter = FakeSensor(150.0, name="a", counter=True, clock=clock)
+    polled = FakeSensor(150.0, name="b", counter=False, clock=clock)
+    sampler = Sampler([counter, polled], rate_hz=10)
+    # drive the sampler by hand: no thread, deterministic clock
+    for slot in sampler._slots:
+        sampler._first_read(slot, None)
+    for _ in range(20):
+        clock.t += 0.1
+        sampler._tick(force=True)
+    a, b = sampler.totals
+    assert a.energy_j == pytest.approx(300.0)
+    assert b.energy_j == pytest.approx(300.0)
+    assert a.power_w == pytest.approx(150.0)
+    assert a.samples == 20
+
+
+def test_failing_sensor_marks_gap_and_counter_bridges_it() -> None:
+    clock = Clock()
+    sensor = FakeSensor(100.0, counter=True, fail_at={3, 4}, clock=clock)
+    sampler = Sampler([sensor], rate_hz=10, max_failures=5)
+    sampler._first_read(sampler._slots[0], None)  # read 1
+    for _ in range(5):  # reads 2..6; 3 and 4 fail
+        clock.t += 1.0
+        sampler._tick(force=True)
+    totals = sampler.totals[0]
+    assert totals.errors == 2
+    assert len(totals.gaps) == 1 and totals.gaps[0][1] is not None
+    # the counter kept counting through the gap: nothing is lost
+    assert totals.energy_j == pytest.approx(500.0)
+
+
+def test_dead_sensor_is_replaced_by_its_fallback() -> None:
+    clock = Clock()
+    backup = FakeSensor(80.0, name="backup", counter=False, clock=clock)
+    sensor = FakeSensor(80.0, name="main", counter=True, fail_after=2,
+                        fallback_sensor=backup, clock=clock)
+    sampler = Sampler([sensor], rate_hz=10, max_failures=3)
+    sampler._first_read(sampler._slots[0], None)
+    for _ in range(10):
+        clock.t += 1.0
+        sampler._tick(force=True)
+    totals = sampler.totals[0]
+    assert totals.replaced_by == "backup"
+    assert sampler.sensors[0] is backup
+    assert sensor.closed
+    # 10 s at 80 W; the 3 s gap was bridged with the last known power
+    assert totals.energy_j == pytest.approx(800.0)
+    assert totals.bridged_j == pytest.approx(240.0)
+
+
+def test_reading_share_attributes_part_of_a_device() -> None:
+    clock = Clock()
+    gpu = FakeSensor(300.0, share=0.25, clock=clock)
+    sampler = Sampler([gpu], rate_hz=10)
+    sampler._first_read(sampler._slots[0], None)
+    clock.t += 10.0
+    sampler._tick(force=True)
+    t = sampler.totals[0]
+    assert t.energy_j == pytest.approx(3000.0)
+    assert t.attributed_j == pytest.approx(750.0)
+
+
+def test_host_sensor_attributed_by_cpu_time_share() -> None:
+    clock = Clock()
+    cpu_times = {"tree": 0.0, "busy": 0.0}
+    package = FakeSensor(60.0, name="rapl:package-0", domain="cpu", clock=clock)
+    gpu = FakeSensor(300.0, name="gpu", domain="gpu", clock=clock)
+    sampler = Sampler([package, gpu], rate_hz=10,
+                      cpu_share_source=lambda: (cpu_times["tree"], cpu_times["busy"]))
+    share = sampler._cpu_share()
+    for slot in sampler._slots:
+        sampler._first_read(slot, share)
+    clock.t += 10.0
+    cpu_times["tree"], cpu_times["busy"] = 3.0, 12.0  # the tree used 25 % of busy CPU
+    sampler._tick(force=True)
+    pkg, g = sampler.totals
+    assert pkg.energy_j == pytest.approx(600.0)
+    assert pkg.attributed_j == pytest.approx(150.0)
+    assert g.attributed_j == pytest.approx(3000.0)  # a GPU is not attributed by CPU share
+
+
+def test_threaded_sampler_runs_and_stops() -> None:
+    sensor = FakeSensor(50.0)
+    sampler = Sampler([sensor], rate_hz=50)
+    sampler.start()
+    time.sleep(0.3)
+    sampler.stop()
+    sampler.stop()  # twice is fine
+    t = sampler.totals[0]
+    assert t.samples >= 5
+    assert t.energy_j == pytest.approx(50.0 * (sampler.stop_s - sampler.start_s), rel=0.1)
+    assert sensor.closed
+
+
+def test_slow_sensor_is_read_at_its_own_interval() -> None:
+    fast = FakeSensor(10.0, name="fast")
+    slow = FakeSensor(10.0, name="slow", interval_s=10.0)
+    sampler = Sampler([fast, slow], rate_hz=50)
+    sampler.start()
+    time.sleep(0.4)
+    sampler.stop()
+    assert fast.reads >= 10
+    assert slow.reads == 2  # the first read and the final read at stop
+
+
+def test_bad_rate() -> None:
+    with pytest.raises(UsageError, match="rate_hz"):
+        Sampler([], rate_hz=0)
