@@ -125,7 +125,7 @@ class RunResult:
             f"{self.energy_j:,.1f} J ({self.energy_j / 3600:,.4f} Wh) in {self.duration_s:,.2f} s, "
             f"mean {self.mean_power_w:,.1f} W, peak {self.peak_power_w:,.1f} W [{self.basis}]",
         ]
-        if self.basis != "measured":
+        if self.basis in ("modelled", "mixed"):
             lines.append(f"  range {self.energy_low_j:,.1f}-{self.energy_high_j:,.1f} J "
                          "(modelled figures carry the model's uncertainty)")
         lines.append(f"  {'device':<16} {'domain':<7} {'kind':<9} {'energy J':>12} {'mean W':>9}")
