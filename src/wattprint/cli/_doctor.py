@@ -17,6 +17,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpuinfo", default="/proc/cpuinfo", help=argparse.SUPPRESS)
 
 
+def _print_factors(prov: dict) -> None:
+    """The model's matched hardware, coefficients, uncertainty and their sources."""
+    pad = " " * 20
+    if prov.get("matched_name"):
+        print(f"{pad}matched: {prov['matched_name']} ({prov.get('match_method')})")
+    sources = []
+    for key, coef in (prov.get("coefficients") or {}).items():
+        unit = coef.get("unit", "")
+        print(f"{pad}{key} = {coef['value']:.4g}{' ' + unit if unit else ''}")
+        if coef.get("source") and coef["source"] not in sources:
+            sources.append(coef["source"])
+    if prov.get("uncertainty"):
+        print(f"{pad}uncertainty: +/-{prov['uncertainty']:.0%}")
+    for src in sources:
+        print(f"{pad}source: {src}")
+
+
 def handle(args: argparse.Namespace) -> int:
     from .._proctree import ProcessTree
 
@@ -33,12 +50,8 @@ def handle(args: argparse.Namespace) -> int:
         if not detection.sensors:
             print("  nothing - energy cannot be measured or modelled here")
         for s in detection.sensors:
-            prov = s.provenance()
-            extra = ""
-            if s.kind == "modelled":
-                unc = prov.get("uncertainty")
-                extra = f"  (modelled{f', +/-{unc:.0%}' if unc else ''}: {prov.get('method', '')})"
-            print(f"  {s.name:<18} {s.domain:<7} {s.kind:<9} {s.device}{extra}")
+            print(f"  {s.name:<18} {s.domain:<7} {s.kind:<9} {s.device}")
+            _print_factors(s.provenance())
         print("\nNot usable:")
         if not detection.unavailable:
             print("  (none)")
