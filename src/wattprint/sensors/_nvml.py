@@ -1,0 +1,724 @@
+"""NVIDIA GPUs through NVML: one sensor per GPU visible to this process.
+
+Energy comes from the GPU's total-energy counter (``nvmlDeviceGetTotalEnergyConsumption``,
+millijoules, Volta and later); GPUs without it are polled for power
+(``nvmlDeviceGetPowerUsage``, milliwatts) and the sampler integrates. A counter read is a
+single NVML call. ``CUDA_VISIBLE_DEVICES`` is honoured the way CUDA reads it (indices,
+``GPU-`` UUIDs or unique prefixes, ``MIG-`` UUIDs; the list stops at the first invalid
+entry; a repeated device hides every device). NVML has no energy reading per MIG slice,
+so a MIG slice is measured through its parent GPU and the sensor says that the figure
+is shared.
+
+Per-process attribution (``pids`` given) puts a ``share`` in every reading, refreshed at
+most once a second:
+
+* if any process ran kernels since the last refresh (NVML process-utilisation samples
+  with SM utilisation > 0), share = SM utilisation of the tracked PIDs / SM utilisation
+  of all processes;
+* otherwise (the GPU idled), the idle energy is split equally between the processes that
+  hold a CUDA context on it (``nvmlDeviceGetComputeRunningProcesses``): tracked alone
+  -> 1.0, not present (or nobody present) -> 0.0, mixed -> tracked count / total count;
+* where the GPU or driver cannot attribute (MIG, some consumer GPUs, vGPU), ``share`` is
+  ``None`` and the whole device is counted; provenance says so.
+
+The share is the one computed at the last refresh, so it describes the past second rather
+than exactly the interval since the previous reading. Attribution never fails an energy
+reading: a transient NVML error keeps the last share; repeated errors turn attribution off
+(whole device counted, provenance says why).
+
+NVML reports PIDs of the host's PID namespace: in a container with its own PID namespace
+the tracked PIDs do not match and the share is wrong (0.0); run such containers with
+``--pid=host`` or track in ``mode="machine"``.
+
+Vendor errors are translated here: :data:`NVML_ERRORS` maps every NVML error code onto a
+reason of :data:`wattprint.errors.REASONS` and a fix.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Literal, Mapping, TypeVar
+
+from ..errors import SensorError, SensorReadError, SensorUnavailable
+from .base import Reading, Sensor, now_s
+
+__all__ = [
+    "open_nvml_sensors",
+    "NVMLEnergySensor",
+    "NVMLPowerSensor",
+    "NVML_ERRORS",
+    "FROM_ENV",
+    "LibrarySession",
+    "resolve_visible_devices",
+    "pci_has_gpu",
+]
+
+log = logging.getLogger("wattprint")
+
+SOURCE = "nvml"
+INSTALL_FIX = "pip install 'wattprint[nvidia]'  (nvidia-ml-py)"
+#: Seconds between two per-process utilisation queries (the share is kept in between).
+ATTRIBUTION_INTERVAL_S = 1.0
+#: Attribution errors in a row after which attribution is turned off (whole device counted).
+ATTRIBUTION_MAX_FAILURES = 3
+
+
+class _Env(enum.Enum):
+    FROM_ENV = "from the environment"
+
+
+#: Default of ``visible_devices``: read ``CUDA_VISIBLE_DEVICES`` when the sensors are opened.
+FROM_ENV = _Env.FROM_ENV
+
+_DRIVER_FIX = ("check that the NVIDIA driver works (`nvidia-smi`); reinstall or reload it "
+               "if it does not")
+_DEFAULT_FIX = {
+    "not_present": "check `nvidia-smi -L` and CUDA_VISIBLE_DEVICES",
+    "driver": _DRIVER_FIX,
+    "permission": ("give this user access to /dev/nvidia* (the group that owns them) or ask "
+                   "the administrator to allow NVML queries for non-root users"),
+    "not_supported": ("this GPU or driver does not offer the measurement; a newer driver "
+                      "may (energy counters need Volta or later)"),
+    "invalid": "update the NVIDIA driver and nvidia-ml-py; report this if it persists",
+}
+
+#: Every NVML error code (by constant name) -> (reason, fix or None for the reason's
+#: default). ``tests/test_nvml.py`` fails when pynvml defines a code missing here.
+NVML_ERRORS: dict[str, tuple[str, str | None]] = {
+    "NVML_ERROR_UNINITIALIZED": ("driver", "NVML was shut down while in use; please report "
+                                           "this as a wattprint bug"),
+    "NVML_ERROR_INVALID_ARGUMENT": ("invalid", None),
+    "NVML_ERROR_NOT_SUPPORTED": ("not_supported", None),
+    "NVML_ERROR_NO_PERMISSION": ("permission", None),
+    "NVML_ERROR_ALREADY_INITIALIZED": ("driver", None),
+    "NVML_ERROR_NOT_FOUND": ("not_present", None),
+    "NVML_ERROR_INSUFFICIENT_SIZE": ("invalid", None),
+    "NVML_ERROR_INSUFFICIENT_POWER": ("driver", "connect the GPU's external power cables"),
+    "NVML_ERROR_DRIVER_NOT_LOADED": ("driver", "load the NVIDIA kernel driver (`sudo modprobe "
+                                               "nvidia` or reinstall the driver), then check "
+                                               "`nvidia-smi`"),
+    "NVML_ERROR_TIMEOUT": ("driver", None),
+    "NVML_ERROR_IRQ_ISSUE": ("driver", "the GPU has an interrupt problem: check `dmesg`"),
+    "NVML_ERROR_LIBRARY_NOT_FOUND": ("driver", "install the NVIDIA driver (it provides "
+                                               "libnvidia-ml.so.1); in a container, start it "
+                                               "with the NVIDIA Container Toolkit "
+                                               "(`docker run --gpus all ...`)"),
+    "NVML_ERROR_FUNCTION_NOT_FOUND": ("not_supported", "update the NVIDIA driver: the "
+                                                       "installed one lacks this NVML function"),
+    "NVML_ERROR_CORRUPTED_INFOROM": ("driver", "the GPU's infoROM is corrupted: contact the "
+                                               "hardware vendor"),
+    "NVML_ERROR_GPU_IS_LOST": ("driver", "the GPU fell off the bus: check `dmesg`, reset the "
+                                         "GPU or reboot"),
+    "NVML_ERROR_RESET_REQUIRED": ("driver", "reset the GPU (`nvidia-smi -r`) or reboot"),
+    "NVML_ERROR_OPERATING_SYSTEM": ("permission", "the operating system blocked the request "
+                                                  "(a VM, container or security policy)"),
+    "NVML_ERROR_LIB_RM_VERSION_MISMATCH": ("driver", "the NVIDIA driver was upgraded but not "
+                                                     "reloaded: reboot (or reload the nvidia "
+                                                     "kernel modules)"),
+    "NVML_ERROR_IN_USE": ("driver", None),
+    "NVML_ERROR_MEMORY": ("driver", None),
+    "NVML_ERROR_NO_DATA": ("not_supported", None),
+    "NVML_ERROR_VGPU_ECC_NOT_SUPPORTED": ("not_supported", None),
+    "NVML_ERROR_INSUFFICIENT_RESOURCES": ("driver", None),
+    "NVML_ERROR_FREQ_NOT_SUPPORTED": ("not_supported", None),
+    "NVML_ERROR_ARGUMENT_VERSION_MISMATCH": ("driver", "the NVIDIA driver is older than "
+                                                       "nvidia-ml-py expects: update the driver "
+                                                       "or install an older nvidia-ml-py"),
+    "NVML_ERROR_DEPRECATED": ("not_supported", None),
+    "NVML_ERROR_NOT_READY": ("driver", None),
+    "NVML_ERROR_GPU_NOT_FOUND": ("not_present", None),
+    "NVML_ERROR_INVALID_STATE": ("driver", None),
+    "NVML_ERROR_RESET_TYPE_NOT_SUPPORTED": ("not_supported", None),
+    "NVML_ERROR_UNKNOWN": ("driver", None),
+}
+
+#: Codes meaning "this GPU/driver cannot do that" (switch method instead of failing).
+_UNSUPPORTED = frozenset({"NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_FUNCTION_NOT_FOUND"})
+#: Codes that turn per-process attribution off (whole device counted) instead of failing.
+_NO_ATTRIBUTION = _UNSUPPORTED | {"NVML_ERROR_NO_PERMISSION", "NVML_ERROR_NO_DATA"}
+
+
+# -- helpers shared with the other GPU sources -------------------------------------------
+
+K = TypeVar("K", bound=Hashable)
+
+
+def resolve_visible_devices(spec: str, *, count: int,
+                            match_uuid: Callable[[str], K | None]) -> list[int | K]:
+    """Devices named by a ``CUDA_VISIBLE_DEVICES``-style list, in the list's order.
+
+    Pure, CUDA's rules: entries are separated by commas; the first entry decides whether
+    the list holds ordinals (read like ``strtoul``: leading digits) or UUIDs
+    (``GPU-``/``MIG-``; ``match_uuid`` returns a device key, or ``None`` when the entry
+    matches no device or more than one). The list stops at the first entry that is
+    invalid, out of range or of the other kind; a device named twice makes the whole list
+    empty. An empty string names no device.
+    """
+    out: list[int | K] = []
+    uuid_mode: bool | None = None
+    for raw in spec.split(","):
+        token = raw.strip()
+        is_uuid = token.startswith(("GPU-", "MIG-"))
+        if uuid_mode is None:
+            uuid_mode = is_uuid
+        if not token or is_uuid != uuid_mode:
+            break
+        key: int | K | None
+        if is_uuid:
+            key = match_uuid(token)
+        else:
+            digits = len(token) - len(token.lstrip("0123456789"))
+            key = int(token[:digits]) if digits else None
+            if key is not None and key >= count:
+                key = None
+        if key is None:
+            break
+        if key in out:
+            return []
+        out.append(key)
+    return out
+
+
+def pci_has_gpu(sys_root: str, vendor_id: str, classes: tuple[str, ...] = ("0x03",)
+                ) -> bool | None:
+    """Whether the PCI bus shows a display/accelerator device of ``vendor_id``
+    (``"0x10de"`` NVIDIA, ``"0x1002"`` AMD); ``None`` when ``sys_root`` cannot be read."""
+    devices = os.path.join(sys_root, "bus", "pci", "devices")
+    try:
+        entries = os.listdir(devices)
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            with open(os.path.join(devices, entry, "vendor")) as f:
+                vendor = f.read().strip().lower()
+            with open(os.path.join(devices, entry, "class")) as f:
+                pci_class = f.read().strip().lower()
+        except OSError:
+            continue
+        if vendor == vendor_id and pci_class.startswith(classes):
+            return True
+    return False
+
+
+class LibrarySession:
+    """One initialisation of a vendor library shared by the sensors opened together.
+
+    Each sensor (and each fallback) holds one reference; the library is shut down once,
+    when the last reference is released. Releasing twice is harmless.
+    """
+
+    def __init__(self, shutdown: Callable[[], None], source: str) -> None:
+        self._shutdown = shutdown
+        self._source = source
+        self._refs = 0
+        self._done = False
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._done:
+                raise RuntimeError(f"{self._source} session already shut down")
+            self._refs += 1
+
+    def release(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._refs -= 1
+            if self._refs > 0:
+                return
+            self._done = True
+        try:
+            self._shutdown()
+        except Exception as err:  # noqa: BLE001 - shutting down must not fail a run's end
+            log.debug("wattprint: %s shutdown failed: %r", self._source, err)
+
+    @property
+    def closed(self) -> bool:
+        return self._done
+
+
+# -- NVML error translation -----------------------------------------------------------------
+
+def _error_name(nvml: Any, err: BaseException) -> str:
+    value = getattr(err, "value", None)
+    for name in NVML_ERRORS:
+        if getattr(nvml, name, object()) == value:
+            return name
+    return f"NVML error {value}"
+
+
+def _translate(nvml: Any, err: BaseException, what: str,
+               cls: type[SensorError] = SensorReadError) -> SensorError:
+    name = _error_name(nvml, err)
+    reason, fix = NVML_ERRORS.get(name, ("driver", None))
+    return cls(f"NVML {what} failed: {err} ({name})", source=SOURCE, reason=reason,
+               fix=fix or _DEFAULT_FIX[reason])
+
+
+def _no_nvidia_gpu(detail: str) -> SensorUnavailable:
+    return SensorUnavailable(
+        f"no NVIDIA GPU on this machine (no NVIDIA display device on the PCI bus; {detail})",
+        source=SOURCE, reason="not_present",
+        fix="nothing to do on a machine without NVIDIA GPUs; in a container, start it with "
+            "the GPUs passed through (`--gpus all`)")
+
+
+def _init_error(nvml: Any, err: BaseException, sys_root: str) -> SensorError:
+    """nvmlInit failed: say whether there is an NVIDIA GPU at all (PCI) or a driver problem."""
+    no_driver = _error_name(nvml, err) in ("NVML_ERROR_LIBRARY_NOT_FOUND",
+                                           "NVML_ERROR_DRIVER_NOT_LOADED")
+    if no_driver and pci_has_gpu(sys_root, "0x10de") is False:
+        return _no_nvidia_gpu(f"NVML: {err}")
+    return _translate(nvml, err, "initialisation (nvmlInit)", SensorUnavailable)
+
+
+# -- attribution --------------------------------------------------------------------------
+
+class _Attribution:
+    """Share of one GPU's energy that belongs to the tracked processes (see module doc).
+
+    Attribution never fails a reading: a transient NVML error keeps the last share, and
+    after :data:`ATTRIBUTION_MAX_FAILURES` errors in a row (or at once, when the GPU cannot
+    attribute) attribution is turned off, the whole device is counted and ``note`` says why.
+    """
+
+    def __init__(self, nvml: Any, handle: Any, pids: Callable[[], set[int]],
+                 clock: Callable[[], float], interval_s: float) -> None:
+        self._nvml = nvml
+        self._handle = handle
+        self._pids = pids
+        self._clock = clock
+        self._interval_s = interval_s
+        self._next_s = float("-inf")
+        self._last_seen_us = 0
+        self._share: float | None = None
+        self._failures = 0
+        self.enabled = True
+        self.note = ("NVML per-process SM utilisation of the tracked processes, refreshed "
+                     f"every {interval_s:g} s; idle intervals split between the processes "
+                     "holding a CUDA context")
+        # Prime the timestamp so the first share covers only what happens from now on; a
+        # GPU that cannot attribute is found out here.
+        samples = self._query(lambda: nvml.nvmlDeviceGetProcessUtilization(handle, 0),
+                              probing=True)
+        if samples:
+            self._last_seen_us = max(s.timeStamp for s in samples)
+
+    def _disable(self, why: str) -> None:
+        self.enabled = False
+        self._share = None
+        self.note = f"{why}: the whole device is counted"
+        log.warning("wattprint: GPU attribution off (%s); the whole device is counted", why)
+
+    def _query(self, call: Callable[[], Any], *, probing: bool = False) -> list[Any] | None:
+        """The call's result as a list; ``[]`` for "no samples"; ``None`` when it failed."""
+        nvml = self._nvml
+        try:
+            result = list(call())
+        except nvml.NVMLError as err:
+            name = _error_name(nvml, err)
+            # No sample since the timestamp: NOT_FOUND (pynvml may also raise for SUCCESS).
+            if name == "NVML_ERROR_NOT_FOUND" or err.value == getattr(nvml, "NVML_SUCCESS", 0):
+                return []
+            self._failures += 1
+            if name in _NO_ATTRIBUTION:
+                self._disable(f"not available on this GPU ({name})")
+            elif probing or self._failures >= ATTRIBUTION_MAX_FAILURES:
+                self._disable(f"turned off after NVML errors ({name}: {err})")
+            else:
+                log.warning("wattprint: GPU attribution query failed (%s: %s); keeping the "
+                            "last share", name, err)
+            return None
+        self._failures = 0
+        return result
+
+    def share(self) -> float | None:
+        if not self.enabled:
+            return None
+        now = self._clock()
+        if now < self._next_s:
+            return self._share
+        self._next_s = now + self._interval_s
+        nvml, handle = self._nvml, self._handle
+        samples = self._query(
+            lambda: nvml.nvmlDeviceGetProcessUtilization(handle, self._last_seen_us))
+        if samples is None:
+            return self._share
+        tracked = self._pids()
+        total = mine = 0.0
+        for s in samples:
+            self._last_seen_us = max(self._last_seen_us, s.timeStamp)
+            total += s.smUtil
+            if s.pid in tracked:
+                mine += s.smUtil
+        if total > 0.0:
+            self._share = mine / total
+            return self._share
+        running = self._query(lambda: nvml.nvmlDeviceGetComputeRunningProcesses(handle))
+        if running is None:
+            return self._share
+        present = {p.pid for p in running}
+        self._share = len(present & tracked) / len(present) if present else 0.0
+        return self._share
+
+
+# -- sensors ------------------------------------------------------------------------------
+
+@dataclass
+class _GPUInfo:
+    handle: Any
+    ordinal: int
+    index: int
+    name: str
+    uuid: str
+    driver_version: str
+    power_limit_w: float | None
+    default_power_limit_w: float | None
+    mig_uuids: list[str] = field(default_factory=list)
+    mig_enabled: bool = False
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.mig_uuids) or self.mig_enabled
+
+    def label(self) -> str:
+        text = f"{self.name} (GPU {self.index}, UUID {self.uuid}"
+        if self.mig_uuids:
+            text += ", MIG " + ", ".join(self.mig_uuids)
+        return text + ")"
+
+
+class _NVMLSensor(Sensor):
+    domain = "gpu"
+    kind = "measured"
+    scope = "device"
+    method: Literal["counter", "polled"] = "counter"
+
+    def __init__(self, nvml: Any, session: LibrarySession, info: _GPUInfo,
+                 attribution: _Attribution | None, clock: Callable[[], float]) -> None:
+        session.acquire()
+        self._nvml = nvml
+        self._session = session
+        self._info = info
+        self._handle = info.handle
+        self._attribution = attribution
+        self._clock = clock
+        self._closed = False
+        self.name = f"nvml:{info.ordinal}"
+        self.device = info.label()
+
+    def _call(self, fn: Callable[..., Any], what: str, *args: Any) -> Any:
+        try:
+            return fn(self._handle, *args)
+        except self._nvml.NVMLError as err:
+            raise _translate(self._nvml, err, f"{what} on {self.name}") from err
+
+    def _share(self) -> float | None:
+        return self._attribution.share() if self._attribution is not None else None
+
+    def power_limit_w(self) -> float:
+        """The power limit the GPU enforces now, in watts."""
+        return self._call(self._nvml.nvmlDeviceGetEnforcedPowerLimit,
+                          "nvmlDeviceGetEnforcedPowerLimit") / 1000.0
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._session.release()
+
+    def provenance(self) -> Mapping[str, Any]:
+        info = self._info
+        prov: dict[str, Any] = {
+            "kind": self.kind,
+            "source": SOURCE,
+            "energy": self.method,
+            "gpu_name": info.name,
+            "uuid": info.uuid,
+            "nvml_index": info.index,
+            "cuda_ordinal": info.ordinal,
+            "driver_version": info.driver_version,
+            "power_limit_w": info.power_limit_w,
+            "default_power_limit_w": info.default_power_limit_w,
+            "shared": info.shared,
+        }
+        if self.method == "counter":
+            prov["method"] = ("NVML total energy counter (nvmlDeviceGetTotalEnergyConsumption, "
+                              "mJ), differenced")
+        else:
+            prov["method"] = ("NVML power polling (nvmlDeviceGetPowerUsage, mW), integrated "
+                              "by the sampler (trapezoid)")
+            prov["power_note"] = ("on recent GPUs the reading is a short-window average, so "
+                                  "spikes shorter than the window are smoothed")
+        if info.shared:
+            prov["mig_devices"] = list(info.mig_uuids)
+            prov["mig_note"] = ("NVML has no energy per MIG slice: the parent GPU is measured "
+                                "and its energy is shared by all its slices")
+        if self._attribution is None:
+            prov["attribution"] = "none requested: the whole device is counted"
+        else:
+            prov["attribution"] = self._attribution.note
+        return prov
+
+
+class NVMLEnergySensor(_NVMLSensor):
+    """A GPU read through its total-energy counter: one NVML call per read."""
+
+    method = "counter"
+
+    def __init__(self, nvml: Any, session: LibrarySession, info: _GPUInfo,
+                 attribution: _Attribution | None, clock: Callable[[], float],
+                 first_mj: int) -> None:
+        super().__init__(nvml, session, info, attribution, clock)
+        self._first_mj = first_mj
+        self._last_mj = first_mj
+
+    def read(self) -> Reading:
+        raw = self._call(self._nvml.nvmlDeviceGetTotalEnergyConsumption,
+                         "nvmlDeviceGetTotalEnergyConsumption")
+        now = self._clock()
+        if raw < self._last_mj:
+            # Not a wrap (64-bit mJ) and a reset needs every NVML client gone: a fault. The
+            # sampler records a gap and, if it persists, switches to fallback().
+            raise SensorReadError(
+                f"{self.name}: the energy counter went backwards ({self._last_mj} -> {raw} mJ)",
+                source=SOURCE, reason="invalid", fix=_DEFAULT_FIX["invalid"])
+        self._last_mj = raw
+        return Reading(time_s=now, energy_j=(raw - self._first_mj) / 1000.0,
+                       share=self._share())
+
+    def fallback(self) -> Sensor | None:
+        """Power polling of the same GPU (the counter failed mid-run)."""
+        if self._session.closed:
+            return None
+        sensor = NVMLPowerSensor(self._nvml, self._session, self._info, self._attribution,
+                                 self._clock)
+        sensor.fallback_from = "energy counter"
+        return sensor
+
+
+class NVMLPowerSensor(_NVMLSensor):
+    """A GPU without an energy counter (or whose counter failed): power is polled."""
+
+    method = "polled"
+    fallback_from: str | None = None
+
+    def read(self) -> Reading:
+        mw = self._call(self._nvml.nvmlDeviceGetPowerUsage, "nvmlDeviceGetPowerUsage")
+        return Reading(time_s=self._clock(), power_w=mw / 1000.0, share=self._share())
+
+    def provenance(self) -> Mapping[str, Any]:
+        prov = dict(super().provenance())
+        if self.fallback_from:
+            prov["fallback_from"] = self.fallback_from
+        return prov
+
+
+# -- opening ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Target:
+    index: int  # NVML index of the physical GPU
+    mig_uuid: str | None = None
+
+
+def _uuid_matcher(nvml: Any, count: int) -> Callable[[str], _Target | None]:
+    gpu_uuids: list[str] | None = None
+    mig_uuids: list[tuple[int, str]] | None = None
+
+    def gpus() -> list[str]:
+        nonlocal gpu_uuids
+        if gpu_uuids is None:
+            gpu_uuids = [nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(i))
+                         for i in range(count)]
+        return gpu_uuids
+
+    def migs() -> list[tuple[int, str]]:
+        nonlocal mig_uuids
+        if mig_uuids is None:
+            mig_uuids = []
+            for i in range(count):
+                handle = nvml.nvmlDeviceGetHandleByIndex(i)
+                try:
+                    if nvml.nvmlDeviceGetMigMode(handle)[0] != nvml.NVML_DEVICE_MIG_ENABLE:
+                        continue
+                    slots = nvml.nvmlDeviceGetMaxMigDeviceCount(handle)
+                except nvml.NVMLError:
+                    continue
+                for slot in range(slots):
+                    try:
+                        mig = nvml.nvmlDeviceGetMigDeviceHandleByIndex(handle, slot)
+                    except nvml.NVMLError:
+                        continue
+                    mig_uuids.append((i, nvml.nvmlDeviceGetUUID(mig)))
+        return mig_uuids
+
+    def unique(found: list[Any]) -> Any:
+        return found[0] if len(found) == 1 else None
+
+    def match(token: str) -> _Target | None:
+        if token.startswith("GPU-"):
+            exact = [i for i, u in enumerate(gpus()) if u == token]
+            index = unique(exact or [i for i, u in enumerate(gpus()) if u.startswith(token)])
+            return None if index is None else _Target(index)
+        if token.startswith("MIG-GPU-"):  # CUDA 11.0-era form MIG-GPU-<uuid>/<gi>/<ci>
+            parent = token[len("MIG-"):].split("/", 1)[0]
+            index = unique([i for i, u in enumerate(gpus()) if u == parent])
+            return None if index is None else _Target(index, token)
+        try:  # a full MIG UUID: NVML resolves it, and names its parent
+            mig = nvml.nvmlDeviceGetHandleByUUID(token)
+            parent = nvml.nvmlDeviceGetDeviceHandleFromMigDeviceHandle(mig)
+            return _Target(nvml.nvmlDeviceGetIndex(parent), token)
+        except nvml.NVMLError:
+            pass
+        exact_mig = [(i, u) for i, u in migs() if u == token]
+        found = unique(exact_mig or [(i, u) for i, u in migs() if u.startswith(token)])
+        return None if found is None else _Target(found[0], found[1])
+
+    return match
+
+
+def _optional(nvml: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """A descriptive call whose failure must not stop measuring: ``None`` on NVMLError."""
+    try:
+        return fn(*args)
+    except nvml.NVMLError:
+        return None
+
+
+def open_nvml_sensors(*, nvml: Any = None, visible_devices: str | None | _Env = FROM_ENV,
+                      pids: Callable[[], set[int]] | None = None,
+                      clock: Callable[[], float] = now_s, sys_root: str = "/sys",
+                      attribution_interval_s: float = ATTRIBUTION_INTERVAL_S) -> list[Sensor]:
+    """Open one sensor per NVIDIA GPU visible to this process.
+
+    ``nvml`` is a module-like object with pynvml's API (default: ``import pynvml``;
+    :class:`wattprint.testing.fake_nvml.FakeNVML` in tests). ``visible_devices`` is a
+    ``CUDA_VISIBLE_DEVICES`` value (default: read from the environment now; ``None``: all
+    GPUs). ``pids`` returns the tracked PIDs; when given, readings carry a ``share``.
+    ``clock`` stamps readings (``time.monotonic``). ``sys_root`` is where the PCI bus is
+    looked up to tell "no NVIDIA GPU" from "driver broken".
+
+    Sensors are named ``nvml:<CUDA ordinal>``. Integer entries of ``CUDA_VISIBLE_DEVICES``
+    are taken as NVML indices (PCI bus order), which is CUDA's order when
+    ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` and on machines whose GPUs are all the same model.
+
+    Raises :class:`~wattprint.errors.SensorUnavailable` (with ``reason`` and ``fix``) when
+    no GPU can be measured.
+    """
+    if visible_devices is FROM_ENV:
+        visible_devices = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if nvml is None:
+        try:
+            import pynvml as nvml  # type: ignore[no-redef]
+        except ImportError as err:
+            if pci_has_gpu(sys_root, "0x10de") is False:  # no reason to install anything
+                raise _no_nvidia_gpu("nvidia-ml-py is not installed either") from err
+            raise SensorUnavailable("the NVML Python binding (nvidia-ml-py) is not installed",
+                                    source=SOURCE, reason="no_library",
+                                    fix=INSTALL_FIX) from err
+    try:
+        nvml.nvmlInit()
+    except nvml.NVMLError as err:
+        raise _init_error(nvml, err, sys_root) from err
+
+    session = LibrarySession(nvml.nvmlShutdown, SOURCE)
+    session.acquire()  # held while opening: NVML is shut down here if no sensor opened
+    try:
+        return _open_all(nvml, session, visible_devices, pids, clock, attribution_interval_s)
+    finally:
+        session.release()
+
+
+def _open_all(nvml: Any, session: LibrarySession, visible_devices: str | None,
+              pids: Callable[[], set[int]] | None, clock: Callable[[], float],
+              attribution_interval_s: float) -> list[Sensor]:
+    try:
+        count = nvml.nvmlDeviceGetCount()
+    except nvml.NVMLError as err:
+        raise _translate(nvml, err, "device count", SensorUnavailable) from err
+    if count == 0:
+        raise SensorUnavailable("NVML works but reports no GPU", source=SOURCE,
+                                reason="not_present", fix=_DEFAULT_FIX["not_present"])
+    try:
+        if visible_devices is None:
+            targets: list[Any] = [_Target(i) for i in range(count)]
+        else:
+            targets = resolve_visible_devices(visible_devices, count=count,
+                                              match_uuid=_uuid_matcher(nvml, count))
+            targets = [_Target(t) if isinstance(t, int) else t for t in targets]
+    except nvml.NVMLError as err:
+        raise _translate(nvml, err, "listing GPUs", SensorUnavailable) from err
+    if not targets:
+        raise SensorUnavailable(
+            f"CUDA_VISIBLE_DEVICES={visible_devices!r} leaves no GPU visible to this process",
+            source=SOURCE, reason="not_present",
+            fix="set CUDA_VISIBLE_DEVICES to indices or UUIDs from `nvidia-smi -L`, or unset it")
+
+    # One sensor per physical GPU, at the ordinal of its first appearance; MIG slices of
+    # the same GPU share it.
+    groups: dict[int, tuple[int, list[str]]] = {}
+    for ordinal, target in enumerate(targets):
+        _, migs = groups.setdefault(target.index, (ordinal, []))
+        if target.mig_uuid is not None:
+            migs.append(target.mig_uuid)
+
+    driver = _optional(nvml, nvml.nvmlSystemGetDriverVersion) or "unknown"
+    sensors: list[Sensor] = []
+    try:
+        for index, (ordinal, migs) in groups.items():
+            sensors.append(_open_gpu(nvml, session, index, ordinal, migs, driver, pids, clock,
+                                     attribution_interval_s))
+    except BaseException:
+        for sensor in sensors:
+            sensor.close()
+        raise
+    return sensors
+
+
+def _open_gpu(nvml: Any, session: LibrarySession, index: int, ordinal: int, migs: list[str],
+              driver: str, pids: Callable[[], set[int]] | None, clock: Callable[[], float],
+              attribution_interval_s: float) -> Sensor:
+    try:
+        handle = nvml.nvmlDeviceGetHandleByIndex(index)
+    except nvml.NVMLError as err:
+        raise _translate(nvml, err, f"opening GPU {index}", SensorUnavailable) from err
+    limit_mw = _optional(nvml, nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
+    default_mw = _optional(nvml, nvml.nvmlDeviceGetPowerManagementDefaultLimit, handle)
+    mig_mode = _optional(nvml, nvml.nvmlDeviceGetMigMode, handle)
+    info = _GPUInfo(
+        handle=handle, ordinal=ordinal, index=index,
+        name=_optional(nvml, nvml.nvmlDeviceGetName, handle) or "NVIDIA GPU",
+        uuid=_optional(nvml, nvml.nvmlDeviceGetUUID, handle) or "unknown",
+        driver_version=driver,
+        power_limit_w=None if limit_mw is None else limit_mw / 1000.0,
+        default_power_limit_w=None if default_mw is None else default_mw / 1000.0,
+        mig_uuids=migs,
+        mig_enabled=bool(mig_mode) and mig_mode[0] == nvml.NVML_DEVICE_MIG_ENABLE,
+    )
+    attribution = None
+    try:
+        first_mj: int | None = nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+    except nvml.NVMLError as err:
+        if _error_name(nvml, err) not in _UNSUPPORTED:
+            raise _translate(nvml, err, f"reading the energy counter of GPU {index}",
+                             SensorUnavailable) from err
+        first_mj = None
+    if first_mj is None:
+        try:
+            nvml.nvmlDeviceGetPowerUsage(handle)
+        except nvml.NVMLError as err:
+            unavailable = _translate(nvml, err, f"reading the power of GPU {index} "
+                                                f"({info.name})", SensorUnavailable)
+            unavailable.fix = f"{unavailable.fix}; or exclude this GPU with CUDA_VISIBLE_DEVICES"
+            raise unavailable from err
+    if pids is not None:
+        attribution = _Attribution(nvml, handle, pids, clock, attribution_interval_s)
+    if first_mj is not None:
+        return NVMLEnergySensor(nvml, session, info, attribution, clock, first_mj)
+    return NVMLPowerSensor(nvml, session, info, attribution, clock)
