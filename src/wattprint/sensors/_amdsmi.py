@@ -12,7 +12,7 @@ some ROCm releases).
 Visibility follows ROCm: ``ROCR_VISIBLE_DEVICES`` filters first, then
 ``HIP_VISIBLE_DEVICES`` (or ``CUDA_VISIBLE_DEVICES``, which HIP also reads) picks from what
 is left; entries are indices or ``GPU-`` UUIDs, read with CUDA's rules
-(:func:`wattprint.sensors._nvml.resolve_visible_devices`). Indices follow HIP's order
+(:func:`wattprint.sensors._gpu_common.resolve_visible_devices`). Indices follow HIP's order
 (``hip_id`` where amdsmi offers ``amdsmi_get_gpu_enumeration_info``, as 7.0 does; else
 amdsmi's handle order).
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping
 
 from ..errors import SensorError, SensorReadError, SensorUnavailable
-from ._nvml import FROM_ENV, LibrarySession, _Env, pci_has_gpu, resolve_visible_devices
+from ._gpu_common import FROM_ENV, LibrarySession, _Env, pci_has_gpu, resolve_visible_devices
 from .base import Reading, Sensor, now_s
 
 __all__ = ["open_amdsmi_sensors", "AMDSMIEnergySensor", "AMDSMIPowerSensor", "AMDSMI_STATUS",
