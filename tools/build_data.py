@@ -34,6 +34,10 @@ from wattprint.sensors._cpu_model import (  # noqa: E402
     normalise_cpu_name,
 )
 
+# Accounting data (grid intensity, zones, cloud regions, PUE/WUE/embodied/equivalents).
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+from build_grid_data import build_cloud, build_factors, build_grid  # noqa: E402
+
 CCF_PROVIDERS = ("aws", "azure", "gcp")
 #: A CCF row is replaced by the SPECpower re-derivation when either coefficient differs
 #: from it by more than this factor (only EPYC 5th Gen does: 8.96 vs 1.46 W max).
@@ -217,6 +221,9 @@ def build_cpu(source: Path, out: Path) -> list[Path]:
 #: hardware (accelerators), embodied and water datasets here as their modules arrive.
 DATASETS: dict[str, Callable[[Path, Path], list[Path]]] = {
     "cpu": build_cpu,
+    "grid": build_grid,
+    "cloud": build_cloud,
+    "factors": build_factors,
 }
 
 

@@ -3,6 +3,9 @@
     WattprintError                  base of everything below; catch this to catch all
     ├── UsageError                  the caller misused the API (stop before start, bad arguments)
     ├── ConfigError                 a configuration key or value is wrong (names key, value, allowed)
+    ├── LedgerError                 the run ledger cannot be used (path; reason: one of
+    │   │                           LEDGER_REASONS; fix: what to do about it)
+    │   └── RunNotFound             no run matches the id or prefix given (run_id, candidates)
     └── SensorError                 a power/energy source failed
         ├── SensorUnavailable       the source cannot be used on this machine at all
         │                           (reason: one of REASONS; fix: what to do about it)
@@ -19,6 +22,9 @@ __all__ = [
     "WattprintError",
     "UsageError",
     "ConfigError",
+    "LedgerError",
+    "RunNotFound",
+    "LEDGER_REASONS",
     "SensorError",
     "SensorUnavailable",
     "SensorReadError",
@@ -54,6 +60,54 @@ class ConfigError(WattprintError, ValueError):
         self.key = key
         self.value = value
         self.allowed = allowed
+
+
+#: Why the ledger cannot be used. sqlite3 errors are mapped onto these in
+#: ``wattprint.ledger._sqlite.translate``.
+LEDGER_REASONS = (
+    "unwritable",  # the file or its folder cannot be created or written (permissions, read-only)
+    "locked",  # another process held the database longer than the busy timeout
+    "corrupt",  # the file is not an SQLite database, or is damaged
+    "not_ledger",  # a valid SQLite database that is not a wattprint ledger
+    "schema",  # written by a newer wattprint (schema version unknown here)
+    "full",  # the disk (or the database size limit) is full
+    "io",  # any other input/output failure
+    "unknown_run",  # no run matches the id given
+    "in_use",  # the run is still being recorded by a live process
+)
+
+
+class LedgerError(WattprintError):
+    """The run ledger cannot be read or written.
+
+    ``path`` is the ledger file, ``reason`` one of :data:`LEDGER_REASONS` and ``fix`` a
+    sentence saying what to do.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, reason: str = "io",
+                 fix: str | None = None) -> None:
+        if reason not in LEDGER_REASONS:
+            raise ValueError(f"unknown ledger error reason {reason!r}; expected one of "
+                             f"{LEDGER_REASONS}")
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+        self.fix = fix
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text} (fix: {self.fix})" if self.fix else text
+
+
+class RunNotFound(LedgerError):
+    """No run in the ledger matches ``run_id``; ``candidates`` lists the ids an ambiguous
+    prefix matched (empty when nothing matched)."""
+
+    def __init__(self, message: str, *, run_id: str, path: str | None = None,
+                 candidates: tuple[str, ...] = (), fix: str | None = None) -> None:
+        super().__init__(message, path=path, reason="unknown_run", fix=fix)
+        self.run_id = run_id
+        self.candidates = candidates
 
 
 class SensorError(WattprintError):

@@ -74,8 +74,10 @@ class RunResult:
     phases: list[PhaseEnergy]
     counters: dict[str, float]
     peak_power_w: float
-    status: str = "finished"  # finished | failed
+    status: str = "finished"  # finished | failed | interrupted (killed by a signal)
     warnings: list[str] = field(default_factory=list)
+    run_id: str | None = None  # the run's id in the ledger, when it was recorded
+    cpu_s: float | None = None  # CPU seconds of the tracked process tree (process mode)
 
     @property
     def mean_power_w(self) -> float:
@@ -140,4 +142,6 @@ class RunResult:
         for k, v in self.per_unit.items():
             lines.append(f"  {_unit_label(k)}: {v:,.4g}")
         lines.extend(f"  warning: {w}" for w in self.warnings)
+        if self.run_id:
+            lines.append(f"  run id: {self.run_id}  (wattprint show {self.run_id})")
         return "\n".join(lines)

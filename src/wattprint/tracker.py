@@ -7,6 +7,9 @@ named nestable phases and work counters.
             run.count(tokens=4096, samples=8, steps=1)
     print(run.result.summary())
 
+Pass ``ledger=True`` (the configured ledger), a path or a :class:`wattprint.ledger.Ledger`
+to record the run, with ``project=`` and ``tags=``; ``wattprint run`` always records.
+
 Faults inside wattprint (a sensor that dies, a vendor library that misbehaves) are logged
 loudly on the ``wattprint`` logger and never raised into the tracked program; misuse of
 the API (stop before start, a negative count) raises :class:`~wattprint.errors.UsageError`.
@@ -19,10 +22,11 @@ import logging
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence, TypeVar, overload
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, overload
 
 from ._proctree import ProcessTree, machine_busy_cpu_s
-from .errors import UsageError
+from ._recording import Recording
+from .errors import LedgerError, UsageError
 from .result import COUNTER_UNITS, DeviceEnergy, PhaseEnergy, RunResult
 from .sampler import Sampler, SampleSink, Snapshot
 from .sensors import Detection, detect
@@ -84,6 +88,13 @@ class Tracker:
     whole devices. ``sensors`` replaces detection with your own list (e.g.
     :class:`wattprint.testing.FakeSensor`). ``rate_hz`` is the sampling rate of fast
     sensors (counters and polled power).
+
+    Recording in the run ledger is opt-in: ``ledger`` is ``True`` (the configured ledger,
+    see :mod:`wattprint.config`), a path, a :class:`wattprint.ledger.Ledger`, or
+    ``None``/``False`` (default: not recorded). ``project``, ``tags``, ``zone``,
+    ``command`` (default: ``sys.argv``) and ``settings`` (extra settings such as
+    ``{"pue": 1.2}``) are recorded with the run. A ledger that fails is logged and never
+    stops the tracked program; the run keeps what was already written.
     """
 
     def __init__(self, name: str | None = None, *, mode: str = "process",
@@ -91,7 +102,10 @@ class Tracker:
                  rate_hz: float = 10.0, gpus: bool = True,
                  rapl_root: str = "/sys/class/powercap",
                  sink: SampleSink | None = None,
-                 detect_options: dict[str, Any] | None = None) -> None:
+                 detect_options: dict[str, Any] | None = None,
+                 ledger: Any = None, project: str | None = None, tags: Sequence[str] = (),
+                 zone: str | None = None, command: Sequence[str] | None = None,
+                 settings: Mapping[str, Any] | None = None) -> None:
         if mode not in MODES:
             raise UsageError(f"mode={mode!r} is not a tracking mode; use 'process' (the "
                              "tracked process tree) or 'machine' (whole devices)")
@@ -122,6 +136,12 @@ class Tracker:
         self._warnings: list[str] = []
         self._result: RunResult | None = None
         self._status = "finished"
+        self._exit_code: int | None = None
+        self._cpu_s: float | None = None
+        self._recording = Recording(ledger, project=project, tags=tags, zone=zone,
+                                    command=command, settings=settings)
+        self.project, self.tags, self.zone = (self._recording.project, self._recording.tags,
+                                              self._recording.zone)
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -142,11 +162,14 @@ class Tracker:
                 share_source = lambda: (tree.cpu_s(), machine_busy_cpu_s())  # noqa: E731
             try:
                 self._sampler = Sampler(sensors, rate_hz=self.rate_hz,
-                                        cpu_share_source=share_source, sink=self._sink)
+                                        cpu_share_source=share_source,
+                                        sink=self._recording.sink_for(self._sink))
             except UsageError:
                 raise
+            self._recording.begin(self)
             self._started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
             self._t0 = time.monotonic()
+            self._recording.start_flushing(self._t0)
             try:
                 self._sampler.start()
             except Exception as err:  # noqa: BLE001 - never kill the user's program
@@ -177,9 +200,16 @@ class Tracker:
                 "utilisation and reference data (see each device's provenance and the range)")
         return sensors
 
-    def stop(self) -> RunResult:
-        """Stop measuring and return the :class:`RunResult`. Open phases are closed."""
+    def stop(self, *, exit_code: int | None = None) -> RunResult:
+        """Stop measuring and return the :class:`RunResult`. Open phases are closed.
+
+        ``exit_code`` (of the tracked command) sets the status: 0 finished, negative
+        (killed by a signal) interrupted, positive failed; it is recorded in the ledger."""
         with self._lock:
+            if exit_code is not None and self._result is None:
+                self._exit_code = int(exit_code)
+                self._status = ("finished" if exit_code == 0 else
+                                "interrupted" if exit_code < 0 else "failed")
             if self._t0 is None:
                 raise UsageError("stop() was called before start(); call start() first, or "
                                  "use `with wattprint.track(): ...`")
@@ -197,7 +227,14 @@ class Tracker:
                 log.error("wattprint: stopping the sampler failed: %r", err)
                 self._warnings.append(f"stopping the sampler failed: {err!r}")
             self._t1 = time.monotonic()
+            if self._tree is not None:
+                try:
+                    self._cpu_s = self._tree.cpu_s()
+                except Exception as err:  # noqa: BLE001
+                    log.warning("wattprint: could not read the process tree's CPU time: %s",
+                                err)
             self._result = self._build_result()
+            self._recording.finish(self._result, exit_code=self._exit_code)
             return self._result
 
     @property
@@ -212,7 +249,7 @@ class Tracker:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is not None:
-            self._status = "failed"
+            self._status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
         self.stop()
 
     def __call__(self, func: F) -> F:
@@ -223,7 +260,7 @@ class Tracker:
         return dict(name=self.name, mode=self.mode, pid=self.pid,
                     sensors=self._given_sensors, rate_hz=self.rate_hz, gpus=self._gpus,
                     rapl_root=self._rapl_root, sink=self._sink,
-                    detect_options=self._detect_options)
+                    detect_options=self._detect_options, **self._recording.options())
 
     # -- phases and counters --------------------------------------------------------------
     def phase(self, name: str) -> Phase:
@@ -320,6 +357,30 @@ class Tracker:
     def counters(self) -> dict[str, float]:
         return dict(self._counters)
 
+    # -- ledger (the work is in _recording.Recording) ----------------------------------------
+    @property
+    def run_id(self) -> str | None:
+        """The run's id in the ledger, or None when it is not recorded."""
+        return self._recording.run_id
+
+    @property
+    def ledger_error(self) -> LedgerError | None:
+        """Why recording in the ledger failed, if it did."""
+        return self._recording.error
+
+    def _ledger_progress(self) -> tuple[dict[str, float], list[PhaseEnergy]] | None:
+        """Counters and closed-phase totals so far (None when the tracker is busy)."""
+        if not self._lock.acquire(timeout=0.05):
+            return None
+        try:
+            phases = [PhaseEnergy(name=path, energy_j=p.energy_j, duration_s=p.duration_s,
+                                  entries=p.entries, by_domain=dict(p.by_domain),
+                                  counters=dict(p.counters))
+                      for path, p in self._phases.items() if p.entries]
+            return dict(self._counters), phases
+        finally:
+            self._lock.release()
+
     # -- result -------------------------------------------------------------------------
     def _build_result(self) -> RunResult:
         assert self._t0 is not None and self._t1 is not None and self._sampler is not None
@@ -362,7 +423,7 @@ class Tracker:
                          energy_high_j=high, by_domain=by_domain, devices=devices,
                          phases=phases, counters=dict(self._counters),
                          peak_power_w=self._sampler.peak_power_w, status=self._status,
-                         warnings=warnings)
+                         warnings=warnings, cpu_s=self._cpu_s)
 
 
 def _decorate(func: F, settings: dict[str, Any]) -> F:

@@ -1,14 +1,18 @@
 """The ``wattprint`` command line. Each subcommand lives in its own module.
 
-User errors (bad arguments, a missing command, a run id that does not exist) print one
-line naming the problem and the fix, and exit with status 2; no traceback.
+User errors (bad arguments, a missing command, a run id that does not exist, a ledger
+that cannot be used, a bad setting) print one line naming the problem and the fix, and
+exit with status 2; no traceback. An unexpected internal error prints one line too (the
+traceback with ``-v``) and exits with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import traceback
 from typing import Sequence
 
 from .. import __version__
@@ -20,6 +24,18 @@ __all__ = ["main", "build_parser"]
 COMMANDS = (
     ("run", "_run", "run a command and measure its energy: wattprint run -- python train.py"),
     ("doctor", "_doctor", "show the power sensors found here, the ones not usable, and the fix"),
+    ("data", "_data", "shipped reference data: wattprint data sources"),
+    ("zones", "_zones", "search grid zones and cloud regions: wattprint zones california"),
+    ("equiv", "_equiv", "an energy in everyday terms: wattprint equiv 1287MWh --country CN"),
+    ("grid", "_grid", "a zone's grid intensity by year and hour of day: wattprint grid DE"),
+    ("runs", "_runs", "list recorded runs (filter by project, tag, status, date; sortable)"),
+    ("show", "_show", "show one run: summary, devices (measured or modelled), phases"),
+    ("compare", "_compare", "compare two runs: energy, time, J/token side by side"),
+    ("export", "_export", "export runs, phases, devices or samples as CSV, JSON Lines or "
+                          "Parquet"),
+    ("tag", "_tag", "add or remove tags of a run"),
+    ("rm", "_rm", "delete runs and their samples from the ledger"),
+    ("config", "_config", "show every setting, its effective value and where it came from"),
 )
 
 
@@ -29,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure, estimate and reduce the energy of AI training and inference.")
     parser.add_argument("--version", action="version", version=f"wattprint {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log sensor details")
+    parser.add_argument("--ledger", metavar="PATH", default=None,
+                        help="the run ledger file (default: WATTPRINT_LEDGER, the config "
+                             "files, then ~/.local/share/wattprint/ledger.db)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     import importlib
 
@@ -36,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
         mod = importlib.import_module(f".{module}", __name__)
         p = sub.add_parser(name, help=help_, description=help_)
         mod.add_arguments(p)
+        if getattr(mod, "USES_LEDGER", False):
+            from ._common import add_ledger_argument
+
+            add_ledger_argument(p)
         p.set_defaults(handler=mod.handle)
     return parser
 
@@ -56,3 +79,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wattprint: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `wattprint runs | head`
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 141
+    except Exception as err:  # noqa: BLE001 - a bug: one line, the traceback with -v
+        if args.verbose:
+            traceback.print_exc()
+        print(f"wattprint: unexpected error: {type(err).__name__}: {err} (run with -v for "
+              "the traceback, and please report it)", file=sys.stderr)
+        return 1

@@ -4,6 +4,12 @@ The command's CPU time counts in full, children that exited before the end inclu
 (they are reaped inside the tracked tree, so their time flows into it). Signals sent to
 wattprint (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are forwarded to the child; wattprint exits
 with the child's exit status (128 + signal number when the child died of a signal).
+
+The run is recorded in the ledger (unless ``--no-ledger``) with the command line, the exit
+code and a status: finished (exit 0), failed (non-zero exit) or interrupted (killed by a
+signal). A ledger that cannot be opened stops wattprint before the command starts. If the
+end of the run cannot be written (disk full), the summary is still printed, the error
+follows, and wattprint exits with 2 when the command itself succeeded.
 """
 
 from __future__ import annotations
@@ -17,33 +23,56 @@ import subprocess
 import sys
 import threading
 
+from typing import Any, Callable
+
 from ..errors import UsageError
 from ..tracker import Tracker
+
+USES_LEDGER = True
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="a name for the run (default: the command)")
-    p.add_argument("--mode", choices=("process", "machine"), default="process",
+    p.add_argument("--project", help="the project this run belongs to (setting: project)")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG",
+                   help="a tag for the run (repeatable; added to the 'tags' setting)")
+    p.add_argument("--zone", help="electricity grid zone, e.g. FR or US-CAL-CISO (setting: "
+                                  "zone; used for carbon accounting)")
+    p.add_argument("--mode", choices=("process", "machine"), default=None,
                    help="process: attribute shared devices to the command's process tree "
                         "(default); machine: count whole devices")
-    p.add_argument("--rate", type=float, default=10.0, metavar="HZ",
-                   help="sampling rate of fast sensors (default 10)")
-    p.add_argument("--no-gpu", action="store_true", help="do not probe GPUs")
-    p.add_argument("-q", "--quiet", action="store_true",
+    p.add_argument("--rate", "--rate-hz", dest="rate_hz", type=float, default=None,
+                   metavar="HZ", help="sampling rate of fast sensors (default 10)")
+    p.add_argument("--no-gpu", dest="gpus", action="store_const", const=False, default=None,
+                   help="do not probe GPUs")
+    p.add_argument("-q", "--quiet", action="store_const", const=True, default=None,
                    help="no live display and no summary")
+    p.add_argument("--no-ledger", action="store_true",
+                   help="do not record the run in the ledger")
     p.add_argument("--json", metavar="PATH",
                    help="write the full result as JSON to PATH ('-' for stdout)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                    help="the command to run")
 
 
-def _live(tracker: Tracker, stop: threading.Event) -> None:
+def carbon_hook(settings: Any) -> Callable[[float], float | None] | None:
+    """Where the accounting layer plugs in: a function from energy so far (J) to grams of
+    CO2e for the run's zone and PUE, or None while no accounting is available."""
+    return None
+
+
+def _live(tracker: Tracker, stop: threading.Event,
+          carbon_g: Callable[[float], float | None] | None = None) -> None:
     width = 0
     while not stop.wait(1.0):
+        energy_j = tracker.energy_j
         line = (f"wattprint  {tracker.elapsed_s:8.1f} s  {tracker.power_w:8.1f} W  "
-                f"{tracker.energy_j / 3600:10.4f} Wh")
+                f"{energy_j / 3600:10.4f} Wh")
+        grams = carbon_g(energy_j) if carbon_g is not None else None
+        if grams is not None:
+            line += f"  {grams:10.2f} gCO2e"
         width = max(width, len(line))
         sys.stderr.write("\r" + line.ljust(width))
         sys.stderr.flush()
@@ -66,16 +95,44 @@ def handle(args: argparse.Namespace) -> int:
         parent = os.path.dirname(os.path.abspath(args.json))
         if not os.path.isdir(parent):
             raise UsageError(f"--json {args.json}: the folder {parent} does not exist")
+    from ..config import load_config
 
+    config = load_config(
+        {"ledger": getattr(args, "ledger", None), "project": args.project, "zone": args.zone,
+         "mode": args.mode, "rate_hz": args.rate_hz, "gpus": args.gpus, "quiet": args.quiet},
+        flag_names={"gpus": "--no-gpu", "rate_hz": "--rate"})
+    from ..ledger._query import clean_tags
+
+    tags = clean_tags([*config.tags, *args.tag])
+    ledger = None
+    if not args.no_ledger:
+        from ..ledger import Ledger
+
+        ledger = Ledger(config.ledger)  # fails here, before the command starts
+    try:
+        return _run(args, cmd, config, tags, ledger)
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
+         ledger: Any) -> int:
+    settings = {"pue": config.pue} if config.pue is not None else {}
     # Track this process's tree: the child is reaped here, so its CPU time (and that of
     # everything it reaped) flows into this process's children_* times.
-    tracker = Tracker(args.name or " ".join(cmd)[:200], mode=args.mode, rate_hz=args.rate,
-                      gpus=not args.no_gpu)
+    tracker = Tracker(args.name or " ".join(cmd)[:200], mode=config.mode,
+                      rate_hz=config.rate_hz, gpus=config.gpus, ledger=ledger,
+                      project=config.project, tags=tags, zone=config.zone, command=cmd,
+                      settings=settings)
     tracker.start()
+    if tracker.ledger_error is not None:
+        tracker.stop()
+        raise tracker.ledger_error
     try:
         child = subprocess.Popen(cmd)
     except OSError as err:
-        tracker.stop()
+        tracker.stop(exit_code=127)
         raise UsageError(f"could not start {cmd[0]!r}: {err.strerror or err}") from err
 
     previous = {}
@@ -90,8 +147,9 @@ def handle(args: argparse.Namespace) -> int:
         previous[sig] = signal.signal(sig, forward)
     live_stop = threading.Event()
     live = None
-    if not args.quiet and sys.stderr.isatty():
-        live = threading.Thread(target=_live, args=(tracker, live_stop), daemon=True)
+    if not config.quiet and sys.stderr.isatty():
+        live = threading.Thread(target=_live, daemon=True,
+                                args=(tracker, live_stop, carbon_hook(config)))
         live.start()
     try:
         while True:
@@ -108,8 +166,7 @@ def handle(args: argparse.Namespace) -> int:
             live.join()
         if child.poll() is None:
             child.wait()
-        tracker._status = "finished" if child.returncode == 0 else "failed"
-        result = tracker.stop()
+        result = tracker.stop(exit_code=child.returncode)
 
     if args.json:
         text = json.dumps(result.to_dict(), indent=2, default=str)
@@ -118,6 +175,10 @@ def handle(args: argparse.Namespace) -> int:
         else:
             with open(args.json, "w") as fh:
                 fh.write(text + "\n")
-    if not args.quiet:
+    if not config.quiet:
         print(result.summary(), file=sys.stderr)
-    return returncode if returncode >= 0 else 128 - returncode
+    code = returncode if returncode >= 0 else 128 - returncode
+    if ledger is not None and tracker.ledger_error is not None:
+        print(f"wattprint: error: {tracker.ledger_error}", file=sys.stderr)
+        return code or 2
+    return code

@@ -1,0 +1,149 @@
+"""Helpers shared by the ledger commands: opening the ledger from flags and settings,
+parsing dates, and formatting energies, durations, times and plain aligned tables."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
+
+from ..errors import LedgerError, UsageError
+
+__all__ = ["add_ledger_argument", "add_filter_arguments", "filters_from", "open_ledger",
+           "fmt_energy", "fmt_duration", "fmt_time", "fmt_power", "table", "parse_when"]
+
+
+def add_ledger_argument(p: argparse.ArgumentParser) -> None:
+    """``--ledger PATH`` after the command too (``wattprint runs --ledger x.db``)."""
+    p.add_argument("--ledger", metavar="PATH", default=argparse.SUPPRESS,
+                   help="the ledger file (default: WATTPRINT_LEDGER, the config files, "
+                        "then ~/.local/share/wattprint/ledger.db)")
+
+
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--project", help="only runs of this project")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG",
+                   help="only runs with this tag (repeat: runs with all of them)")
+    p.add_argument("--status", action="append", default=[],
+                   choices=("running", "finished", "failed", "interrupted"),
+                   help="only runs with this status (repeatable)")
+    p.add_argument("--since", metavar="WHEN",
+                   help="runs started at or after WHEN: a date (2025-03-01), a date and "
+                        "time, 'today', 'yesterday', or an age such as 12h, 7d, 2w")
+    p.add_argument("--until", metavar="WHEN", help="runs started before WHEN (same forms)")
+    p.add_argument("--name", dest="name_contains", metavar="TEXT",
+                   help="only runs whose name contains TEXT")
+
+
+def filters_from(args: argparse.Namespace) -> dict[str, Any]:
+    return dict(project=args.project, tags=list(args.tag), status=list(args.status) or None,
+                since=parse_when(args.since, "--since") if args.since else None,
+                until=parse_when(args.until, "--until") if args.until else None,
+                name=args.name_contains)
+
+
+def ledger_path(args: argparse.Namespace) -> str:
+    from ..config import load_config
+
+    return load_config({"ledger": getattr(args, "ledger", None)}).ledger
+
+
+def open_ledger(args: argparse.Namespace, *, write: bool) -> Any:
+    """The ledger the flags and settings name. Reading commands recover dead runs when
+    they can write, read an unwritable ledger read-only, and read a missing one as empty."""
+    from ..ledger import Ledger
+
+    path = ledger_path(args)
+    if write:
+        return Ledger(path)
+    if not os.path.exists(path):
+        return Ledger(path, readonly=True)
+    try:
+        return Ledger(path)
+    except LedgerError as err:
+        if err.reason != "unwritable":
+            raise
+        return Ledger(path, readonly=True)
+
+
+_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
+_AGE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_when(text: str, flag: str = "--since") -> str:
+    """A user's date, date-time, 'today', 'yesterday' or age (``7d``) as the ledger's UTC
+    ISO 8601 form. Dates without a zone are local time."""
+    t = text.strip().lower()
+    now = datetime.now().astimezone()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if t == "today":
+        when = midnight
+    elif t == "yesterday":
+        when = midnight - timedelta(days=1)
+    elif _AGE.match(t):
+        value, unit = _AGE.match(t).groups()  # type: ignore[union-attr]
+        when = now - timedelta(seconds=float(value) * _AGE_UNITS[unit])
+    else:
+        try:
+            when = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+        except ValueError:
+            raise UsageError(f"{flag} {text!r} is not a date; use 2025-03-01, "
+                             "'2025-03-01 14:30', today, yesterday, or an age such as 12h, "
+                             "7d, 2w") from None
+        if when.tzinfo is None:
+            when = when.astimezone()
+    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def fmt_energy(energy_j: float | None) -> str:
+    if energy_j is None:
+        return "-"
+    if abs(energy_j) < 3600.0:
+        return f"{energy_j:,.1f} J"
+    if abs(energy_j) < 3.6e6:
+        return f"{energy_j / 3600.0:,.2f} Wh"
+    return f"{energy_j / 3.6e6:,.3f} kWh"
+
+
+def fmt_power(power_w: float | None) -> str:
+    return "-" if power_w is None else f"{power_w:,.1f} W"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    s = int(round(seconds))
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+
+
+def fmt_time(iso: str | None, *, seconds: bool = False) -> str:
+    """A stored UTC time shown in local time."""
+    if not iso:
+        return "-"
+    from ..ledger._records import parse_time
+
+    local = parse_time(iso).astimezone()
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
+          right: Iterable[int] = (), indent: str = "") -> list[str]:
+    """Plain aligned text; columns in ``right`` are right-aligned."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r]
+                                           for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    right = set(right)
+    lines = []
+    for r in cells:
+        parts = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(r, widths))]
+        lines.append((indent + "  ".join(parts)).rstrip())
+    return lines

@@ -1,0 +1,80 @@
+"""``wattprint compare RUN_A RUN_B``: two runs side by side — energy, time, power, energy
+per unit of work (J/token…), energy per domain and per phase — with the difference."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, Callable
+
+from ..result import _unit_label
+from ._common import fmt_duration, fmt_energy, fmt_power, open_ledger, table
+
+USES_LEDGER = True
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_a", metavar="RUN_A", help="a run id, prefix, 'last' or 'last~N'")
+    p.add_argument("run_b", metavar="RUN_B", help="the run to compare with RUN_A")
+    p.add_argument("--json", action="store_true", help="JSON output for scripts")
+
+
+def rows_of(a: Any, b: Any) -> list[tuple[str, float | None, float | None, Callable]]:
+    """(label, value in A, value in B, formatter) for every comparable figure."""
+    per = lambda v: "-" if v is None else f"{v:,.4g}"  # noqa: E731
+    rows: list[tuple[str, Any, Any, Callable]] = [
+        ("energy", a.energy_j, b.energy_j, fmt_energy),
+        ("duration", a.duration_s, b.duration_s, fmt_duration),
+        ("mean power", a.mean_power_w, b.mean_power_w, fmt_power),
+        ("peak power", a.peak_power_w, b.peak_power_w, fmt_power),
+        ("CPU time (s)", a.cpu_s, b.cpu_s, per),
+    ]
+    for key in sorted(set(a.per_unit) | set(b.per_unit)):
+        rows.append((_unit_label(key), a.per_unit.get(key), b.per_unit.get(key), per))
+    for unit in sorted(set(a.counters) | set(b.counters)):
+        rows.append((unit, a.counters.get(unit), b.counters.get(unit), per))
+    for domain in sorted(set(a.by_domain) | set(b.by_domain)):
+        rows.append((f"energy {domain}", a.by_domain.get(domain), b.by_domain.get(domain),
+                     fmt_energy))
+    pa = {p.name: p for p in a.phases}
+    pb = {p.name: p for p in b.phases}
+    for name in list(pa) + [n for n in pb if n not in pa]:
+        ea = pa[name].energy_j if name in pa else None
+        eb = pb[name].energy_j if name in pb else None
+        rows.append((f"phase {name}", ea, eb, fmt_energy))
+        for key in sorted(set(pa[name].per_unit if name in pa else {})
+                          | set(pb[name].per_unit if name in pb else {})):
+            rows.append((f"phase {name} {_unit_label(key)}",
+                         pa[name].per_unit.get(key) if name in pa else None,
+                         pb[name].per_unit.get(key) if name in pb else None, per))
+    return rows
+
+
+def _change(va: float | None, vb: float | None) -> str:
+    if va is None or vb is None:
+        return "-"
+    if va == 0:
+        return "=" if vb == 0 else "new"
+    return f"{(vb - va) / abs(va):+.1%}"
+
+
+def handle(args: argparse.Namespace) -> int:
+    with open_ledger(args, write=False) as ledger:
+        a = ledger.get(args.run_a)
+        b = ledger.get(args.run_b)
+    rows = rows_of(a, b)
+    if args.json:
+        print(json.dumps({"a": a.id, "b": b.id, "rows": [
+            {"figure": label, "a": va, "b": vb,
+             "change": None if va in (None, 0) or vb is None else (vb - va) / abs(va)}
+            for label, va, vb, _ in rows]}, indent=1))
+        return 0
+    header = ("", f"A {a.id}", f"B {b.id}", "B - A")
+    text_rows = [("name", a.name or "-", b.name or "-", ""),
+                 ("status", a.status, b.status, ""),
+                 ("basis", a.basis or "-", b.basis or "-", "")]
+    text_rows += [(label, fmt(va), fmt(vb), _change(va, vb)) for label, va, vb, fmt in rows]
+    print("\n".join(table(header, text_rows, right=(1, 2, 3))))
+    if "modelled" in (a.basis, b.basis) or "mixed" in (a.basis, b.basis):
+        print("note: modelled figures carry the model's uncertainty; see `wattprint show`")
+    return 0

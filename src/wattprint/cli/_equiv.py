@@ -1,0 +1,55 @@
+"""``wattprint equiv ENERGY``: an energy in household-months, phone charges and km driven.
+
+    wattprint equiv 1287MWh --country CN
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("energy", nargs="+", help="an energy with its unit: 1287MWh, '1.28 TWh', "
+                                             "350kWh, 5e9J")
+    p.add_argument("--country", help="household figures of this country/region (CN, US, EU "
+                                     "or an EU member); default: all three")
+    p.add_argument("--zone", help="grid zone for the CO2 behind 'km driven' (default: the "
+                                  "--country's grid)")
+    p.add_argument("--year", type=int, help="year of the grid intensity (default: latest)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def handle(args: argparse.Namespace) -> int:
+    from ..accounting import annual_intensity, resolve_zone
+    from ..accounting.equivalents import equivalents, unit_check
+    from ..errors import UsageError
+    from ..units import J_PER_KWH, format_energy, parse_energy
+
+    energy_j = parse_energy(" ".join(args.energy))
+    try:
+        zone_text = args.zone or (args.country if args.country and
+                                  args.country.upper() != "EU" else None)
+        intensity = annual_intensity(resolve_zone(zone_text), args.year) if zone_text else None
+        co2e_g = energy_j / J_PER_KWH * intensity.value if intensity else None
+        items = equivalents(energy_j, country=args.country, co2e_g=co2e_g)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    check = unit_check(energy_j, args.country)
+    if args.json:
+        print(json.dumps({"energy_j": energy_j, "energy_kwh": energy_j / J_PER_KWH,
+                          "equivalents": [e.to_dict() for e in items], "unit_check": check,
+                          "intensity_g_per_kwh": intensity.value if intensity else None},
+                         indent=2, ensure_ascii=False))
+        return 0
+    print(f"{format_energy(energy_j)} of electricity is")
+    for e in items:
+        print(f"  {e.text}")
+        if e.key == "km_driven" and intensity is not None:
+            p = intensity.provenance
+            print(f"      CO2 at {intensity.value:.0f} g/kWh: {p.title}, {p.zone} {p.year}")
+        for note in e.provenance.notes:
+            print(f"      note: {note}")
+    print(f"\nCheck the unit: {check}")
+    print("Sources: wattprint data sources")
+    return 0

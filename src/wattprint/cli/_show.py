@@ -1,0 +1,113 @@
+"""``wattprint show RUN``: one run in full — summary, devices with their measured or
+modelled label and provenance, phases, energy per unit, warnings. Reads summary tables
+only (never the samples)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from typing import Any
+
+from ..result import _unit_label
+from ._common import fmt_duration, fmt_energy, fmt_power, fmt_time, open_ledger, table
+
+USES_LEDGER = True
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", metavar="RUN",
+                   help="a run id, a unique prefix of one, 'last' or 'last~N'")
+    p.add_argument("--json", action="store_true", help="JSON output for scripts")
+    p.add_argument("--provenance", action="store_true",
+                   help="print every device's full provenance")
+
+
+def _provenance_line(prov: dict[str, Any]) -> str:
+    """The few provenance facts that matter at a glance."""
+    parts = []
+    for key in ("model", "match_method", "architecture", "cpu_name", "method"):
+        value = prov.get(key)
+        if isinstance(value, str) and value and len(value) <= 60:
+            parts.append(f"{key}={value}")
+    coeffs = prov.get("coefficients")
+    if isinstance(coeffs, dict):
+        for name, c in coeffs.items():
+            value = c.get("value") if isinstance(c, dict) else c
+            parts.append(f"{name}={value:.4g}" if isinstance(value, float)
+                         else f"{name}={value}")
+    unc = prov.get("uncertainty")
+    if isinstance(unc, (int, float)) and unc:
+        parts.append(f"uncertainty=±{unc:.0%}")
+    return ", ".join(parts)
+
+
+def render(r: Any, *, full_provenance: bool = False) -> list[str]:
+    head = f"run {r.id}" + (f"  {r.name!r}" if r.name else "")
+    status = r.status + (f" (exit {r.exit_code})" if r.exit_code is not None else "")
+    facts = [
+        ("status", status),
+        ("project", r.project or "-"),
+        ("tags", ", ".join(r.tags) or "-"),
+        ("started", fmt_time(r.started_at, seconds=True)),
+        ("ended", fmt_time(r.ended_at, seconds=True)),
+        ("duration", fmt_duration(r.duration_s)),
+        ("host", f"{r.host} (PID {r.pid})" if r.pid else r.host),
+        ("command", shlex.join(r.command) if r.command else "-"),
+        ("mode", r.mode or "-"),
+        ("zone", r.zone or "-"),
+    ]
+    energy = fmt_energy(r.energy_j)
+    if r.energy_j is not None:
+        energy += f" [{r.basis or 'none'}]"
+        if r.basis in ("modelled", "mixed") and r.energy_low_j is not None:
+            energy += f", range {fmt_energy(r.energy_low_j)} - {fmt_energy(r.energy_high_j)}"
+    facts += [("energy", energy), ("mean power", fmt_power(r.mean_power_w)),
+              ("peak power", fmt_power(r.peak_power_w)),
+              ("CPU time", f"{r.cpu_s:,.2f} s" if r.cpu_s is not None else "-"),
+              ("samples", f"{r.samples:,}")]
+    extra = {k: v for k, v in r.settings.items() if k not in ("mode",)}
+    if extra:
+        facts.append(("settings", ", ".join(f"{k}={v}" for k, v in sorted(extra.items()))))
+    lines = [head] + table(("", ""), facts, indent="  ")[1:]
+    if r.devices:
+        lines += ["", "devices"]
+        rows = []
+        for d in r.devices:
+            note = "" if d.counted else "nested, not summed"
+            rows.append((d.name, d.domain, d.kind, fmt_energy(d.energy_j),
+                         fmt_power(d.mean_power_w), fmt_power(d.peak_power_w),
+                         f"{d.samples:,}", note))
+        lines += table(("DEVICE", "DOMAIN", "KIND", "ENERGY", "MEAN", "PEAK", "SAMPLES", ""),
+                       rows, right=(3, 4, 5, 6), indent="  ")
+        for d in r.devices:
+            if full_provenance:
+                lines.append(f"  {d.name}: {json.dumps(d.provenance, default=str)}")
+            elif d.kind != "measured" and d.provenance:
+                lines.append(f"  {d.name} is modelled: {_provenance_line(d.provenance)}")
+    if r.phases:
+        lines += ["", "phases"]
+        units = sorted({k for p in r.phases for k in p.per_unit})
+        rows = [(p.name, fmt_energy(p.energy_j), fmt_duration(p.duration_s), p.entries,
+                 *(f"{p.per_unit[u]:,.4g}" if u in p.per_unit else "-" for u in units))
+                for p in r.phases]
+        lines += table(("PHASE", "ENERGY", "DURATION", "ENTRIES",
+                        *(_unit_label(u) for u in units)), rows,
+                       right=range(1, 4 + len(units)), indent="  ")
+    if r.counters:
+        lines += ["", "work"]
+        lines += [f"  {unit}: {value:,.6g}" for unit, value in sorted(r.counters.items())]
+        lines += [f"  {_unit_label(k)}: {v:,.4g}" for k, v in r.per_unit.items()]
+    if r.warnings:
+        lines += ["", "warnings"] + [f"  {w}" for w in r.warnings]
+    return lines
+
+
+def handle(args: argparse.Namespace) -> int:
+    with open_ledger(args, write=False) as ledger:
+        record = ledger.get(args.run)
+    if args.json:
+        print(json.dumps(record.to_dict(), indent=1, default=str))
+    else:
+        print("\n".join(render(record, full_provenance=args.provenance)))
+    return 0

@@ -1,0 +1,269 @@
+"""The run ledger: every tracked run, its devices, phases, counters and samples, in one
+SQLite file (stdlib ``sqlite3``, WAL mode) that concurrent runs on a machine share.
+
+    from wattprint.ledger import Ledger
+    with Ledger() as ledger:                    # the configured / default file
+        for run in ledger.runs(project="llm", limit=10):
+            print(run.id, run.status, run.energy_j)
+        run = ledger.get("last")                # a full id, a unique prefix, last, last~1
+
+Where the file lives: ``Ledger(path)``, else the configuration (``--ledger``,
+``WATTPRINT_LEDGER``, project and user files; see :mod:`wattprint.config`), else
+``$XDG_DATA_HOME/wattprint/ledger.db`` (``~/.local/share/wattprint/ledger.db``).
+Opening a ledger for writing applies schema migrations and recovers runs whose process
+died (:mod:`._recovery`). Every failure is a :class:`~wattprint.errors.LedgerError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from typing import Any, Iterator, Mapping, Sequence
+
+import psutil
+
+from ..errors import LedgerError, UsageError
+from ._ids import new_run_id
+from ._migrations import SCHEMA_VERSION, check_version, migrate
+from ._query import SORT_KEYS, clean_tags, count_runs, iter_samples, list_runs, load_run, resolve
+from ._records import STATUSES, RunRecord, utc_now_iso
+from ._recovery import process_alive, recover_run, stale_runs
+from ._sqlite import DEFAULT_TIMEOUT_S, connect, guard, retry_busy, write_txn
+from ._writer import RunWriter, device_row
+
+__all__ = ["Ledger", "RunRecord", "RunWriter", "STATUSES", "SORT_KEYS", "SCHEMA_VERSION",
+           "default_ledger_path"]
+
+
+def default_ledger_path(env: Mapping[str, str] | None = None) -> str:
+    """``$XDG_DATA_HOME/wattprint/ledger.db``, or ``~/.local/share/wattprint/ledger.db``
+    (the place used when neither a flag, ``WATTPRINT_LEDGER`` nor a config file says)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"),
+                                                            ".local", "share")
+    return os.path.join(base, "wattprint", "ledger.db")
+
+
+def _host() -> str:
+    return socket.gethostname() or "localhost"
+
+
+class Ledger:
+    """One ledger file. ``readonly=True`` never creates or changes it (a missing file reads
+    as an empty ledger); otherwise opening migrates the schema and, with ``recover=True``,
+    marks dead ``running`` runs of this host ``interrupted``. Thread-safe; close it (or
+    use ``with``) when done."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False,
+                 recover: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        if path is None:
+            from ..config import load_config
+
+            path = load_config().ledger
+        self.path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+        self.readonly = readonly
+        self.host = _host()
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self.recovered: list[str] = []
+        if os.path.isdir(self.path):
+            raise LedgerError(f"the ledger path {self.path} is a folder", path=self.path,
+                              reason="unwritable", fix="give the path of a file, e.g. "
+                              f"{os.path.join(self.path, 'ledger.db')}")
+        if readonly and not os.path.exists(self.path):
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            migrate(conn, self.path)
+            self._conn = conn
+            return
+        conn = connect(self.path, readonly=readonly, timeout_s=timeout_s)
+        try:
+            with guard(self.path):
+                if readonly:
+                    check_version(conn, self.path, writable=False)
+                else:
+                    retry_busy(lambda: migrate(conn, self.path), timeout_s)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        if recover and not readonly:
+            self.recover()
+
+    # -- plumbing -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._conn is None:
+                raise LedgerError(f"the ledger {self.path} is closed", path=self.path,
+                                  reason="io", fix="open it again with Ledger(path)")
+            yield self._conn
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._locked() as conn, guard(self.path):
+            yield conn
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise LedgerError(f"the ledger {self.path} was opened read-only", path=self.path,
+                              reason="unwritable", fix="open it with Ledger(path)")
+        with self._locked() as conn, guard(self.path), write_txn(conn):
+            yield conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Ledger {self.path}{' (read-only)' if self.readonly else ''}>"
+
+    @property
+    def schema_version(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- recording ----------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Mark this host's ``running`` runs whose process is gone ``interrupted``, with
+        totals from their flushed samples; return their ids."""
+        with self._reading() as conn:
+            rids = stale_runs(conn, self.host)
+            done = [rid for rid in rids if recover_run(conn, rid)]
+            ids = [conn.execute("SELECT id FROM runs WHERE rid = ?", (rid,)).fetchone()[0]
+                   for rid in done]
+        self.recovered.extend(ids)
+        return ids
+
+    def begin_run(self, *, name: str | None = None, project: str | None = None,
+                  tags: Sequence[str] = (), command: Sequence[str] | None = None,
+                  mode: str | None = None, zone: str | None = None,
+                  settings: Mapping[str, Any] | None = None, sensors: Sequence[Any] = (),
+                  pid: int | None = None, t0: float | None = None,
+                  flush_interval_s: float = 0.5) -> RunWriter:
+        """Insert a ``running`` run (and its devices, from ``sensors``) and return the
+        :class:`RunWriter` that records it. ``pid`` is the process whose death means the
+        run was interrupted (default: this process)."""
+        tags = clean_tags(tags)
+        if project is not None and (not isinstance(project, str) or not project.strip()):
+            raise UsageError(f"project {project!r} must be a non-empty string")
+        pid = os.getpid() if pid is None else int(pid)
+        try:
+            pid_started: float | None = psutil.Process(pid).create_time()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pid_started = None
+        started_at = utc_now_iso()
+        row = (name, project, json.dumps(list(command)) if command is not None else None,
+               self.host, pid, pid_started, mode, started_at, zone,
+               json.dumps(dict(settings or {}), default=str, sort_keys=True))
+        rid = 0
+        for _attempt in range(8):
+            run_id = new_run_id()
+            try:
+                with self._writing() as conn:
+                    rid = conn.execute(
+                        "INSERT INTO runs (id, name, project, command, host, pid, "
+                        "pid_started, mode, status, started_at, zone, settings) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                        (run_id, *row)).lastrowid or 0
+                    conn.executemany("INSERT INTO run_tags (rid, tag) VALUES (?, ?)",
+                                     [(rid, t) for t in tags])
+                    conn.executemany(
+                        "INSERT INTO devices (rid, idx, name, domain, kind, device, counted, "
+                        "provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [device_row(rid, i, s) for i, s in enumerate(sensors)])
+                break
+            except LedgerError as err:
+                if not isinstance(err.__cause__, sqlite3.IntegrityError):
+                    raise
+        else:  # pragma: no cover - 8 collisions of a random 10-bit suffix in one ms
+            raise LedgerError("could not allocate a unique run id", path=self.path)
+        writer = RunWriter(self, rid, run_id, time.monotonic() if t0 is None else t0,
+                           flush_interval_s=flush_interval_s)
+        return writer
+
+    # -- reading ------------------------------------------------------------------------
+    def runs(self, *, project: str | None = None, tags: Sequence[str] = (),
+             status: Sequence[str] | str | None = None, since: str | None = None,
+             until: str | None = None, name: str | None = None, sort: str = "started",
+             descending: bool = True, limit: int | None = None) -> list[RunRecord]:
+        """Runs (summaries: no devices or phases) matching every filter given; see
+        :func:`wattprint.ledger._query.list_runs`."""
+        with self._reading() as conn:
+            return list_runs(conn, project=project, tags=tags, status=status, since=since,
+                             until=until, name=name, sort=sort, descending=descending,
+                             limit=limit)
+
+    def count(self, *, project: str | None = None, tags: Sequence[str] = (),
+              status: Sequence[str] | str | None = None, since: str | None = None,
+              until: str | None = None, name: str | None = None) -> int:
+        with self._reading() as conn:
+            return count_runs(conn, project=project, tags=tags, status=status, since=since,
+                              until=until, name=name)
+
+    def resolve(self, run: str) -> str:
+        """The full id of the run named by an id, a unique prefix or ``last``/``last~N``."""
+        with self._reading() as conn:
+            return resolve(conn, run, self.path)[1]
+
+    def get(self, run: str) -> RunRecord:
+        """One run in full (devices, phases, counters). Raises
+        :class:`~wattprint.errors.RunNotFound`."""
+        with self._reading() as conn:
+            rid, _ = resolve(conn, run, self.path)
+            return load_run(conn, rid)
+
+    def samples(self, run: str, *, device: int | None = None,
+                every_s: float | None = None) -> Iterator[tuple[int, float, float, float]]:
+        """``(device, t_s, power_w, energy_j)`` of one run (``t_s`` from its start,
+        ``energy_j`` cumulative); ``every_s`` downsamples. Holds the ledger's lock while
+        iterating: consume it promptly."""
+        with self._reading() as conn:
+            rid, _ = resolve(conn, run, self.path)
+            yield from iter_samples(conn, rid, device=device, every_s=every_s)
+
+    # -- keeping ------------------------------------------------------------------------
+    def delete(self, runs: Sequence[str], *, force: bool = False) -> list[str]:
+        """Delete runs (and their samples) in one transaction; return their ids. A run
+        still being recorded by a live process is refused unless ``force``."""
+        with self._writing() as conn:
+            targets = [resolve(conn, r, self.path) for r in runs]
+            for rid, run_id in targets:
+                status, host, pid, started = conn.execute(
+                    "SELECT status, host, pid, pid_started FROM runs WHERE rid = ?",
+                    (rid,)).fetchone()
+                if status == "running" and not force and (
+                        host != self.host or process_alive(pid, started)):
+                    raise LedgerError(f"run {run_id} is still being recorded (PID {pid} on "
+                                      f"{host})", path=self.path, reason="in_use",
+                                      fix="wait until it ends, or pass --force")
+            for table in ("samples", "devices", "phases", "counters", "run_tags", "runs"):
+                conn.executemany(f"DELETE FROM {table} WHERE rid = ?",
+                                 [(rid,) for rid, _ in targets])
+        return [run_id for _, run_id in targets]
+
+    def tag(self, run: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> list[str]:
+        """Add and remove tags of a run; return its tags after the change."""
+        add, remove = clean_tags(add), clean_tags(remove)
+        with self._writing() as conn:
+            rid, _ = resolve(conn, run, self.path)
+            conn.executemany("INSERT OR IGNORE INTO run_tags (rid, tag) VALUES (?, ?)",
+                             [(rid, t) for t in add])
+            conn.executemany("DELETE FROM run_tags WHERE rid = ? AND tag = ?",
+                             [(rid, t) for t in remove])
+            return [t for (t,) in conn.execute(
+                "SELECT tag FROM run_tags WHERE rid = ? ORDER BY tag", (rid,))]

@@ -1,0 +1,150 @@
+"""What the ledger returns: :class:`RunRecord`, one run with its devices, phases and
+counters, built from database rows. Devices and phases reuse the result classes of
+:mod:`wattprint.result`, so a recorded run reads like a live one."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..result import DeviceEnergy, PhaseEnergy, RunResult, _per_unit
+
+__all__ = ["RunRecord", "RUN_COLUMNS", "STATUSES", "run_from_row", "device_from_row",
+           "phase_from_row", "utc_now_iso", "parse_time"]
+
+#: Run statuses: ``running`` while recorded; the other three are final.
+STATUSES = ("running", "finished", "failed", "interrupted")
+
+#: Columns selected for a run, in the order :func:`run_from_row` reads them.
+RUN_COLUMNS = (
+    "runs.rid, runs.id, runs.name, runs.project, "
+    "(SELECT group_concat(tag, char(31)) FROM run_tags t WHERE t.rid = runs.rid), "
+    "runs.command, runs.host, runs.pid, runs.mode, runs.status, runs.started_at, "
+    "runs.ended_at, runs.duration_s, runs.exit_code, runs.zone, runs.settings, "
+    "runs.energy_j, runs.energy_low_j, runs.energy_high_j, runs.peak_power_w, runs.basis, "
+    "runs.by_domain, runs.warnings, runs.cpu_s, runs.samples")
+
+DEVICE_COLUMNS = ("idx, name, domain, kind, device, counted, energy_j, device_energy_j, "
+                  "mean_power_w, peak_power_w, samples, bridged_j, errors, last_error, "
+                  "replaced_by, gaps, provenance")
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time from the ledger (always UTC) as an aware datetime."""
+    dt = datetime.fromisoformat(text)
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _json(text: str | None, default: Any) -> Any:
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+@dataclass
+class RunRecord:
+    """One run as stored. Energies in joules; ``None`` where a figure is unknown (a run
+    still running, or recovered after its process died)."""
+
+    id: str
+    name: str | None
+    project: str | None
+    tags: list[str]
+    command: list[str] | None
+    host: str
+    pid: int | None
+    mode: str | None
+    status: str
+    started_at: str  # ISO 8601, UTC
+    ended_at: str | None
+    duration_s: float | None
+    exit_code: int | None
+    zone: str | None
+    settings: dict[str, Any]
+    energy_j: float | None
+    energy_low_j: float | None
+    energy_high_j: float | None
+    peak_power_w: float | None
+    basis: str | None
+    by_domain: dict[str, float]
+    warnings: list[str]
+    cpu_s: float | None
+    samples: int
+    counters: dict[str, float] = field(default_factory=dict)
+    devices: list[DeviceEnergy] = field(default_factory=list)
+    phases: list[PhaseEnergy] = field(default_factory=list)
+    rid: int = field(default=0, repr=False)
+
+    @property
+    def mean_power_w(self) -> float | None:
+        if self.energy_j is None or not self.duration_s:
+            return None
+        return self.energy_j / self.duration_s
+
+    @property
+    def per_unit(self) -> dict[str, float]:
+        """Energy per counted unit: ``{"j_per_token": …}`` (empty when unknown)."""
+        return _per_unit(self.energy_j, self.counters) if self.energy_j is not None else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("rid")
+        data.update(mean_power_w=self.mean_power_w, per_unit=self.per_unit)
+        for p, obj in zip(data["phases"], self.phases):
+            p["per_unit"] = obj.per_unit
+        return data
+
+    def to_result(self) -> RunResult:
+        """The run as a :class:`RunResult` (unknown figures as 0)."""
+        return RunResult(
+            name=self.name, mode=self.mode or "process", started_at=self.started_at,
+            duration_s=self.duration_s or 0.0, energy_j=self.energy_j or 0.0,
+            energy_low_j=self.energy_low_j or 0.0, energy_high_j=self.energy_high_j or 0.0,
+            by_domain=dict(self.by_domain), devices=list(self.devices),
+            phases=list(self.phases), counters=dict(self.counters),
+            peak_power_w=self.peak_power_w or 0.0, status=self.status,
+            warnings=list(self.warnings), run_id=self.id, cpu_s=self.cpu_s)
+
+
+def run_from_row(row: sqlite3.Row | tuple) -> RunRecord:
+    (rid, id_, name, project, tags, command, host, pid, mode, status, started_at, ended_at,
+     duration_s, exit_code, zone, settings, energy_j, low, high, peak, basis, by_domain,
+     warnings, cpu_s, samples) = row
+    return RunRecord(
+        id=id_, name=name, project=project,
+        tags=sorted(tags.split("\x1f")) if tags else [],
+        command=_json(command, None), host=host, pid=pid, mode=mode, status=status,
+        started_at=started_at, ended_at=ended_at, duration_s=duration_s,
+        exit_code=exit_code, zone=zone, settings=_json(settings, {}), energy_j=energy_j,
+        energy_low_j=low, energy_high_j=high, peak_power_w=peak, basis=basis,
+        by_domain=_json(by_domain, {}), warnings=_json(warnings, []), cpu_s=cpu_s,
+        samples=samples or 0, rid=rid)
+
+
+def device_from_row(row: tuple) -> DeviceEnergy:
+    (_idx, name, domain, kind, device, counted, energy_j, device_energy_j, mean_power_w,
+     peak_power_w, samples, bridged_j, errors, last_error, replaced_by, gaps,
+     provenance) = row
+    return DeviceEnergy(
+        name=name, domain=domain, kind=kind, device=device or "",
+        energy_j=energy_j or 0.0, device_energy_j=device_energy_j,  # type: ignore[arg-type]
+        mean_power_w=mean_power_w or 0.0, peak_power_w=peak_power_w or 0.0,
+        samples=samples or 0, counted=bool(counted), bridged_j=bridged_j or 0.0,
+        gaps=_json(gaps, []), errors=errors or 0, last_error=last_error,
+        replaced_by=replaced_by, provenance=_json(provenance, {}))
+
+
+def phase_from_row(row: tuple) -> PhaseEnergy:
+    name, energy_j, duration_s, entries, by_domain, counters = row
+    return PhaseEnergy(name=name, energy_j=energy_j, duration_s=duration_s, entries=entries,
+                       by_domain=_json(by_domain, {}), counters=_json(counters, {}))

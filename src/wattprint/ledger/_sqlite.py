@@ -1,0 +1,169 @@
+"""The SQLite border: opening a ledger file, write transactions, and error translation.
+
+Every ``sqlite3`` error that leaves this package is translated here into a
+:class:`~wattprint.errors.LedgerError` with a reason from ``LEDGER_REASONS`` and a fix,
+chained to the original (``raise ... from err``). Connections run in autocommit mode and
+writers take the write lock up front (``BEGIN IMMEDIATE``), so concurrent writers wait
+for each other (``busy_timeout``) instead of failing on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import sqlite3
+import time
+from typing import Callable, Iterator, TypeVar
+from urllib.parse import quote
+
+from ..errors import LedgerError
+
+__all__ = ["connect", "translate", "guard", "write_txn", "retry_busy", "DEFAULT_TIMEOUT_S"]
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT_S = 10.0
+
+# Primary result codes (https://www.sqlite.org/rescode.html).
+_PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _AUTH, _NOTADB = (
+    3, 5, 6, 8, 10, 11, 13, 14, 23, 26)
+_REASON_BY_CODE = {
+    _PERM: "unwritable", _READONLY: "unwritable", _CANTOPEN: "unwritable", _AUTH: "unwritable",
+    _BUSY: "locked", _LOCKED: "locked",
+    _CORRUPT: "corrupt", _NOTADB: "corrupt",
+    _FULL: "full",
+    _IOERR: "io",
+}
+_REASON_BY_TEXT = (
+    ("locked", "locked"), ("readonly", "unwritable"), ("read-only", "unwritable"),
+    ("unable to open", "unwritable"), ("not a database", "corrupt"),
+    ("malformed", "corrupt"), ("disk is full", "full"), ("disk i/o", "io"),
+)
+_FIX = {
+    "unwritable": "check that the folder exists and is writable by you, or choose another "
+                  "ledger with --ledger PATH or WATTPRINT_LEDGER",
+    "locked": "another wattprint process holds the ledger; retry when it is done, or use "
+              "another ledger with --ledger PATH",
+    "corrupt": "move the file aside (wattprint never overwrites it) and start a new ledger, "
+               "or choose another with --ledger PATH",
+    "full": "free some disk space, or choose a ledger on another disk with --ledger PATH",
+    "io": "check the disk and the file system holding the ledger",
+}
+_WHAT = {
+    "unwritable": "cannot open or write the ledger {path}",
+    "locked": "the ledger {path} is locked by another process",
+    "corrupt": "the ledger {path} is not a readable SQLite database (damaged, or not a ledger)",
+    "full": "the disk holding the ledger {path} is full",
+    "io": "input/output error on the ledger {path}",
+}
+
+
+def reason_of(err: BaseException) -> str:
+    """The ``LEDGER_REASONS`` entry for an ``sqlite3`` or ``OSError`` exception."""
+    if isinstance(err, OSError):
+        import errno
+
+        if err.errno == errno.ENOSPC:
+            return "full"
+        if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST):
+            return "unwritable"
+        return "io"
+    code = getattr(err, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _REASON_BY_CODE:
+        return _REASON_BY_CODE[code & 0xFF]
+    text = str(err).lower()
+    for needle, reason in _REASON_BY_TEXT:
+        if needle in text:
+            return reason
+    return "io"
+
+
+def translate(err: BaseException, path: str) -> LedgerError:
+    """A :class:`LedgerError` for ``err`` (an ``sqlite3.Error`` or ``OSError``)."""
+    reason = reason_of(err)
+    detail = getattr(err, "strerror", None) or str(err)
+    return LedgerError(f"{_WHAT[reason].format(path=path)}: {detail}", path=path,
+                       reason=reason, fix=_FIX[reason])
+
+
+@contextlib.contextmanager
+def guard(path: str) -> Iterator[None]:
+    """Translate ``sqlite3`` and ``OSError`` exceptions raised in the block."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as err:
+        raise translate(err, path) from err
+
+
+@contextlib.contextmanager
+def write_txn(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
+
+
+def retry_busy(fn: Callable[[], T], timeout_s: float) -> T:
+    """Call ``fn`` until it does not fail with a lock error, for up to ``timeout_s``.
+
+    SQLite answers some lock conflicts at once instead of waiting (switching a new file
+    to WAL, two connections upgrading read locks while a new ledger is set up), so the
+    setup of a ledger that several processes open at the same moment is retried here."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as err:
+            if reason_of(err) != "locked" or time.monotonic() >= deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+
+
+def connect(path: str, *, readonly: bool = False,
+            timeout_s: float = DEFAULT_TIMEOUT_S) -> sqlite3.Connection:
+    """Open ``path`` (creating it and its folder unless ``readonly``) in WAL mode.
+
+    Raises :class:`LedgerError` when the file cannot be opened or is not a database.
+    The connection may be used from several threads under the caller's lock.
+    """
+    with guard(path):
+        if not readonly:
+            parent = os.path.dirname(os.path.abspath(path))
+            os.makedirs(parent, exist_ok=True)
+        mode = "ro" if readonly else "rwc"
+        conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode={mode}", uri=True,
+                               timeout=timeout_s, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            # Reading the schema fails here, not later, when the file is not a database.
+            retry_busy(lambda: conn.execute("SELECT count(*) FROM sqlite_master").fetchone(),
+                       timeout_s)
+            if not readonly:
+                retry_busy(lambda: _use_wal(conn), timeout_s)
+                # Durable across a crash of this process (SIGKILL); an OS crash may lose
+                # the last transactions, never corrupt the file.
+                conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
