@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,7 +40,7 @@ def handle(args: argparse.Namespace) -> int:
     from .. import data
 
     if args.data_command != "sources":
-        print("usage: wattprint data sources [--json | --full]")
+        print("usage: wattprint data sources [--json | --full]", file=sys.stderr)
         return 2
     text = data.notice()
     if args.full:
