@@ -86,7 +86,7 @@ def test_env_parsing_and_flag_names(dirs) -> None:
     ("file", 'mode = "gpu"\n', "mode", "'process' or 'machine'"),
     ("file", 'pue = 0.5\n', "pue", "1.0 to 3.0"),
     ("file", 'gpus = "yes"\n', "gpus", "true or false"),
-    ("file", 'zone = "France / Paris"\n', "zone", "grid zone code"),
+    ("file", 'zone = "France / Paris"\n', "zone", "a grid zone such as"),
     ("file", 'tags = ["has space"]\n', "tags", "without spaces"),
     ("file", 'colour = "blue"\n', "colour", "known settings"),
     ("env", "WATTPRINT_RATE_HZ=-3", "rate_hz", "above 0"),

@@ -34,7 +34,7 @@ __all__ = ["Config", "SETTINGS", "load_config", "user_config_path", "find_projec
 
 #: Environment variables with the prefix that are not settings.
 OTHER_ENV = frozenset({"WATTPRINT_CONFIG"})
-_ZONE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ZONE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.: -]{0,63}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -123,8 +123,8 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("rate_hz", 10.0, "a number of samples per second, above 0 and at most 1000",
             _number(0.0, 1000.0, low_open=True), "sampling rate of fast sensors"),
     Setting("gpus", True, "true or false", _bool, "probe GPUs"),
-    Setting("zone", None, "a grid zone code such as 'FR', 'DE' or 'US-CAL-CISO' (letters, "
-            "digits, '-', '_', '.')", _string(_ZONE),
+    Setting("zone", None, "a grid zone such as 'FR', 'DE', 'US-CAL-CISO' or a cloud region "
+            "'aws:us-east-1' (letters, digits, '-', '_', '.', ':', spaces)", _string(_ZONE),
             "electricity grid zone, used for carbon accounting"),
     Setting("pue", None, "a number from 1.0 to 3.0", _number(1.0, 3.0),
             "power usage effectiveness of the facility"),

@@ -58,9 +58,47 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def carbon_hook(settings: Any) -> Callable[[float], float | None] | None:
-    """Where the accounting layer plugs in: a function from energy so far (J) to grams of
-    CO2e for the run's zone and PUE, or None while no accounting is available."""
-    return None
+    """A function from energy so far (J) to grams of CO2e (location-based, annual
+    intensity of the configured zone, times PUE), for the live display; None when the
+    zone cannot be resolved (the final summary then says why)."""
+    from ..accounting import account
+
+    try:
+        per_kwh = account(3.6e6, zone=settings.zone, pue=settings.pue)
+    except Exception:  # noqa: BLE001 - the live line simply goes without carbon
+        return None
+    g_per_kwh = per_kwh.co2e_location_g.value
+    return lambda energy_j: energy_j / 3.6e6 * g_per_kwh
+
+
+def _mass(grams: float) -> str:
+    for unit, size in (("t", 1e6), ("kg", 1e3), ("g", 1.0), ("mg", 1e-3)):
+        if grams >= size:
+            return f"{grams / size:,.3g} {unit}"
+    return f"{grams * 1e6:,.3g} µg"
+
+
+def accounting_summary(result: Any, settings: Any) -> str:
+    """Carbon (and water) of the finished run, with where every factor comes from."""
+    from datetime import datetime
+
+    from ..accounting import account
+
+    try:
+        when = datetime.fromisoformat(result.started_at) if result.started_at else None
+        acc = account(result.energy_j, zone=settings.zone, pue=settings.pue, when=when,
+                      duration_s=result.duration_s)
+    except Exception as err:  # noqa: BLE001 - a bad zone must not hide the energy figures
+        return f"  carbon: not computed ({err})"
+    basis = "estimated from modelled energy" if result.basis != "measured" else \
+        "from measured energy"
+    loc = acc.co2e_location_g
+    lines = [f"  CO2e (location-based) {_mass(loc.value)}, {basis}: "
+             f"{acc.intensity_location.value:,.0f} g/kWh, {loc.provenance.describe()}"]
+    if acc.pue.value != 1.0:
+        lines.append(f"  PUE {acc.pue.value:g} ({acc.pue.provenance.describe()})")
+    lines.extend(f"  note: {n}" for n in acc.notes if "ZONE" in n)
+    return "\n".join(lines)
 
 
 def _live(tracker: Tracker, stop: threading.Event,
@@ -177,6 +215,7 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
                 fh.write(text + "\n")
     if not config.quiet:
         print(result.summary(), file=sys.stderr)
+        print(accounting_summary(result, config), file=sys.stderr)
     code = returncode if returncode >= 0 else 128 - returncode
     if ledger is not None and tracker.ledger_error is not None:
         print(f"wattprint: error: {tracker.ledger_error}", file=sys.stderr)
