@@ -139,6 +139,10 @@ def handle(args: argparse.Namespace) -> int:
         {"ledger": getattr(args, "ledger", None), "project": args.project, "zone": args.zone,
          "mode": args.mode, "rate_hz": args.rate_hz, "gpus": args.gpus, "quiet": args.quiet},
         flag_names={"gpus": "--no-gpu", "rate_hz": "--rate"})
+    if config.zone:
+        from ..accounting import resolve_zone
+
+        resolve_zone(config.zone)  # an unknown zone stops here, with close matches
     from ..ledger._query import clean_tags
 
     tags = clean_tags([*config.tags, *args.tag])
