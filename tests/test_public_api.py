@@ -43,3 +43,14 @@ def test_import_starts_no_thread_and_loads_no_vendor_library() -> None:
             "heavy = {'pynvml', 'amdsmi', 'pandas', 'numpy', 'sqlite3'} & set(sys.modules); "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_errors_defined_outside_errors_py_join_the_tree() -> None:
+    from wattprint.accounting.providers import ProviderError
+    from wattprint.accounting.zones import UnknownZoneError
+
+    assert issubclass(UnknownZoneError, wattprint.ConfigError)
+    assert issubclass(ProviderError, wattprint.WattprintError)
+    doc = wattprint.errors.__doc__
+    for cls in (UnknownZoneError, ProviderError):
+        assert cls.__name__ in doc, f"draw {cls.__name__} in the tree in errors.py"

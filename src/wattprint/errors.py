@@ -3,6 +3,10 @@
     WattprintError                  base of everything below; catch this to catch all
     ├── UsageError                  the caller misused the API (stop before start, bad arguments)
     ├── ConfigError                 a configuration key or value is wrong (names key, value, allowed)
+    │   └── UnknownZoneError        no grid zone matches (query, suggestions)
+    │                               [wattprint.accounting.zones]
+    ├── ProviderError               a live carbon-intensity provider failed (provider, reason,
+    │                               status) [wattprint.accounting.providers]
     ├── LedgerError                 the run ledger cannot be used (path; reason: one of
     │   │                           LEDGER_REASONS; fix: what to do about it)
     │   └── RunNotFound             no run matches the id or prefix given (run_id, candidates)
