@@ -20,7 +20,7 @@ import csv
 import statistics
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO_ROOT / ".." / "shared" / "data"
@@ -37,6 +37,7 @@ from wattprint.sensors._cpu_model import (  # noqa: E402
 # Accounting data (grid intensity, zones, cloud regions, PUE/WUE/embodied/equivalents).
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 from build_grid_data import build_cloud, build_factors, build_grid  # noqa: E402
+from csv_out import write_csv as _write_csv  # noqa: E402
 
 CCF_PROVIDERS = ("aws", "azure", "gcp")
 #: A CCF row is replaced by the SPECpower re-derivation when either coefficient differs
@@ -46,18 +47,6 @@ CCF_MAX_DISAGREEMENT = 2.0
 MIN_RESULTS_FOR_SPREAD = 8
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.6f}".rstrip("0").rstrip(".")
-
-
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(header)
-        for row in rows:
-            w.writerow(["" if v is None else _fmt(v) if isinstance(v, float) else v
-                        for v in row])
-    return path
 
 
 def _rel_spread(values: Sequence[float]) -> float:

@@ -20,27 +20,16 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from grid_facts import CLOUD_REGIONS, EXTRA_ALIASES, HOURLY_TIMEZONES, ISO3_BY_ISO2
+from csv_out import write_csv as _write_csv  # noqa: E402
 
 G_PER_LB = 453.59237  # exact (international pound); eGRID publishes lb/MWh
 HOURS_2023 = 8760
 
 # --- helpers -------------------------------------------------------------------------------
 
-def _fmt(x: float) -> str:
-    return f"{x:.6f}".rstrip("0").rstrip(".")
-
-
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(header)
-        for row in rows:
-            w.writerow(["" if v is None else _fmt(v) if isinstance(v, float) else v
-                        for v in row])
-    return path
 
 
 def _fold(name: str) -> str:
