@@ -37,6 +37,8 @@ from wattprint.sensors._cpu_model import (  # noqa: E402
 # Accounting data (grid intensity, zones, cloud regions, PUE/WUE/embodied/equivalents).
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 from build_grid_data import build_cloud, build_factors, build_grid  # noqa: E402
+# Estimator data (accelerator catalogue, published figures for validation).
+from build_estimate_data import build_accelerators, build_published  # noqa: E402
 from csv_out import write_csv as _write_csv  # noqa: E402
 
 CCF_PROVIDERS = ("aws", "azure", "gcp")
@@ -213,6 +215,8 @@ DATASETS: dict[str, Callable[[Path, Path], list[Path]]] = {
     "grid": build_grid,
     "cloud": build_cloud,
     "factors": build_factors,
+    "accelerators": build_accelerators,
+    "published": build_published,
 }
 
 

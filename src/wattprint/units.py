@@ -1,4 +1,6 @@
-"""Energy units for humans: parse ``"1287MWh"`` / ``"1.28 TWh"`` / ``"5e9 J"``, format joules back.
+"""Units for humans: parse ``"1287MWh"`` / ``"1.28 TWh"`` / ``"5e9 J"``, format joules back;
+also counts (``"175B"`` parameters, ``"300B tokens"``), durations (``"14.8d"``), powers
+(``"400W"``) and masses of CO2e (``"552 tCO2e"``) as the estimator's inputs are written.
 
 Joules are the package's internal unit (``energy_j``); kilowatt-hours the unit of every
 grid, price and water factor (``*_per_kwh``). The constants here are exact by definition
@@ -16,6 +18,8 @@ __all__ = [
     "J_PER_WH", "J_PER_KWH", "G_PER_LB", "KM_PER_MILE", "ENERGY_UNITS",
     "parse_energy", "format_energy", "j_to_kwh", "kwh_to_j",
     "lb_per_mwh_to_g_per_kwh", "round_sig", "format_count",
+    "parse_count", "parse_duration", "parse_power", "parse_mass_co2e", "format_duration",
+    "format_mass",
 ]
 
 J_PER_WH = 3_600.0
@@ -117,3 +121,137 @@ def format_count(value: float, sig: int = 2) -> str:
         decimals = max(0, sig - 1 - int(math.floor(math.log10(abs(rounded)))))
         return f"{rounded:,.{decimals}f}"
     return f"{rounded:.{sig}g}"
+
+
+# --- counts, durations, powers, masses (the estimator's inputs) -------------------------------
+
+#: count suffix → multiplier. Upper-case B (billion) and T (trillion) as model cards write
+#: them; "bn" and the words too. Lower-case "m" is million here (no one writes milli-params).
+_COUNT_SUFFIX = {
+    "": 1.0, "k": 1e3, "K": 1e3, "thousand": 1e3,
+    "M": 1e6, "m": 1e6, "mn": 1e6, "million": 1e6,
+    "B": 1e9, "b": 1e9, "bn": 1e9, "G": 1e9, "billion": 1e9,
+    "T": 1e12, "t": 1e12, "tn": 1e12, "trillion": 1e12,
+    "P": 1e15, "quadrillion": 1e15,
+}
+#: Words that may follow a count and say what is counted; ignored.
+_COUNT_NOUNS = ("parameters", "parameter", "params", "param", "tokens", "token", "tok",
+                "requests", "request", "req", "queries", "query", "flops", "flop")
+_COUNT = re.compile(r"^\s*([-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*$")
+
+
+def parse_count(text: str | float | int, *, what: str = "count") -> float:
+    """A count as people write it: ``"175B"``, ``"1.8T"``, ``"7e9"``, ``"560M"``,
+    ``"300B tokens"``, ``"175 billion"``, ``"1,000"``. ``what`` names it in errors."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        t = str(text).strip()
+        for noun in _COUNT_NOUNS:
+            if t.lower().endswith(noun) and not t[:-len(noun)].rstrip().endswith(("e", "E")):
+                t = t[: -len(noun)].rstrip()
+                break
+        m = _COUNT.match(t)
+        if not m or m.group(2) not in _COUNT_SUFFIX:
+            raise UsageError(f"cannot read {text!r} as a {what}; write e.g. '175B', '7e9', "
+                             "'1.8T', '560M' or '300B tokens'")
+        value = float(m.group(1).replace(",", "").replace("_", "")) * _COUNT_SUFFIX[m.group(2)]
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"{what} must be a finite, non-negative number, got {text!r}")
+    return value
+
+
+#: duration unit → seconds. "m" is minutes (as in ``wattprint runs --since 30m``); months
+#: are "mo" (30.44 days, a twelfth of a Julian year); years are Julian years.
+_DURATION_UNITS = {
+    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
+    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
+    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
+    "d": 86400.0, "day": 86400.0, "days": 86400.0,
+    "w": 604800.0, "wk": 604800.0, "week": 604800.0, "weeks": 604800.0,
+    "mo": 2629800.0, "month": 2629800.0, "months": 2629800.0,
+    "y": 31557600.0, "yr": 31557600.0, "year": 31557600.0, "years": 31557600.0,
+}
+
+
+def parse_duration(text: str | float | int, *, default_unit: str | None = None) -> float:
+    """Seconds in ``"14.8d"``, ``"36h"``, ``"3w"``, ``"90 days"``, ``"5mo"``, ``"45min"``.
+
+    A bare number is refused unless ``default_unit`` names a unit (``"h"``, ``"d"``...).
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if default_unit is None:
+            raise UsageError(f"duration {text!r} has no unit; write e.g. '{text}d' or "
+                             f"'{text}h'")
+        text = f"{text}{default_unit}"
+    m = _NUMBER.match(str(text).replace("~", ""))
+    unit = (m.group(2) if m else "") or (default_unit or "")
+    if not m or unit.lower() not in _DURATION_UNITS:
+        raise UsageError(f"cannot read {text!r} as a duration; write e.g. '14.8d', '36h', "
+                         "'3w', '90 days' or '45min'")
+    value = float(m.group(1).replace(",", "").replace("_", "")) * _DURATION_UNITS[unit.lower()]
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"duration must be finite and non-negative, got {text!r}")
+    return value
+
+
+def format_duration(seconds: float) -> str:
+    """``"14.8 days"``, ``"36 h"``, ``"12 min"``: the unit that reads best, 3 figures."""
+    for size, unit in ((31557600.0, "years"), (86400.0, "days"), (3600.0, "h"),
+                       (60.0, "min")):
+        if abs(seconds) >= (2 * size if unit == "years" else size):
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+_POWER_UNITS = {"W": 1.0, "kW": 1e3, "MW": 1e6, "GW": 1e9, "mW": 1e-3}
+
+
+def parse_power(text: str | float | int, *, default_unit: str | None = None) -> float:
+    """Watts in ``"400W"``, ``"0.4 kW"``, ``"10.2kW"``, ``"1.5 MW"``."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if default_unit is None:
+            raise UsageError(f"power {text!r} has no unit; write e.g. '{text} W'")
+        text = f"{text}{default_unit}"
+    m = _NUMBER.match(str(text))
+    unit = (m.group(2) if m else "") or (default_unit or "")
+    factor = _POWER_UNITS.get(unit, {k.lower(): v for k, v in _POWER_UNITS.items()
+                                     if k != "mW"}.get(unit.lower()))
+    if not m or factor is None:
+        raise UsageError(f"cannot read {text!r} as a power; write e.g. '400W', '0.4kW' or "
+                         "'1.5MW'")
+    value = float(m.group(1).replace(",", "").replace("_", "")) * factor
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"power must be finite and non-negative, got {text!r}")
+    return value
+
+
+#: mass unit → grams (CO2e). "t" is the metric tonne; lb is the international pound.
+_MASS_UNITS = {"g": 1.0, "kg": 1e3, "t": 1e6, "tonne": 1e6, "tonnes": 1e6, "ton": 1e6,
+               "tons": 1e6, "kt": 1e9, "mt": 1e12, "gt": 1e15, "lb": G_PER_LB,
+               "lbs": G_PER_LB}
+_MASS = re.compile(r"^\s*([-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+                   r"([A-Za-z]*)\s*(?:co2\s*e?q?|co2e|co₂e?)?\s*$", re.I)
+
+
+def parse_mass_co2e(text: str | float | int, *, default_unit: str | None = None) -> float:
+    """Grams of CO2e in ``"552 tCO2e"``, ``"552 t"``, ``"284,000 kg CO2e"``,
+    ``"626,155 lbs"``. "t"/"tonne" are metric tonnes; "Mt" is megatonnes."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if default_unit is None:
+            raise UsageError(f"mass {text!r} has no unit; write e.g. '{text} tCO2e'")
+        text = f"{text}{default_unit}"
+    m = _MASS.match(str(text))
+    unit = (m.group(2) if m else "") or (default_unit or "")
+    if not m or unit.lower() not in _MASS_UNITS:
+        raise UsageError(f"cannot read {text!r} as a mass of CO2e; write e.g. '552 tCO2e', "
+                         "'284 kg' or '626,155 lbs'")
+    return float(m.group(1).replace(",", "").replace("_", "")) * _MASS_UNITS[unit.lower()]
+
+
+def format_mass(grams: float, *, digits: int = 3) -> str:
+    """``"552 t"``, ``"1.2 kg"``, ``"0.35 g"`` (metric tonnes above 1,000 kg)."""
+    for size, unit in ((1e12, "Mt"), (1e9, "kt"), (1e6, "t"), (1e3, "kg")):
+        if abs(grams) >= size:
+            return f"{grams / size:,.{digits}g} {unit}"
+    return f"{grams:.{digits}g} g"

@@ -1,0 +1,62 @@
+"""``wattprint check CLAIM``: is a stated energy or carbon figure for a training run
+plausible? Says so when it is off by a power of ten or a unit (kWh/MWh/GWh/TWh).
+
+    wattprint check 1.28TWh --run GPT-3
+    wattprint check 85.7MWh --hardware "TPU v3" --count 512 --days 20 --pue 1.12
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("claim", nargs="+", help="the figure: 1.28TWh, '1287 MWh', '552 tCO2e'")
+    p.add_argument("--run", help="a published run to check against: GPT-3, T5, Meena, "
+                                 "LLaMA-65B, 'Llama 2 70B'…")
+    p.add_argument("--boundary", choices=("accelerators", "it", "facility"),
+                   default="facility", help="energy boundary of the claim (default facility)")
+    p.add_argument("--hardware", help="or describe the run: accelerator")
+    p.add_argument("--count", type=int, help="number of accelerators")
+    p.add_argument("--duration", help="wall-clock time: 14.8d, 36h")
+    p.add_argument("--days", type=float, help="wall-clock days")
+    p.add_argument("--accelerator-hours", help="accelerator-hours: 3.55M")
+    p.add_argument("--params", help="parameters: 175B")
+    p.add_argument("--active-params", help="active parameters (MoE)")
+    p.add_argument("--tokens", help="training tokens: 300B")
+    p.add_argument("--pue", type=float, help="PUE of the data centre")
+    p.add_argument("--zone", help="grid zone (for a CO2e claim)")
+    p.add_argument("--intensity", type=float, metavar="G_PER_KWH",
+                   help="grid intensity (for a CO2e claim)")
+    p.add_argument("--year", type=int, help="year of the run")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def handle(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..estimate import check_claim
+
+    claim = " ".join(args.claim)
+    inputs = {}
+    if args.hardware:
+        duration = args.duration if args.duration else (
+            args.days * 86400.0 if args.days is not None else None)
+        inputs = dict(accelerator=args.hardware, n_accelerators=args.count, duration=duration,
+                      accelerator_hours=args.accelerator_hours, params=args.params,
+                      active_params=args.active_params, tokens=args.tokens, pue=args.pue,
+                      zone=args.zone, intensity_g_per_kwh=args.intensity, year=args.year)
+    elif not args.run:
+        raise UsageError("name the run (--run GPT-3) or describe it (--hardware, --count, "
+                         "--days or --params/--tokens)")
+    try:
+        result = check_claim(claim, run=args.run, boundary=args.boundary, **inputs)
+    except UsageError:
+        raise
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(result.summary())
+    return 0

@@ -1,0 +1,64 @@
+"""Power of one accelerator and its share of the host, as priors in watts.
+
+Training draw: a fraction of TDP by accelerator class (Google's measured chip power for
+TPU v3/v4). Host share: the reference server's non-accelerator rating per accelerator
+(NVIDIA DGX datasheets) × how much of it is drawn — or, for TPUs, a host per four chips.
+"""
+
+from __future__ import annotations
+
+from .catalogue import Accelerator
+from ._priors import (HOST_RATIO_DEFAULT, HOST_UTILISATION, TPU_HOST_W, TPU_MEASURED_SOURCE,
+                      TPU_MEASURED_W, TRAIN_DRAW_GPU, TRAIN_DRAW_TPU, Prior,
+                      reference_server)
+from ..errors import UsageError
+
+__all__ = ["training_draw_w", "host_rating_w", "host_draw_w", "require_tdp"]
+
+
+def require_tdp(acc: Accelerator, tdp_w: float | None) -> float:
+    tdp = tdp_w if tdp_w is not None else acc.tdp_w
+    if not tdp:
+        raise UsageError(f"the catalogue has no TDP for {acc.name}; pass tdp_w= (--tdp) or a "
+                         "measured accelerator power")
+    return float(tdp)
+
+
+def training_draw_w(acc: Accelerator, tdp_w: float | None = None) -> Prior:
+    """Average accelerator draw (W) during training: measured chip power for TPU v3/v4,
+    else a fraction of TDP (TPU or GPU-class prior)."""
+    if acc.name in TPU_MEASURED_W and tdp_w is None:
+        lo, mean, hi = TPU_MEASURED_W[acc.name]
+        return Prior(f"{acc.name} measured chip power", mean, lo, hi, "W",
+                     TPU_MEASURED_SOURCE)
+    tdp = require_tdp(acc, tdp_w)
+    prior = TRAIN_DRAW_TPU if acc.kind == "tpu" else TRAIN_DRAW_GPU
+    return Prior(prior.name, prior.central * tdp, prior.low * tdp, prior.high * tdp, "W",
+                 f"{prior.central:g} × TDP {tdp:g} W (range {prior.low:g}–{prior.high:g} × "
+                 f"TDP): {prior.source}")
+
+
+def host_rating_w(acc: Accelerator, tdp_w: float | None = None) -> Prior:
+    """The non-accelerator server rating per accelerator (W): from the reference server
+    where one applies, else a share of TDP; TPUs: the host share per chip directly."""
+    if acc.kind == "tpu":
+        return TPU_HOST_W
+    tdp = require_tdp(acc, tdp_w)
+    ref = reference_server(acc.name, tdp)
+    if ref is not None:
+        watts, source = ref
+        return Prior("non-accelerator server rating", watts, watts, watts, "W",
+                     f"{source} → {watts:.0f} W per accelerator besides the accelerator")
+    p = HOST_RATIO_DEFAULT
+    return Prior(p.name, p.central * tdp, p.low * tdp, p.high * tdp, "W",
+                 f"no reference server for {acc.name}: {p.central:g} × TDP (range "
+                 f"{p.low:g}–{p.high:g}); {p.source}")
+
+
+def host_draw_w(acc: Accelerator, tdp_w: float | None = None,
+                utilisation: Prior = HOST_UTILISATION) -> tuple[Prior, Prior]:
+    """(rating prior, utilisation prior) of the host share; TPUs: (host W, 1)."""
+    rating = host_rating_w(acc, tdp_w)
+    if acc.kind == "tpu":
+        return rating, Prior("host draw", 1.0, 1.0, 1.0, "×", "included in the host share")
+    return rating, utilisation

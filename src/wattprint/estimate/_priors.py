@@ -1,0 +1,215 @@
+"""The estimator's priors: few, physical, each with a central value, a stated range and a
+source. Ranges are the spread the sources report (or, where marked, an engineering
+judgement with its reasoning); they were set from these sources, not fitted to the
+published runs the estimator is validated against (docs/estimate.md).
+
+A :class:`Prior` is a quantity with ``central``, ``low`` and ``high``. Estimates propagate
+ranges by combining the factors' relative spreads in quadrature on a log scale
+(:func:`combine`), treating the factors as independent: the low/high of a product is not
+the product of all lows/highs, which would be a far less likely corner.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+__all__ = ["Prior", "combine", "TRAIN_DRAW_GPU", "TPU_MEASURED_W", "TRAIN_DRAW_TPU",
+           "HOST_UTILISATION", "REFERENCE_SERVERS", "HOST_RATIO_DEFAULT", "TPU_HOST_W",
+           "MFU_EARLY", "MFU_MODERN", "MODERN_FROM_YEAR", "PUE_DEFAULT_RANGE",
+           "INFER_MEM_EFFICIENCY", "INFER_COMPUTE_EFFICIENCY", "INFER_PREFILL_EFFICIENCY",
+           "INFER_DRAW_MEMORY_BOUND", "INFER_DRAW_COMPUTE_BOUND", "IDLE_DRAW",
+           "HOST_UTILISATION_INFER", "DEFAULT_BATCH", "DEFAULT_INPUT_TOKENS",
+           "DEFAULT_OUTPUT_TOKENS",
+           "STEP_OVERHEAD_SERVER_S", "LAYER_OVERHEAD_EAGER_S", "ASPECT_RATIO", "KV_DIM_MAX",
+           "BYTES_PER_PARAM", "reference_server"]
+
+
+@dataclass(frozen=True)
+class Prior:
+    name: str
+    central: float
+    low: float
+    high: float
+    unit: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if not (self.low <= self.central <= self.high):
+            raise ValueError(f"prior {self.name}: low <= central <= high violated")
+
+    def scaled(self, factor: float, unit: str | None = None) -> "Prior":
+        return Prior(self.name, self.central * factor, self.low * factor, self.high * factor,
+                     unit or self.unit, self.source)
+
+    def text(self, fmt: str = ".3g") -> str:
+        if self.low == self.high:
+            return f"{self.central:{fmt}} {self.unit}".strip()
+        return (f"{self.central:{fmt}} {self.unit} (range {self.low:{fmt}}–{self.high:{fmt}})"
+                .replace("  ", " "))
+
+
+def combine(central: float, factors: Iterable[tuple[float, float, float]]) -> tuple[float,
+                                                                                       float]:
+    """(low, high) of a product whose factors are (central, low, high) triples.
+
+    Each factor's relative spread ln(central/low) and ln(high/central) is added in
+    quadrature, on each side separately. Factors without spread (user-given) add nothing.
+    """
+    down = up = 0.0
+    for c, lo, hi in factors:
+        if c > 0 and lo > 0:
+            down += math.log(c / lo) ** 2
+        if c > 0 and hi > 0:
+            up += math.log(hi / c) ** 2
+    return central * math.exp(-math.sqrt(down)), central * math.exp(math.sqrt(up))
+
+
+# --- training: power ---------------------------------------------------------------------------
+
+#: Average accelerator draw during large training runs, as a fraction of TDP (GPU-class:
+#: GPUs and every non-TPU accelerator).
+TRAIN_DRAW_GPU = Prior(
+    "accelerator draw in training", 0.80, 0.65, 0.95, "× TDP",
+    "Latif et al. 2024 (arXiv:2412.08602): an 8×H100 node peaks at 8.4 kW (82 % of its "
+    "10.2 kW rating) with the GPUs near full utilisation; Newkirk et al. 2025 "
+    "(arXiv:2506.14551): compute-intensive training at 76 % of the node rating, TDP-based "
+    "estimates 27–37 % too high; Chung et al. 2025 (ML.ENERGY, arXiv:2505.06371): training "
+    "and diffusion draw close to, but below, TDP")
+
+#: Google's published measured min / mean / max power per TPU chip (W).
+TPU_MEASURED_W: dict[str, tuple[float, float, float]] = {
+    "Google TPU v3": (123.0, 220.0, 262.0),
+    "Google TPU v4": (90.0, 170.0, 192.0),
+}
+TPU_MEASURED_SOURCE = ("Google Cloud TPU documentation, system architecture pages for v3 "
+                       "and v4 ('measured min/mean/max power'); Jouppi et al. 2023 (ISCA, "
+                       "TPU v4)")
+#: Other TPUs: the mean of those chips' mean/TDP (Epoch TDP 450 W and 340 W), range from
+#: their min/max over TDP.
+TRAIN_DRAW_TPU = Prior(
+    "TPU chip draw in training", round((220 / 450 + 170 / 340) / 2, 3),
+    round(min(123 / 450, 90 / 340), 3), round(max(262 / 450, 192 / 340), 3), "× TDP",
+    TPU_MEASURED_SOURCE + ": TPU v3 220 W mean of 450 W TDP, TPU v4 170 W of 340 W")
+
+#: How much of the reference server's non-accelerator rated power (CPUs, memory, NICs,
+#: switches, fans, storage, PSU losses) is drawn during training.
+HOST_UTILISATION = Prior(
+    "host draw", 0.70, 0.50, 0.90, "× non-accelerator server rating",
+    "Newkirk et al. 2025 (arXiv:2506.14551): whole 8×H100 nodes at 76 % of rating in "
+    "intensive training; Latif et al. 2024: 82 % at peak. With accelerators at ~0.8 × TDP "
+    "that leaves the rest of the server at ~0.6–0.8 of its share")
+
+#: Reference servers: (name pattern, accelerator TDP W, accelerators, server max W, source).
+#: The non-accelerator rating per accelerator is (server max − n × TDP) / n.
+REFERENCE_SERVERS: tuple[tuple[str, float, int, float, str], ...] = (
+    (r"\bP100\b", 300, 8, 3200, "NVIDIA DGX-1 (P100) datasheet, 2016: 3.2 kW max"),
+    (r"\bV100\b", 300, 8, 3500, "NVIDIA DGX-1 (V100) datasheet, 2017: 3.5 kW max"),
+    (r"\b(A100|A800)\b", 400, 8, 6500, "NVIDIA DGX A100 datasheet, 2020: 6.5 kW max"),
+    (r"\b(H100|H800|H200|GH100)\b", 700, 8, 10200,
+     "NVIDIA DGX H100 datasheet, 2022: ~10.2 kW max"),
+    (r"\b(B200|B100)\b", 1000, 8, 14300, "NVIDIA DGX B200 datasheet, 2024: ~14.3 kW max"),
+)
+#: Accelerators without a reference server: non-accelerator rating as a share of TDP,
+#: spread over the reference servers above (DGX-1 V100 0.46 … DGX A100 1.03).
+HOST_RATIO_DEFAULT = Prior(
+    "non-accelerator server rating (no reference server)", 0.80, 0.46, 1.03, "× TDP",
+    "NVIDIA DGX datasheets: DGX-1 V100 (3.5 kW − 8×300 W)/8 = 0.46 × TDP, DGX A100 1.03, "
+    "DGX H100 0.82, DGX B200 0.79")
+#: TPU hosts: one two-socket server per four chips (Cloud TPU v2/v3/v4 boards).
+TPU_HOST_W = Prior(
+    "host share per TPU chip", 90.0, 50.0, 130.0, "W",
+    "wattprint engineering estimate: one two-socket host drawing ~200–500 W under load per "
+    "4 TPU chips (Cloud TPU v2/v3/v4 hosts serve 4 chips); CPU power from the SPECpower-"
+    "derived coefficients shipped in cpu_arch_coefficients.csv, memory 0.3725 W/GB (Green "
+    "Algorithms)")
+
+
+def reference_server(name: str, tdp_w: float | None) -> tuple[float, str] | None:
+    """(non-accelerator server rating per accelerator in W, source) for SXM-class parts of
+    a DGX reference system; None when no reference server applies (PCIe cards, others)."""
+    for pattern, gpu_tdp, n, server_w, source in REFERENCE_SERVERS:
+        if re.search(pattern, name) and tdp_w is not None and abs(tdp_w - gpu_tdp) < 1:
+            return (server_w - n * gpu_tdp) / n, source
+    return None
+
+
+# --- training: time from compute ----------------------------------------------------------------
+
+#: Accelerators released from this year on (A100, TPU v4 and later) use MFU_MODERN.
+MODERN_FROM_YEAR = 2020
+MFU_EARLY = Prior(
+    "model FLOPs utilisation (pre-2020 accelerators)", 0.25, 0.15, 0.40, "× peak",
+    "Chowdhery et al. 2022 (PaLM, Table 3): GPT-3 on V100 21.3 % MFU, Gopher on TPU v3 "
+    "32.5 %; Shoeybi et al. 2019 (Megatron-LM): ~30 % of V100 peak per GPU, ~24 % at 512 GPUs")
+MFU_MODERN = Prior(
+    "model FLOPs utilisation (2020+ accelerators)", 0.40, 0.25, 0.55, "× peak",
+    "Chowdhery et al. 2022 (PaLM): 46.2 % on TPU v4, Megatron-Turing NLG 30.2 % on A100; "
+    "Narayanan et al. 2021 (SC21): 52 % of A100 peak at 3,072 GPUs; Dubey et al. 2024 "
+    "(Llama 3): 38–43 % BF16 MFU on 8k–16k H100")
+
+# --- facility ---------------------------------------------------------------------------------
+
+#: When the PUE is not given: the accounting default (industry average) with this range.
+PUE_DEFAULT_RANGE = (1.10, 1.90, "hyperscale fleets report 1.1–1.2 (Google 2023: 1.10; "
+                     "Patterson et al. 2021); Uptime Institute Global Data Center Survey "
+                     "2024: average 1.56, with many enterprise sites above 1.8")
+
+# --- inference ----------------------------------------------------------------------------------
+
+INFER_MEM_EFFICIENCY = Prior(
+    "achieved memory bandwidth in decoding (MBU)", 0.55, 0.35, 0.75, "× peak bandwidth",
+    "Databricks/MosaicML 2023 ('LLM Inference Performance Engineering: Best Practices'): "
+    "model-bandwidth utilisation of roughly 50–60 % for production serving stacks; "
+    "attention and communication keep real decoders below the STREAM-like ~90 %")
+INFER_COMPUTE_EFFICIENCY = Prior(
+    "achieved FLOP/s in decoding when compute-bound", 0.50, 0.30, 0.70, "× peak",
+    "as MFU in training (Chowdhery et al. 2022; Narayanan et al. 2021), lower for the "
+    "small matrices of a decoding step")
+INFER_PREFILL_EFFICIENCY = Prior(
+    "achieved FLOP/s in prefill", 0.50, 0.30, 0.70, "× peak",
+    "prefill is a large-matrix, compute-bound pass like a training forward pass "
+    "(Patel et al. 2024, Splitwise, ISCA; Agrawal et al. 2024, Sarathi-Serve, OSDI)")
+INFER_DRAW_MEMORY_BOUND = Prior(
+    "accelerator draw while decoding (memory-bound)", 0.60, 0.40, 0.80, "× TDP",
+    "Patel et al. 2024 (Splitwise, ISCA): the token (decode) phase draws well below TDP while "
+    "the prompt phase is near it; Chung et al. 2025 (ML.ENERGY): TDP-based estimates of LLM "
+    "inference up to 4.1× too high")
+INFER_DRAW_COMPUTE_BOUND = Prior(
+    "accelerator draw when compute-bound (prefill, large batches)", 0.90, 0.75, 1.00,
+    "× TDP", "Patel et al. 2024 (Splitwise): prompt phase near TDP; Chung et al. 2025")
+HOST_UTILISATION_INFER = Prior(
+    "host draw while serving", 0.40, 0.25, 0.60, "× non-accelerator server rating",
+    "SPECpower_ssj2008 results (shipped as cpu_arch_coefficients.csv): servers at active idle "
+    "draw roughly a quarter to a third of their full-load power; an inference host's CPUs are "
+    "lightly loaded and its fans slower than in training")
+IDLE_DRAW = Prior(
+    "idle accelerator draw", 0.15, 0.10, 0.25, "× TDP",
+    "wattprint engineering estimate: datacentre GPUs idle at roughly 50–100 W "
+    "(A100 ~50–60 W of 400 W, H100 ~70–100 W of 700 W, as nvidia-smi reports)")
+STEP_OVERHEAD_SERVER_S = Prior(
+    "host overhead per decoding step (serving engine)", 0.001, 0.0003, 0.003, "s",
+    "wattprint engineering estimate: continuous-batching servers with CUDA graphs (vLLM, "
+    "TensorRT-LLM) spend on the order of a millisecond per step scheduling and sampling")
+LAYER_OVERHEAD_EAGER_S = Prior(
+    "host overhead per layer per decoding step (eager framework)", 0.0005, 0.00025, 0.001,
+    "s", "wattprint engineering estimate: ~20–40 operators per transformer layer at ~10–25 µs "
+    "of Python/dispatcher/launch time each in eager PyTorch (Hugging Face pipelines), "
+    "serialised by the per-token host synchronisation of generate()")
+
+#: Shape of a transformer from its parameter count: N ≈ 12·L·d² (Kaplan et al. 2020) with
+#: d/L ≈ 128 (GPT-3 175B: 96 layers, d = 12,288; LLaMA-7B: 32 layers, d = 4,096).
+ASPECT_RATIO = 128
+#: KV width per layer: grouped-query attention with 8 KV heads × 128 (Llama 2 70B, Llama 3,
+#: Mistral, Qwen families); models narrower than that keep full multi-head attention.
+KV_DIM_MAX = 1024
+#: Bytes per parameter (weights) by precision.
+BYTES_PER_PARAM = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0,
+                   "int8": 1.0, "int4": 0.5, "fp4": 0.5, "mxfp4": 0.5}
+
+#: Request shape when not given: a chat-style request on a batching server.
+DEFAULT_INPUT_TOKENS = 512
+DEFAULT_OUTPUT_TOKENS = 256
+DEFAULT_BATCH = {"server": 32, "eager": 1}

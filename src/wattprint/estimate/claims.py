@@ -1,0 +1,246 @@
+"""Claim check: is a stated energy or carbon figure for a training run plausible?
+
+The claim is set against the estimator's range for the run — a run from the published set
+named by the user ("GPT-3"), or the run's own parameters — and, when it is off by a power
+of ten or by a unit step (kWh/MWh/GWh/TWh are 10^3 apart), the check says so:
+
+    from wattprint.estimate import check_claim
+    check_claim("1.28TWh", run="GPT-3").message
+    # 'off by ≈1,000× — looks like GWh written as TWh (a unit slip of 10^3): ...'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageError
+from ..units import J_PER_KWH, format_energy, format_mass, parse_energy, parse_mass_co2e
+from ._published import find_run
+from ._result import PROVENANCE, Assumption, Range
+from .training import TrainingEstimate, estimate_training
+
+__all__ = ["ClaimCheck", "check_claim", "run_inputs"]
+
+_ENERGY_LADDER = ("Wh", "kWh", "MWh", "GWh", "TWh", "PWh")
+_MASS_LADDER = ("g", "kg", "t", "kt", "Mt", "Gt")
+#: A claim this close (×) to the range's ends still counts as near it, for slip detection.
+SLIP_TOLERANCE = 1.5
+
+
+@dataclass
+class ClaimCheck:
+    claim: str
+    kind: str  # "energy" | "co2e"
+    claimed: float  # kWh or kg
+    unit: str  # "kWh" | "kg"
+    estimate: Range  # same unit as claimed
+    boundary: str
+    ratio: float  # claimed / estimate central
+    verdict: str  # plausible | outside-range | unit-slip | power-of-ten | implausible
+    message: str
+    slip_factor: float | None = None
+    published: float | None = None  # the published figure for a named run, same unit
+    published_source: str | None = None
+    run: str | None = None
+    training: TrainingEstimate | None = None
+    assumptions: list[Assumption] = field(default_factory=list)
+    provenance: str = PROVENANCE
+
+    @property
+    def plausible(self) -> bool:
+        return self.verdict == "plausible"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "claim-check", "claim": self.claim, "quantity": self.kind,
+                "claimed": self.claimed, "unit": self.unit, "estimate": self.estimate.to_dict(),
+                "boundary": self.boundary, "ratio": self.ratio, "verdict": self.verdict,
+                "plausible": self.plausible, "slip_factor": self.slip_factor,
+                "message": self.message, "published": self.published,
+                "published_source": self.published_source, "run": self.run,
+                "provenance": self.provenance,
+                "assumptions": [a.to_dict() for a in self.assumptions],
+                "training_estimate": self.training.to_dict() if self.training else None}
+
+    def summary(self) -> str:
+        lines = [f"claim: {self.claim}" + (f" for {self.run}" if self.run else ""),
+                 f"  verdict          {self.verdict.upper()}: {self.message}",
+                 f"  estimate         {self._fmt(self.estimate.central)} "
+                 f"({self._fmt(self.estimate.low)} – {self._fmt(self.estimate.high)}), "
+                 f"{self.boundary} (ESTIMATED)"]
+        if self.published is not None:
+            lines.append(f"  published        {self._fmt(self.published)} "
+                         f"({self.published_source})")
+        lines.append("  assumptions:")
+        lines += [f"    - {a.name}: {a.value} [{a.source}]" for a in self.assumptions]
+        return "\n".join(lines)
+
+    def _fmt(self, value: float) -> str:
+        return (format_energy(value * J_PER_KWH, digits=3) if self.kind == "energy"
+                else format_mass(value * 1000))
+
+
+def _parse_claim(claim: str) -> tuple[str, float, str]:
+    """("energy", kWh, text) or ("co2e", kg, text)."""
+    text = " ".join(str(claim).split())
+    if re.search(r"wh\b|\bj\b|joule", text, flags=re.I) or re.search(r"\d\s*[kMGTP]?J\b",
+                                                                      text):
+        return "energy", parse_energy(text) / J_PER_KWH, text
+    try:
+        return "co2e", parse_mass_co2e(text) / 1000, text
+    except UsageError:
+        raise UsageError(f"cannot read the claim {claim!r}: give an energy ('1.28 TWh', "
+                         "'1287 MWh') or a mass of CO2e ('552 tCO2e', '626,155 lbs')") from None
+
+
+def run_inputs(row: dict[str, str]) -> dict[str, Any]:
+    """estimate_training() inputs for a published row, without its published power: the
+    hardware, count and accelerator-hours (or parameters and tokens), PUE and grid
+    intensity where the source states them."""
+    from ._published import num, parse_active, parse_hardware, parse_year
+
+    name, count, _cap = parse_hardware(row["hardware"])
+    n = int(num(row["n_accelerators"]) or count or 0) or None
+    kw: dict[str, Any] = {"accelerator": name, "tdp_w": None, "n_accelerators": n}
+    tdp = num(row["tdp_W"])
+    if tdp:
+        kw["tdp_hint"] = tdp
+    hours = num(row["accelerator_hours"])
+    days = num(row["train_days"])
+    if hours:
+        kw["accelerator_hours"] = hours
+    elif days and n:
+        kw["accelerator_hours"] = n * days * 24
+    params = num(row["params_B"])
+    tokens = num(row["training_tokens_B"])
+    if params and tokens:
+        kw["params"] = params * 1e9
+        kw["tokens"] = tokens * 1e9
+        active = parse_active(row["active_params_B"], params)
+        if active:
+            kw["active_params"] = active * 1e9
+    if num(row["pue"]):
+        kw["pue"] = num(row["pue"])
+    ci = num(row["grid_ci_kgCO2e_per_kWh"])
+    if ci:
+        kw["intensity_g_per_kwh"] = ci * 1000
+    kw["year"] = parse_year(row["year"])
+    return kw
+
+
+def _estimate_for_row(row: dict[str, str]) -> TrainingEstimate:
+    from .catalogue import find_accelerator
+
+    kw = run_inputs(row)
+    hint = kw.pop("tdp_hint", None)
+    kw.pop("tdp_w", None)
+    kw["accelerator"] = find_accelerator(kw["accelerator"], tdp_w=hint)
+    if "accelerator_hours" in kw:  # the hours path: no need for the compute path too
+        kw.pop("params", None), kw.pop("tokens", None), kw.pop("active_params", None)
+    return estimate_training(**kw)
+
+
+def _ladder_name(factor_exp: int, claimed: float, kind: str) -> tuple[str, str] | None:
+    """(unit written, unit meant) for a 10^(3k) slip of the claimed value."""
+    ladder, base = ((_ENERGY_LADDER, claimed * 1000) if kind == "energy"
+                    else (_MASS_LADDER, claimed * 1000))  # Wh / g
+    if base <= 0:
+        return None
+    written = int(math.floor(math.log10(base) / 3 + 1e-9))
+    meant = written - factor_exp
+    if 0 <= written < len(ladder) and 0 <= meant < len(ladder):
+        return ladder[written], ladder[meant]
+    return None
+
+
+def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility",
+                **inputs: Any) -> ClaimCheck:
+    """Judge ``claim`` ("1.28TWh", "552 tCO2e") for a named published ``run`` ("GPT-3") or
+    for a run described by ``inputs`` (as for :func:`estimate_training`). The estimate is
+    made from hardware and time (or parameters and tokens) only — never from the claimed
+    or published energy."""
+    kind, claimed, text = _parse_claim(claim)
+    published = published_src = None
+    if run is not None:
+        row = find_run(run)
+        if row is None:
+            raise UsageError(f"no published run matches {run!r}; describe the run instead "
+                             "(--hardware, --count, --days or --params/--tokens)")
+        est = _estimate_for_row(row)
+        run_name = f"{row['model']} ({row['year']})".replace(" ()", "")
+        if kind == "energy" and row["energy_MWh"]:
+            published = float(row["energy_MWh"]) * 1000
+        elif kind == "co2e" and row["emissions_tCO2e"]:
+            published = float(row["emissions_tCO2e"]) * 1000
+        published_src = f"{row['source']}, {row['source_locator'].split(';')[0]}"
+    else:
+        if not inputs:
+            raise UsageError("name the run (--run GPT-3) or describe it (hardware, count and "
+                             "time, or parameters and tokens)")
+        est = estimate_training(**inputs)
+        run_name = None
+    if kind == "energy":
+        rng, unit = est.energy_kwh(boundary), "kWh"
+    else:
+        rng, unit = est.co2e_location_kg, "kg"
+        if est.co2e_market_kg.central < rng.central:
+            rng = Range(rng.central, est.co2e_market_kg.low, rng.high, "kg")
+    ratio = claimed / rng.central if rng.central else math.inf
+
+    def fmt(v: float) -> str:
+        return (format_energy(v * J_PER_KWH, digits=3) if kind == "energy"
+                else format_mass(v * 1000))
+
+    est_text = f"{fmt(rng.central)} ({fmt(rng.low)} – {fmt(rng.high)})"
+    near = rng.low / SLIP_TOLERANCE <= claimed <= rng.high * SLIP_TOLERANCE
+    slip = None
+    if rng.low <= claimed <= rng.high:
+        verdict = "plausible"
+        message = f"{text} is within the estimated range {est_text}"
+    elif near:
+        verdict = "outside-range"
+        message = (f"{text} is {ratio:.2g}× the central estimate, just outside the range "
+                   f"{est_text}: possible, but check the boundary (accelerators only, IT, "
+                   "facility) and the PUE")
+    else:
+        verdict, message = "implausible", ""
+        k3 = round(math.log10(ratio) / 3)
+        k1 = round(math.log10(ratio))
+        if k3 != 0:
+            fixed = claimed / 1000 ** k3
+            if rng.low / SLIP_TOLERANCE <= fixed <= rng.high * SLIP_TOLERANCE:
+                verdict, slip = "unit-slip", 1000.0 ** k3
+                units = _ladder_name(k3, claimed, kind)
+                how = (f"looks like {units[1]} written as {units[0]} " if units
+                       else "looks like ")
+                message = (f"off by ≈{_times(slip)} — {how}(a unit slip of 10^{3 * k3:d}): "
+                           f"{fmt(fixed)} would fit the estimate {est_text}")
+        if verdict == "implausible" and k1 != 0:
+            fixed = claimed / 10.0 ** k1
+            if rng.low / SLIP_TOLERANCE <= fixed <= rng.high * SLIP_TOLERANCE:
+                verdict, slip = "power-of-ten", 10.0 ** k1
+                message = (f"off by ≈{_times(slip)} — looks like a power-of-ten slip "
+                           f"(10^{k1:d}): {fmt(fixed)} would fit the estimate {est_text}")
+        if verdict == "implausible":
+            message = (f"{text} is {ratio:.2g}× the central estimate {est_text}; no unit or "
+                       "power-of-ten slip explains it")
+    if published is not None:
+        p_ratio = claimed / published
+        if abs(math.log10(p_ratio)) > 0.05:
+            message += (f"; the published figure is {fmt(published)} (the claim is "
+                        f"{_times(p_ratio) if p_ratio >= 100 else f'{p_ratio:.3g}×'} that)")
+        else:
+            message += f"; it matches the published {fmt(published)}"
+    return ClaimCheck(claim=text, kind=kind, claimed=claimed, unit=unit, estimate=rng,
+                      boundary=boundary if kind == "energy" else "CO2e (market–location)",
+                      ratio=ratio, verdict=verdict, message=message, slip_factor=slip,
+                      published=published, published_source=published_src, run=run_name,
+                      training=est, assumptions=list(est.assumptions))
+
+
+def _times(factor: float) -> str:
+    if factor >= 1:
+        return f"{factor:,.0f}×"
+    return f"1/{1 / factor:,.0f}×"

@@ -1,0 +1,333 @@
+"""Inference estimate: energy per output token, per request and per 1,000 requests of a
+language model served on given accelerators.
+
+A roofline of autoregressive decoding: each step reads the weights (all of a dense model;
+for a mixture-of-experts the experts the batch touches) and the batch's KV cache from
+memory, and does 2·N_active FLOPs per sequence; it takes the longer of the memory and the
+compute time plus the host's per-step overhead, and serves one token to each of the
+``batch_size`` sequences. Prefill is a compute-bound pass over the prompt. Power follows
+the work: near TDP when compute-bound, well below it when memory-bound, idle draw while the
+accelerator waits on the host. Priors and sources: :mod:`._priors`, docs/estimate.md.
+
+    from wattprint.estimate import estimate_inference
+    est = estimate_inference(params="8B", accelerator="H100", batch_size=64,
+                             input_tokens=512, output_tokens=400)
+    est.energy_request_accelerators_wh.central, est.summary()
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..errors import UsageError
+from ..units import parse_count
+from ._power import host_rating_w, require_tdp
+from ._priors import (ASPECT_RATIO, BYTES_PER_PARAM, DEFAULT_BATCH, DEFAULT_INPUT_TOKENS,
+                      DEFAULT_OUTPUT_TOKENS, HOST_UTILISATION, HOST_UTILISATION_INFER,
+                      IDLE_DRAW, INFER_COMPUTE_EFFICIENCY, INFER_DRAW_COMPUTE_BOUND,
+                      INFER_DRAW_MEMORY_BOUND, INFER_MEM_EFFICIENCY, INFER_PREFILL_EFFICIENCY,
+                      KV_DIM_MAX, LAYER_OVERHEAD_EAGER_S, STEP_OVERHEAD_SERVER_S, Prior)
+from ._result import PROVENANCE, Assumption, Range, footprint, ranges_dict, spread
+from .catalogue import Accelerator, resolve_accelerator
+
+__all__ = ["InferenceEstimate", "estimate_inference", "transformer_shape", "ENGINES"]
+
+ENGINES = ("server", "eager")
+#: Memory headroom when choosing the number of accelerators (KV cache, activations).
+MEMORY_HEADROOM = 1.2
+
+
+def transformer_shape(active_params: float, n_layers: int | None = None
+                      ) -> tuple[float, float, float]:
+    """(layers, d_model, KV bytes per token at 16 bits) of a decoder with
+    ``active_params``: N ≈ 12·L·d² with d = 128·L; KV width min(d, 1,024)."""
+    layers = float(n_layers) if n_layers else (active_params / (12 * ASPECT_RATIO ** 2)) ** (1 / 3)
+    layers = max(layers, 1.0)
+    d_model = ASPECT_RATIO * layers
+    kv_bytes = 2 * layers * min(d_model, KV_DIM_MAX) * 2
+    return layers, d_model, kv_bytes
+
+
+@dataclass
+class InferenceEstimate:
+    """Estimated energy of serving requests. Per-request energies at three boundaries
+    (accelerators; IT with host share and idle accelerators; facility × PUE), per output
+    token, per 1,000 requests; CO2e, water; the assumptions they rest on."""
+
+    params: float
+    active_params: float
+    accelerator: str
+    n_accelerators: int
+    precision: str
+    engine: str
+    batch_size: int
+    input_tokens: int
+    output_tokens: int
+    idle_accelerators: int
+    decode_step_s: Range
+    throughput_tokens_per_s: Range  # output tokens per second, whole accelerator group
+    latency_s: Range  # one request: its prefill + its decode steps
+    power_accelerator_w: Range  # per accelerator, average while decoding
+    energy_request_accelerators_wh: Range
+    energy_request_it_wh: Range
+    energy_request_facility_wh: Range
+    energy_token_accelerators_j: Range  # per output token
+    energy_token_facility_j: Range
+    energy_1k_requests_facility_kwh: Range
+    pue: Range
+    co2e_request_location_g: Range
+    co2e_request_market_g: Range
+    water_request_ml: Range | None
+    zone: str
+    assumptions: list[Assumption] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    provenance: str = PROVENANCE
+
+    RANGES = ("decode_step_s", "throughput_tokens_per_s", "latency_s", "power_accelerator_w",
+              "energy_request_accelerators_wh", "energy_request_it_wh",
+              "energy_request_facility_wh", "energy_token_accelerators_j",
+              "energy_token_facility_j", "energy_1k_requests_facility_kwh", "pue",
+              "co2e_request_location_g", "co2e_request_market_g", "water_request_ml")
+
+    def energy_request_wh(self, boundary: str) -> Range:
+        try:
+            return {"accelerators": self.energy_request_accelerators_wh,
+                    "it": self.energy_request_it_wh,
+                    "facility": self.energy_request_facility_wh}[boundary]
+        except KeyError:
+            raise UsageError(f"unknown boundary {boundary!r}; use accelerators, it or "
+                             "facility") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": "inference", "provenance": self.provenance, "params": self.params,
+            "active_params": self.active_params, "accelerator": self.accelerator,
+            "n_accelerators": self.n_accelerators, "precision": self.precision,
+            "engine": self.engine, "batch_size": self.batch_size,
+            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+            "idle_accelerators": self.idle_accelerators, "zone": self.zone}
+        out.update(ranges_dict(self, self.RANGES))
+        out["assumptions"] = [a.to_dict() for a in self.assumptions]
+        out["notes"] = list(self.notes)
+        return out
+
+    def summary(self) -> str:
+        def r(x: Range, fmt: str = ".3g") -> str:
+            return f"{x.central:{fmt}} ({x.low:{fmt}} – {x.high:{fmt}}) {x.unit}"
+
+        moe = (f", {self.active_params / 1e9:.3g}B active" if self.active_params != self.params
+               else "")
+        lines = [
+            "ESTIMATED inference energy — a model, not a measurement",
+            f"  model            {self.params / 1e9:.3g}B parameters{moe}, {self.precision}",
+            f"  hardware         {self.n_accelerators} × {self.accelerator}"
+            + (f" (+{self.idle_accelerators} idle)" if self.idle_accelerators else ""),
+            f"  request          {self.input_tokens} input + {self.output_tokens} output "
+            f"tokens, batch {self.batch_size}, {self.engine} engine",
+            f"  decode step      {r(self.decode_step_s.scale(1000, 'ms'))}",
+            f"  throughput       {r(self.throughput_tokens_per_s, ',.0f')}",
+            f"  power / accel.   {r(self.power_accelerator_w, ',.0f')}",
+            f"  per request      accelerators {r(self.energy_request_accelerators_wh)}",
+            f"                   IT equipment {r(self.energy_request_it_wh)}",
+            f"                   facility     {r(self.energy_request_facility_wh)}  "
+            f"(PUE {self.pue.central:.3g})",
+            f"  per output token {r(self.energy_token_accelerators_j)} accelerators, "
+            f"{self.energy_token_facility_j.central:.3g} J facility",
+            f"  per 1,000 req.   {r(self.energy_1k_requests_facility_kwh)} facility",
+            f"  CO2e / request   {r(self.co2e_request_location_g)} location-based ({self.zone})"]
+        if self.water_request_ml:
+            lines.append(f"  water / request  {r(self.water_request_ml)}")
+        lines.append("  assumptions:")
+        lines += [f"    - {a.name}: {a.value} [{a.source}]" for a in self.assumptions]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _count(value: Any, what: str) -> float | None:
+    return None if value is None else parse_count(value, what=what)
+
+
+def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator" = "H100",
+                       active_params: "str | float | None" = None,
+                       n_accelerators: int | None = None, precision: str = "bf16",
+                       batch_size: int | None = None,
+                       input_tokens: "int | str | None" = None,
+                       output_tokens: "int | str | None" = None, engine: str = "server",
+                       idle_accelerators: int = 0, n_layers: int | None = None,
+                       kv_bytes_per_token: float | None = None, tdp_w: float | None = None,
+                       peak_tflops: float | None = None,
+                       memory_bandwidth_tb_s: float | None = None,
+                       accelerator_power_w: float | None = None,
+                       pue: float | None = None, provider: str | None = "datacenter",
+                       zone: str | None = None, year: int | None = None,
+                       intensity_g_per_kwh: float | None = None,
+                       renewable_share: float | None = None,
+                       market_factor_g_per_kwh: float | None = None,
+                       wue_l_per_kwh: float | None = None,
+                       water_l_per_kwh: float | None = None) -> InferenceEstimate:
+    """Estimate the energy of requests to a language model.
+
+    params: total parameters ("70B"); active_params: for mixture-of-experts ("17B").
+    engine: "server" (continuous-batching engine such as vLLM or TensorRT-LLM; default
+    batch 32) or "eager" (framework eager mode, e.g. Hugging Face pipelines; default batch
+    1). idle_accelerators: accelerators of the same node left idle but powered (they and
+    the whole node's host count in the IT boundary). Overrides: n_layers,
+    kv_bytes_per_token, tdp_w, peak_tflops, memory_bandwidth_tb_s, accelerator_power_w.
+    """
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    acc = resolve_accelerator(accelerator, tdp_w=tdp_w, peak_tflops=peak_tflops,
+                              memory_bandwidth_tb_s=memory_bandwidth_tb_s)
+    n_total = _count(params, "parameter count") or 0.0
+    if n_total <= 0:
+        raise UsageError("params must be a positive parameter count, e.g. '8B'")
+    n_act = _count(active_params, "active parameter count") or n_total
+    if n_act > n_total:
+        raise UsageError("active parameters cannot exceed the total")
+    p = precision.lower()
+    if p not in BYTES_PER_PARAM:
+        raise UsageError(f"unknown precision {precision!r}; use one of "
+                         f"{', '.join(BYTES_PER_PARAM)}")
+    bytes_pp = BYTES_PER_PARAM[p]
+    B = int(batch_size) if batch_size else DEFAULT_BATCH[engine]
+    I = int(_count(input_tokens, "input token count") or 0) if input_tokens is not None \
+        else DEFAULT_INPUT_TOKENS
+    O = int(_count(output_tokens, "output token count") or 0) if output_tokens is not None \
+        else DEFAULT_OUTPUT_TOKENS
+    if B < 1 or O < 1 or I < 0:
+        raise UsageError("batch size and output tokens must be at least 1")
+    tdp = require_tdp(acc, tdp_w) if accelerator_power_w is None else (tdp_w or acc.tdp_w
+                                                                         or accelerator_power_w)
+    bw_tb = memory_bandwidth_tb_s or acc.memory_bandwidth_tb_s
+    if not bw_tb:
+        raise UsageError(f"the catalogue has no memory bandwidth for {acc.name}; pass "
+                         "memory_bandwidth_tb_s= (--bandwidth)")
+    if peak_tflops:
+        peak, used = peak_tflops * 1e12, p
+    else:
+        peak, used = acc.peak_flops(p)
+    weights_bytes = n_total * bytes_pp
+    notes: list[str] = []
+    if n_accelerators:
+        g = int(n_accelerators)
+        if acc.memory_gb and weights_bytes > g * acc.memory_gb * 1e9:
+            notes.append(f"{weights_bytes / 1e9:.0f} GB of weights do not fit in {g} × "
+                         f"{acc.memory_gb:g} GB; the estimate assumes they do")
+    else:
+        need = max(1, math.ceil(weights_bytes * MEMORY_HEADROOM / (acc.memory_gb * 1e9))) \
+            if acc.memory_gb else 1
+        # tensor parallelism splits heads evenly: powers of two, then whole 8-way nodes
+        g = 2 ** math.ceil(math.log2(need)) if need <= 8 else 8 * math.ceil(need / 8)
+    layers, d_model, kv_default = transformer_shape(n_act, n_layers)
+    kv_bpt = kv_bytes_per_token if kv_bytes_per_token is not None else kv_default
+    ctx = I + O / 2
+
+    src_hw = "Epoch AI ML hardware database (CC-BY-4.0)" + (
+        f"; UNVERIFIED gap-fill for {', '.join(acc.unverified)}" if acc.unverified else "")
+    assumptions = [
+        Assumption("accelerator", f"{g} × {acc.name}: {peak / 1e12:g} TFLOP/s ({used}), "
+                   f"{bw_tb:g} TB/s, TDP {tdp:g} W", src_hw),
+        Assumption("request", f"{I} input + {O} output tokens, batch {B}, {engine} engine"
+                   + (" (defaults)" if input_tokens is None or output_tokens is None else ""),
+                   "given" if input_tokens is not None and output_tokens is not None
+                   else f"defaults {DEFAULT_INPUT_TOKENS}/{DEFAULT_OUTPUT_TOKENS} tokens"),
+        Assumption("model shape", f"{layers:.0f} layers, d_model {d_model:.0f}, KV cache "
+                   f"{kv_bpt / 1e3:.0f} kB per token", "given" if n_layers and
+                   kv_bytes_per_token is not None else
+                   "N ≈ 12·L·d² (Kaplan et al. 2020) with d = 128·L (GPT-3 175B: 96 layers, "
+                   "d 12,288; Brown et al. 2020); KV width ≤ 8 heads × 128 (grouped-query "
+                   "attention: Ainslie et al. 2023; Llama 3, Mistral, Qwen)"),
+        Assumption("weights read per step", f"{bytes_pp:g} bytes × min(total, active × batch)"
+                   " parameters", "mixture-of-experts: a batch touches up to all experts"),
+    ]
+    overhead = (STEP_OVERHEAD_SERVER_S if engine == "server" else LAYER_OVERHEAD_EAGER_S)
+    priors: dict[str, Prior] = {
+        "mem_eff": INFER_MEM_EFFICIENCY, "cmp_eff": INFER_COMPUTE_EFFICIENCY,
+        "pf_eff": INFER_PREFILL_EFFICIENCY, "over": overhead,
+    }
+    if accelerator_power_w is None:
+        priors.update(f_mem=INFER_DRAW_MEMORY_BOUND, f_cmp=INFER_DRAW_COMPUTE_BOUND,
+                      f_idle=IDLE_DRAW)
+    else:
+        assumptions.append(Assumption("accelerator draw", f"{accelerator_power_w:g} W",
+                                      "given (measured)"))
+    rating = host_rating_w(acc, tdp_w)
+    if acc.kind == "tpu":  # the TPU host share is a training-load figure in watts
+        scale = HOST_UTILISATION_INFER.central / HOST_UTILISATION.central
+        priors["host_w"] = rating.scaled(scale)
+        priors["host_util"] = Prior("host draw", 1, 1, 1, "", "in the host share")
+    else:
+        priors["host_w"] = rating
+        priors["host_util"] = HOST_UTILISATION_INFER
+    for key in ("mem_eff", "cmp_eff", "pf_eff", "over", "f_mem", "f_cmp", "f_idle",
+                "host_util"):
+        pr = priors.get(key)
+        if pr is not None and pr.low != pr.high:
+            assumptions.append(Assumption(pr.name, pr.text(".3g"), pr.source))
+    assumptions.append(Assumption("host share per accelerator", rating.text(".0f"),
+                                  rating.source))
+
+    bw = g * bw_tb * 1e12
+    flops = g * peak
+
+    def step(pr: Mapping[str, float]) -> dict[str, float]:
+        weights = bytes_pp * min(n_total, n_act * B)
+        t_mem = (weights + B * ctx * kv_bpt) / (bw * pr["mem_eff"])
+        t_cmp = 2 * n_act * B / (flops * pr["cmp_eff"])
+        t_gpu = max(t_mem, t_cmp)
+        t_over = pr["over"] * (layers if engine == "eager" else 1.0)
+        t_step = t_gpu + t_over
+        # prefill of one request; a batch of prompts shares one read of the weights
+        t_pf_c = 2 * n_act * I / (flops * pr["pf_eff"])
+        t_pf_m = bytes_pp * min(n_total, n_act * max(I, 1)) / (bw * pr["mem_eff"]) / B
+        t_pf_gpu = max(t_pf_c, t_pf_m)
+        t_pf = t_pf_gpu + t_over / B
+        if accelerator_power_w is not None:
+            p_dec = p_pf = accelerator_power_w
+            p_idle = accelerator_power_w * IDLE_DRAW.central
+        else:
+            f_dec = pr["f_mem"] + (pr["f_cmp"] - pr["f_mem"]) * min(1.0, t_cmp / t_mem)
+            f_pf = pr["f_mem"] + (pr["f_cmp"] - pr["f_mem"]) * min(1.0, t_pf_c / t_pf_m)
+            p_dec = tdp * (pr["f_idle"] + (f_dec - pr["f_idle"]) * t_gpu / t_step)
+            p_pf = tdp * (pr["f_idle"] + (f_pf - pr["f_idle"]) * t_pf_gpu / t_pf)
+            p_idle = tdp * pr["f_idle"]
+        busy_s = t_pf + O * t_step / B  # accelerator-group seconds per request
+        e_acc = g * (p_pf * t_pf + O * t_step * p_dec / B)
+        e_idle = idle_accelerators * p_idle * busy_s
+        e_host = (g + idle_accelerators) * pr["host_w"] * pr["host_util"] * busy_s
+        return {"t_step": t_step, "tput": B / t_step, "p_dec": p_dec,
+                "latency": max(t_pf_c, t_pf_m * B) + t_over + O * t_step,
+                "e_acc": e_acc + e_idle, "e_it": e_acc + e_idle + e_host}
+
+    def rng(key: str, unit: str, scale: float = 1.0) -> Range:
+        c, lo, hi = spread(lambda pr: step(pr)[key] * scale, priors)
+        return Range(c, lo, hi, unit)
+
+    e_acc_wh = rng("e_acc", "Wh", 1 / 3600)
+    e_it_wh = rng("e_it", "Wh", 1 / 3600)
+    fp = footprint(e_it_wh.scale(1 / 1000, "kWh"), zone=zone, year=year, pue=pue,
+                   provider=provider, intensity_g_per_kwh=intensity_g_per_kwh,
+                   renewable_share=renewable_share,
+                   market_factor_g_per_kwh=market_factor_g_per_kwh,
+                   wue_l_per_kwh=wue_l_per_kwh, water_l_per_kwh=water_l_per_kwh)
+    e_fac_wh = fp.energy_facility_kwh.scale(1000, "Wh")
+    if idle_accelerators:
+        assumptions.append(Assumption("idle accelerators on the node", str(idle_accelerators),
+                                      "given: they draw idle power, the node's host runs"))
+    return InferenceEstimate(
+        params=n_total, active_params=n_act, accelerator=acc.name, n_accelerators=g,
+        precision=p, engine=engine, batch_size=B, input_tokens=I, output_tokens=O,
+        idle_accelerators=idle_accelerators, decode_step_s=rng("t_step", "s"),
+        throughput_tokens_per_s=rng("tput", "tokens/s"), latency_s=rng("latency", "s"),
+        power_accelerator_w=rng("p_dec", "W"),
+        energy_request_accelerators_wh=e_acc_wh, energy_request_it_wh=e_it_wh,
+        energy_request_facility_wh=e_fac_wh,
+        energy_token_accelerators_j=e_acc_wh.scale(3600 / O, "J"),
+        energy_token_facility_j=e_fac_wh.scale(3600 / O, "J"),
+        energy_1k_requests_facility_kwh=e_fac_wh.scale(1.0, "kWh"),
+        pue=fp.pue, co2e_request_location_g=fp.co2e_location_kg.scale(1000, "g"),
+        co2e_request_market_g=fp.co2e_market_kg.scale(1000, "g"),
+        water_request_ml=fp.water_l.scale(1000, "mL") if fp.water_l else None,
+        zone=fp.zone, assumptions=assumptions + fp.assumptions, notes=notes + fp.notes)

@@ -1,0 +1,347 @@
+"""Training estimate: energy, time, CO2e, water and cost of a training run before (or
+without) measuring it.
+
+Two ways in: (a) accelerator type, count and duration (or accelerator-hours); (b) model
+parameters (active ones for mixture-of-experts) and training tokens — compute ≈ 6·N·D FLOPs,
+accelerator-hours = compute ÷ (peak FLOP/s × model FLOPs utilisation). Power is a modelled
+average draw (a fraction of TDP, plus the host's share per accelerator), never TDP itself.
+Energy comes at three boundaries: accelerators only, IT equipment (with host CPU, memory,
+network, fans) and facility (× PUE). Every input can be overridden.
+
+    from wattprint.estimate import estimate_training
+    est = estimate_training(accelerator="V100", n_accelerators=10_000, duration="14.8d",
+                            pue=1.1, zone="US")
+    est.energy_facility_kwh.central, est.summary()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..errors import UsageError
+from ..units import format_duration, parse_count, parse_duration
+from ._power import host_draw_w, training_draw_w
+from ._priors import MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR, Prior
+from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range_energy,
+                      fmt_range_mass, ranges_dict, spread)
+from .catalogue import Accelerator, resolve_accelerator
+
+__all__ = ["TrainingEstimate", "estimate_training", "mfu_prior"]
+
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass
+class TrainingEstimate:
+    """An estimated training run. Every quantity is a :class:`Range` with its unit in its
+    name; ``assumptions`` lists (name, value, source) of everything the figures rest on."""
+
+    method: str  # "accelerator-hours" | "compute"
+    accelerator: str
+    n_accelerators: int | None
+    accelerator_hours: Range
+    duration_days: Range | None
+    compute_flop: float | None
+    power_accelerator_w: Range  # per accelerator, accelerator only
+    power_it_w: Range  # per accelerator, with its share of the host
+    energy_accelerators_kwh: Range
+    energy_it_kwh: Range
+    energy_facility_kwh: Range
+    pue: Range
+    co2e_location_kg: Range
+    co2e_market_kg: Range
+    water_l: Range | None
+    cost: Range | None
+    currency: str | None
+    zone: str
+    intensity_location_g_per_kwh: float
+    intensity_market_g_per_kwh: float
+    implied_mfu: float | None = None
+    assumptions: list[Assumption] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    provenance: str = PROVENANCE
+
+    RANGES = ("accelerator_hours", "duration_days", "power_accelerator_w", "power_it_w",
+              "energy_accelerators_kwh", "energy_it_kwh", "energy_facility_kwh", "pue",
+              "co2e_location_kg", "co2e_market_kg", "water_l", "cost")
+
+    def energy_kwh(self, boundary: str) -> Range:
+        """The energy at ``boundary``: "accelerators", "it" or "facility"."""
+        try:
+            return {"accelerators": self.energy_accelerators_kwh, "it": self.energy_it_kwh,
+                    "facility": self.energy_facility_kwh}[boundary]
+        except KeyError:
+            raise UsageError(f"unknown boundary {boundary!r}; use accelerators, it or "
+                             "facility") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": "training", "provenance": self.provenance, "method": self.method,
+               "accelerator": self.accelerator, "n_accelerators": self.n_accelerators,
+               "compute_flop": self.compute_flop, "implied_mfu": self.implied_mfu,
+               "zone": self.zone, "currency": self.currency,
+               "intensity_location_g_per_kwh": self.intensity_location_g_per_kwh,
+               "intensity_market_g_per_kwh": self.intensity_market_g_per_kwh}
+        out.update(ranges_dict(self, self.RANGES))
+        out["assumptions"] = [a.to_dict() for a in self.assumptions]
+        out["notes"] = list(self.notes)
+        return out
+
+    def summary(self) -> str:
+        n = f"{self.n_accelerators:,} × " if self.n_accelerators else ""
+        how = ("from accelerator-hours" if self.method == "accelerator-hours"
+               else "from compute (6·N·D)")
+        ah = self.accelerator_hours
+        lines = [f"ESTIMATED training energy ({how}) — a model, not a measurement",
+                 f"  hardware         {n}{self.accelerator}",
+                 f"  accelerator-h    {ah.central:,.3g} ({ah.low:,.3g} – {ah.high:,.3g})"]
+        if self.compute_flop:
+            lines.append(f"  compute          {self.compute_flop:.3g} FLOP")
+        if self.duration_days:
+            d = self.duration_days
+            lines.append(f"  time             {format_duration(d.central * 86400)} "
+                         f"({format_duration(d.low * 86400)} – "
+                         f"{format_duration(d.high * 86400)})")
+        pa, pi = self.power_accelerator_w, self.power_it_w
+        lines += [
+            f"  power / accel.   {pa.central:,.0f} W accelerator, {pi.central:,.0f} W with host "
+            f"({pi.low:,.0f} – {pi.high:,.0f} W)",
+            f"  energy           accelerators {fmt_range_energy(self.energy_accelerators_kwh)}",
+            f"                   IT equipment {fmt_range_energy(self.energy_it_kwh)}",
+            f"                   facility     {fmt_range_energy(self.energy_facility_kwh)}  "
+            f"(PUE {self.pue.central:.3g})",
+            f"  CO2e location    {fmt_range_mass(self.co2e_location_kg)} at "
+            f"{self.intensity_location_g_per_kwh:.0f} g/kWh ({self.zone})",
+            f"  CO2e market      {fmt_range_mass(self.co2e_market_kg)}"]
+        if self.water_l:
+            w = self.water_l
+            lines.append(f"  water            {w.central:,.3g} L ({w.low:,.3g} – {w.high:,.3g})")
+        if self.cost:
+            c = self.cost
+            lines.append(f"  cost             {c.central:,.0f} {self.currency} "
+                         f"({c.low:,.0f} – {c.high:,.0f})")
+        if self.implied_mfu is not None:
+            lines.append(f"  implied MFU      {self.implied_mfu:.1%} (compute ÷ peak × "
+                         "accelerator-hours)")
+        lines.append("  assumptions:")
+        lines += [f"    - {a.name}: {a.value} [{a.source}]" for a in self.assumptions]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def mfu_prior(acc: Accelerator) -> Prior:
+    """MFU prior by the accelerator's generation (release year; unknown → modern)."""
+    year = acc.year
+    return MFU_EARLY if year is not None and year < MODERN_FROM_YEAR else MFU_MODERN
+
+
+def _number(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    return parse_count(value, what=what)
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return parse_duration(value)
+
+
+def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int | None = None,
+                      duration: "str | float | None" = None,
+                      accelerator_hours: "str | float | None" = None,
+                      params: "str | float | None" = None,
+                      active_params: "str | float | None" = None,
+                      tokens: "str | float | None" = None,
+                      compute_flop: float | None = None, precision: str = "bf16",
+                      mfu: float | None = None, tdp_w: float | None = None,
+                      peak_tflops: float | None = None,
+                      accelerator_power_w: float | None = None,
+                      host_power_w: float | None = None, it_power_w: float | None = None,
+                      pue: float | None = None, provider: str | None = "datacenter",
+                      zone: str | None = None, year: int | None = None,
+                      intensity_g_per_kwh: float | None = None,
+                      renewable_share: float | None = None,
+                      market_factor_g_per_kwh: float | None = None,
+                      price_per_kwh: float | None = None, currency: str = "EUR",
+                      wue_l_per_kwh: float | None = None,
+                      water_l_per_kwh: float | None = None) -> TrainingEstimate:
+    """Estimate a training run. Give either ``duration`` (wall clock, with
+    ``n_accelerators``) or ``accelerator_hours``; or ``params`` (+ ``active_params`` for
+    MoE) and ``tokens`` (or ``compute_flop``). Human units are accepted: ``params="175B"``,
+    ``tokens="300B"``, ``duration="14.8d"``.
+
+    Overrides: ``mfu``, ``tdp_w``, ``peak_tflops``, ``accelerator_power_w`` (measured
+    average accelerator draw), ``host_power_w`` (host share per accelerator),
+    ``it_power_w`` (measured per-accelerator power with host, e.g. Patterson et al.'s),
+    ``pue``, ``intensity_g_per_kwh``; accounting inputs as in
+    :func:`wattprint.accounting.account` (``zone``, ``provider`` — default an unknown data
+    centre —, ``renewable_share``, ``price_per_kwh``...).
+    """
+    acc = resolve_accelerator(accelerator, tdp_w=tdp_w, peak_tflops=peak_tflops)
+    assumptions: list[Assumption] = []
+    notes: list[str] = []
+    src = "Epoch AI ML hardware database (CC-BY-4.0)"
+    if acc.unverified:
+        src += f"; UNVERIFIED gap-fill for {', '.join(acc.unverified)}"
+    tdp_text = f"{tdp_w or acc.tdp_w:g} W{' (given)' if tdp_w else ''}" if (
+        tdp_w or acc.tdp_w) else "unknown"
+    assumptions.append(Assumption("accelerator", f"{acc.name} (TDP {tdp_text}, released "
+                                  f"{acc.release_date or '?'})", src))
+    n = int(n_accelerators) if n_accelerators is not None else None
+    if n is not None and n <= 0:
+        raise UsageError("n_accelerators must be a positive count")
+    seconds = _seconds(duration)
+    ah_given = _number(accelerator_hours, "accelerator-hours")
+    n_params = _number(params, "parameter count")
+    n_active = _number(active_params, "active parameter count")
+    n_tokens = _number(tokens, "token count")
+    if seconds is not None:
+        if n is None:
+            raise UsageError("a duration needs the number of accelerators (n_accelerators=, "
+                             "--count); or give accelerator-hours")
+        ah_from_time = n * seconds / SECONDS_PER_HOUR
+        if ah_given is not None and abs(ah_given - ah_from_time) > 0.02 * ah_given:
+            notes.append(f"accelerator-hours given ({ah_given:,.0f}) differ from count × "
+                         f"duration ({ah_from_time:,.0f}); the given hours are used")
+        else:
+            ah_given = ah_from_time
+    flop = compute_flop
+    if flop is None and n_params is not None and n_tokens is not None:
+        n_eff = n_active if n_active is not None else n_params
+        flop = 6.0 * n_eff * n_tokens
+        assumptions.append(Assumption(
+            "training compute", f"6 × {n_eff:.3g} {'active ' if n_active else ''}parameters "
+            f"× {n_tokens:.3g} tokens = {flop:.3g} FLOP",
+            "Kaplan et al. 2020; Hoffmann et al. 2022 (C ≈ 6·N·D; MoE: active parameters)"))
+    if ah_given is None and flop is None:
+        raise UsageError("give the run's size: --hours/--days with --count, "
+                         "--accelerator-hours, or --params with --tokens")
+
+    # Time from compute (path b), or the implied MFU when both are known.
+    peak = None
+    if flop is not None:
+        if peak_tflops is not None:
+            peak, used = peak_tflops * 1e12, precision
+            assumptions.append(Assumption("peak FLOP/s", f"{peak_tflops:g} TFLOP/s", "given"))
+        else:
+            peak, used = acc.peak_flops(precision)
+            assumptions.append(Assumption("peak FLOP/s", f"{peak / 1e12:g} TFLOP/s ({used}, "
+                                          "dense)", src))
+            if used != precision.lower():
+                notes.append(f"{acc.name} has no {precision} peak in the catalogue; the "
+                             f"{used} peak is used")
+    priors: dict[str, Prior] = {}
+    if ah_given is not None:
+        method = "accelerator-hours"
+        mfu_prior_used = Prior("accelerator-hours", 1, 1, 1, "", "given")
+        if flop is not None and peak:
+            implied = flop / (peak * ah_given * SECONDS_PER_HOUR)
+        else:
+            implied = None
+        assumptions.append(Assumption("accelerator-hours", f"{ah_given:,.6g}",
+                                      "given" if seconds is None else
+                                      f"{n:,} accelerators × {format_duration(seconds)}"))
+    else:
+        method = "compute"
+        implied = None
+        if mfu is not None:
+            if not 0 < mfu <= 1:
+                raise UsageError(f"MFU is a fraction of peak (0–1], got {mfu}")
+            mfu_prior_used = Prior("MFU", mfu, mfu, mfu, "× peak", "given")
+            assumptions.append(Assumption("model FLOPs utilisation", f"{mfu:.1%}", "given"))
+        else:
+            mfu_prior_used = mfu_prior(acc)
+            assumptions.append(Assumption(mfu_prior_used.name, mfu_prior_used.text(".0%")
+                                          .replace("× peak", ""), mfu_prior_used.source))
+        priors["mfu"] = mfu_prior_used
+
+    def hours(p: Mapping[str, float]) -> float:
+        if ah_given is not None:
+            return ah_given
+        return flop / (peak * p["mfu"]) / SECONDS_PER_HOUR  # type: ignore[operator]
+
+    # Power per accelerator.
+    if it_power_w is not None:
+        draw = training_draw_w(acc, tdp_w) if (tdp_w or acc.tdp_w) else None
+        rating, util = host_draw_w(acc, tdp_w) if draw else (None, None)
+        if draw and rating and util:
+            share = draw.central / (draw.central + rating.central * util.central)
+        else:
+            share = 1.0
+        priors["acc"] = Prior("accelerator draw", it_power_w * share, it_power_w * share,
+                              it_power_w * share, "W", "given (IT power) × modelled share")
+        priors["host_w"] = Prior("host share", it_power_w * (1 - share),
+                                 it_power_w * (1 - share), it_power_w * (1 - share), "W",
+                                 "given (IT power) × modelled share")
+        priors["util"] = Prior("host draw", 1, 1, 1, "", "given")
+        assumptions.append(Assumption("power per accelerator (with host)",
+                                      f"{it_power_w:g} W", "given (measured)"))
+        if draw:
+            notes.append(f"accelerator-only energy splits the given {it_power_w:g} W by the "
+                         f"modelled share ({share:.0%} accelerator)")
+    else:
+        if accelerator_power_w is not None:
+            priors["acc"] = Prior("accelerator draw", accelerator_power_w,
+                                  accelerator_power_w, accelerator_power_w, "W", "given")
+            assumptions.append(Assumption("accelerator draw", f"{accelerator_power_w:g} W",
+                                          "given (measured)"))
+        else:
+            draw = training_draw_w(acc, tdp_w)
+            priors["acc"] = draw
+            assumptions.append(Assumption(draw.name, draw.text(".0f"), draw.source))
+        if host_power_w is not None:
+            priors["host_w"] = Prior("host share", host_power_w, host_power_w, host_power_w,
+                                     "W", "given")
+            priors["util"] = Prior("host draw", 1, 1, 1, "", "given")
+            assumptions.append(Assumption("host share per accelerator", f"{host_power_w:g} W",
+                                          "given"))
+        else:
+            rating, util = host_draw_w(acc, tdp_w)
+            priors["host_w"], priors["util"] = rating, util
+            if acc.kind == "tpu":
+                assumptions.append(Assumption(rating.name, rating.text(".0f"), rating.source))
+            else:
+                assumptions.append(Assumption("host share per accelerator",
+                                              f"{util.central:g} × {rating.central:.0f} W = "
+                                              f"{util.central * rating.central:.0f} W (draw "
+                                              f"{util.low:g}–{util.high:g} of the rating)",
+                                              f"{rating.source}; {util.source}"))
+
+    def e_acc(p: Mapping[str, float]) -> float:
+        return hours(p) * p["acc"] / 1000.0
+
+    def e_it(p: Mapping[str, float]) -> float:
+        return hours(p) * (p["acc"] + p["host_w"] * p["util"]) / 1000.0
+
+    def p_it(p: Mapping[str, float]) -> float:
+        return p["acc"] + p["host_w"] * p["util"]
+
+    acc_priors = {k: v for k, v in priors.items() if k in ("acc", "mfu")}
+    energy_acc = Range(*spread(e_acc, acc_priors), "kWh")
+    energy_it = Range(*spread(e_it, priors), "kWh")
+    power_acc = Range(*spread(lambda p: p["acc"], {"acc": priors["acc"]}), "W")
+    power_it = Range(*spread(p_it, {k: v for k, v in priors.items() if k != "mfu"}), "W")
+    ah = Range(*spread(hours, {k: v for k, v in priors.items() if k == "mfu"}),
+               "accelerator-hours")
+    days = ah.scale(1 / (n * 24), "days") if n else None
+    if n is None and method == "compute":
+        notes.append("time needs the number of accelerators (--count); energy does not")
+
+    fp = footprint(energy_it, zone=zone, year=year, pue=pue, provider=provider,
+                   intensity_g_per_kwh=intensity_g_per_kwh, renewable_share=renewable_share,
+                   market_factor_g_per_kwh=market_factor_g_per_kwh,
+                   price_per_kwh=price_per_kwh, currency=currency,
+                   wue_l_per_kwh=wue_l_per_kwh, water_l_per_kwh=water_l_per_kwh)
+    return TrainingEstimate(
+        method=method, accelerator=acc.name, n_accelerators=n, accelerator_hours=ah,
+        duration_days=days, compute_flop=flop, power_accelerator_w=power_acc,
+        power_it_w=power_it, energy_accelerators_kwh=energy_acc, energy_it_kwh=energy_it,
+        energy_facility_kwh=fp.energy_facility_kwh, pue=fp.pue,
+        co2e_location_kg=fp.co2e_location_kg, co2e_market_kg=fp.co2e_market_kg,
+        water_l=fp.water_l, cost=fp.cost, currency=fp.currency, zone=fp.zone,
+        intensity_location_g_per_kwh=fp.intensity_location_g_per_kwh,
+        intensity_market_g_per_kwh=fp.intensity_market_g_per_kwh, implied_mfu=implied,
+        assumptions=assumptions + fp.assumptions, notes=notes + fp.notes)

@@ -1,0 +1,419 @@
+"""Validation: reproduce the published training and inference figures shipped in
+``data/published/`` with the estimator, from the inputs a reader of each source has —
+never the published energy or power themselves.
+
+    from wattprint.estimate import run_validation
+    report = run_validation()
+    print(report.text())
+
+Training rows are compared at the boundary the source used (facility × its PUE,
+accelerators × PUE for GPU-hours × TDP figures, …). The rows with *measured* power
+(Patterson et al. 2021, Tables 1 and 4) are reported apart: the rows computed as
+GPU-hours × TDP test nothing but the TDP. Targets are those of issue 5; the report says
+whether each is met, and nothing in the estimator was fitted to these rows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import WattprintError
+from ._published import (inference_rows, model_size_from_name, num, parse_hardware, training_rows)
+from ._result import Range
+from .catalogue import find_accelerator
+from .claims import run_inputs
+from .inference import estimate_inference
+from .training import estimate_training
+
+__all__ = ["ValidationRow", "GroupSummary", "Target", "ValidationReport", "run_validation",
+           "GROUPS"]
+
+#: group key → title.
+GROUPS = {
+    "train-measured": "Training, measured power (Patterson et al. 2021, Tables 1 and 4) — "
+                      "from hardware and accelerator-hours only",
+    "train-hours": "Training, other published figures — from hardware and accelerator-hours",
+    "train-compute": "Training — from parameters, tokens and hardware (6·N·D, MFU prior)",
+    "train-compute-measured": "  of which runs with measured power (LLMCarbon's validation set, "
+                              "i.e. Patterson et al.'s runs and XLM)",
+    "train-time": "Training accelerator-hours — from parameters, tokens and hardware",
+    "infer": "Inference — energy per request (or per output token), request shape known "
+             "(output length and batch in the row; for Power Hungry Processing and Words to "
+             "Watts the study set-up given in the row notes)",
+    "infer-defaults": "Inference — rows that do not publish the output length or batch size "
+                      "(the estimator's defaults stand in: a test of the defaults, not the "
+                      "model)",
+}
+
+
+@dataclass
+class ValidationRow:
+    id: str
+    group: str
+    model: str
+    inputs: str
+    boundary: str
+    estimate: Range
+    published: float
+    unit: str
+    note: str = ""
+
+    @property
+    def error(self) -> float:
+        """Signed relative error of the central estimate: (estimate − published)/published."""
+        return self.estimate.central / self.published - 1
+
+    @property
+    def ratio(self) -> float:
+        return self.estimate.central / self.published
+
+    @property
+    def in_range(self) -> bool:
+        return self.estimate.low <= self.published <= self.estimate.high
+
+    @property
+    def within_2x(self) -> bool:
+        return 0.5 <= self.ratio <= 2.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "group": self.group, "model": self.model, "inputs": self.inputs,
+                "boundary": self.boundary, "estimate": self.estimate.to_dict(),
+                "published": self.published, "unit": self.unit, "error": self.error,
+                "ratio": self.ratio, "in_range": self.in_range, "within_2x": self.within_2x,
+                "note": self.note}
+
+
+@dataclass
+class GroupSummary:
+    group: str
+    n: int
+    median_ape: float | None
+    mean_ape: float | None
+    coverage: float | None  # share of published values inside the estimate's range
+    within_2x: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"group": self.group, "title": GROUPS[self.group], "n": self.n,
+                "median_abs_pct_error": self.median_ape, "mean_abs_pct_error": self.mean_ape,
+                "range_coverage": self.coverage, "within_factor_2": self.within_2x}
+
+
+@dataclass
+class Target:
+    name: str
+    description: str
+    threshold: str
+    achieved: float | None
+    met: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description,
+                "threshold": self.threshold, "achieved": self.achieved, "met": self.met}
+
+
+@dataclass
+class ValidationReport:
+    rows: list[ValidationRow]
+    skipped: list[tuple[str, str, str]]  # (group, id, reason)
+    summaries: dict[str, GroupSummary]
+    targets: list[Target]
+    provenance: str = "estimated vs published"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": [r.to_dict() for r in self.rows],
+                "skipped": [{"group": g, "id": i, "reason": r} for g, i, r in self.skipped],
+                "summaries": {k: v.to_dict() for k, v in self.summaries.items()},
+                "targets": [t.to_dict() for t in self.targets]}
+
+    def text(self, *, rows: bool = True) -> str:
+        lines = ["wattprint validate — ESTIMATES against published figures "
+                 "(data/published/*_dev.csv)", ""]
+        for group, title in GROUPS.items():
+            if group == "train-compute-measured":
+                s = self.summaries[group]
+                lines.insert(-1, f"  → {title.strip()}: {s.n} rows, median |error| "
+                             f"{_pct(s.median_ape)}, mean {_pct(s.mean_ape)}, inside the range "
+                             f"{_pct(s.coverage)}")
+                continue
+            members = [r for r in self.rows if r.group == group]
+            if not members:
+                continue
+            lines.append(title)
+            if rows:
+                for r in members:
+                    flag = "in range" if r.in_range else "OUT of range"
+                    lines.append(f"  {r.id}")
+                    lines.append(f"      inputs:    {r.inputs}")
+                    lines.append(f"      estimate:  {_fmt(r.estimate.central, r.unit)} "
+                                 f"({_fmt(r.estimate.low, r.unit)} – "
+                                 f"{_fmt(r.estimate.high, r.unit)}) at {r.boundary}")
+                    lines.append(f"      published: {_fmt(r.published, r.unit)}   error "
+                                 f"{r.error:+.1%} ({r.ratio:.2f}×), {flag}"
+                                 + (f"   [{r.note}]" if r.note else ""))
+            s = self.summaries[group]
+            lines.append(f"  → {s.n} rows: median |error| {_pct(s.median_ape)}, mean |error| "
+                         f"{_pct(s.mean_ape)}, published value inside the range for "
+                         f"{_pct(s.coverage)}, within a factor of 2 for {_pct(s.within_2x)}")
+            skipped = [(i, why) for g, i, why in self.skipped if g == group]
+            if skipped:
+                lines.append(f"  skipped {len(skipped)}: " + "; ".join(
+                    f"{i} ({why})" for i, why in skipped))
+            lines.append("")
+        lines.append("Targets (issue 5):")
+        for t in self.targets:
+            lines.append(f"  [{'MET ' if t.met else 'MISS'}] {t.description}: "
+                         f"{t.threshold}; achieved {_pct(t.achieved)}")
+        return "\n".join(lines)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit == "MWh":
+        return (f"{value:,.4g} MWh" if value >= 1 else f"{value * 1000:,.4g} kWh")
+    return f"{value:.4g} {unit}"
+
+
+# --- training ----------------------------------------------------------------------------------
+
+def _training_boundary(row: dict[str, str]) -> tuple[str, float, str]:
+    """(estimate boundary, multiplier applied by the source, description)."""
+    power = row["power_basis"].lower()
+    energy = row["energy_basis"].lower()
+    pue = num(row["pue"])
+    if power.startswith("measured") or "system power" in power:
+        return "facility", 1.0, f"facility (IT × PUE {pue:g} as published)"
+    if "total average draw" in power:  # Strubell: GPU+CPU+DRAM × PUE
+        return "facility", 1.0, f"IT × PUE {pue:g} (Strubell et al. eq. 1)"
+    if "pue" in energy and pue and "no pue" not in energy:
+        return "accelerators", pue, f"accelerators × PUE {pue:g} (GPU-hours × power × PUE)"
+    return "accelerators", 1.0, "accelerators only (GPU-hours × stated power)"
+
+
+def _describe(kw: dict[str, Any], acc_name: str) -> str:
+    parts = [acc_name]
+    if kw.get("n_accelerators"):
+        parts.append(f"{kw['n_accelerators']:,} accelerators")
+    if kw.get("accelerator_hours"):
+        parts.append(f"{kw['accelerator_hours']:,.0f} accelerator-h")
+    if kw.get("params"):
+        act = (f" ({kw['active_params'] / 1e9:.3g}B active)" if kw.get("active_params")
+               else "")
+        parts.append(f"{kw['params'] / 1e9:.4g}B params{act}, {kw['tokens'] / 1e9:,.0f}B "
+                     "tokens")
+    if kw.get("pue"):
+        parts.append(f"PUE {kw['pue']:g}")
+    return ", ".join(parts)
+
+
+def _training(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]]) -> None:
+    for row in training_rows():
+        rid = row["id"]
+        kw = run_inputs(row)
+        hint = kw.pop("tdp_hint", None)
+        kw.pop("tdp_w", None)
+        kw.pop("intensity_g_per_kwh", None)  # energy only
+        energy = num(row["energy_MWh"])
+        try:
+            acc = find_accelerator(kw["accelerator"], tdp_w=hint) if kw["accelerator"] else None
+        except WattprintError as err:
+            acc = None
+            why = str(err).split(";")[0]
+        else:
+            why = "no hardware given"
+        measured = rid.startswith("patterson21")
+        hours_group = "train-measured" if measured else "train-hours"
+        if acc is None:
+            skipped.append((hours_group if energy else "train-time", rid, why))
+            continue
+        kw["accelerator"] = acc
+        boundary, mult, bdesc = _training_boundary(row)
+        if boundary == "facility" and "pue" not in kw:
+            kw["pue"] = 1.0
+        # (a) accelerator-hours path
+        if energy and kw.get("accelerator_hours") and not rid.startswith(
+                ("llmcarbon-t5", "llmcarbon-gpt3", "llmcarbon-gshard", "llmcarbon-switch")):
+            hk = {k: v for k, v in kw.items() if k not in ("params", "tokens", "active_params")}
+            est = estimate_training(**hk)
+            rng = est.energy_kwh(boundary).scale(mult / 1000, "MWh")
+            note = "approximate duration (~150 days)" if "~" in row["train_days"] else ""
+            rows_out.append(ValidationRow(rid, hours_group, row["model"],
+                                          _describe(hk, acc.name), bdesc, rng, energy, "MWh",
+                                          note))
+        elif energy and not kw.get("accelerator_hours"):
+            skipped.append((hours_group, rid, "no accelerator-hours or count × days"))
+        elif rid.startswith("llmcarbon-") and not rid.endswith("xlm"):
+            pass  # same run as a Patterson row, which the hours path already covers
+        # (b) compute path
+        if kw.get("params"):
+            ck = {k: v for k, v in kw.items() if k != "accelerator_hours"}
+            est = estimate_training(**ck)
+            if energy:
+                rng = est.energy_kwh(boundary).scale(mult / 1000, "MWh")
+                rows_out.append(ValidationRow(rid, "train-compute", row["model"],
+                                              _describe(ck, acc.name), bdesc, rng, energy,
+                                              "MWh"))
+            hours = kw.get("accelerator_hours")
+            if hours:
+                rows_out.append(ValidationRow(rid, "train-time", row["model"],
+                                              _describe(ck, acc.name), "accelerator-hours",
+                                              est.accelerator_hours, hours,
+                                              "accelerator-h"))
+        elif energy and kw.get("accelerator_hours"):
+            skipped.append(("train-compute", rid, "no parameters/tokens"))
+
+
+# --- inference ---------------------------------------------------------------------------------
+
+#: Documented set-ups of studies whose rows do not repeat them (applied to all their rows).
+STUDY_SETUPS: dict[str, dict[str, Any]] = {
+    "Power Hungry Processing": dict(
+        engine="eager", batch_size=1, output_tokens=10,
+        note="Luccioni et al. 2024: Hugging Face pipelines, one query at a time, 10 new "
+             "tokens (assumed for every row of the study)"),
+    "Words to Watts": dict(engine="eager", note="Samsi et al. 2023: FairScale sharding"),
+}
+_NON_TEXT = re.compile(r"image|object detection|diffusion|\bsd\b|tiny-sd|captioning", re.I)
+
+
+def _inference_case(row: dict[str, str]) -> tuple[dict[str, Any], float, str, str, str] | str:
+    """(estimator kwargs, published value, unit, boundary, note) or a skip reason."""
+    text = " ".join(row[k] for k in ("model", "task_or_workload", "metric"))
+    per_query = num(row["energy_Wh_per_query"])
+    per_token = "output token" in row["unit"].lower() and num(row["value"])
+    if not per_query and not per_token:
+        return f"not an energy per query (metric: {row['metric'] or row['unit']})"
+    if _NON_TEXT.search(text):
+        return "not a language-model token workload"
+    total, active = model_size_from_name(row["model"])
+    params_b = num(row["params_B"]) or total
+    if not params_b:
+        return "no model size (a mean over many models)"
+    if active is None and total and params_b and total < 0.8 * params_b:
+        active = total  # "Maverick 17B 128E" of 400B: the name gives the active size
+    name, count, cap = parse_hardware(row["hardware"])
+    setup = row["setup"]
+    study: dict[str, Any] = next((v for k, v in STUDY_SETUPS.items() if k in row["group"]),
+                                 {})
+    kw: dict[str, Any] = {"params": params_b * 1e9, "accelerator": name}
+    if active:
+        kw["active_params"] = active * 1e9
+    n = num(row["n_accelerators"]) or count
+    if n:
+        kw["n_accelerators"] = int(n)
+    if cap:
+        kw["tdp_w"] = cap
+    kw["engine"] = study.get("engine", "server")
+    m = (re.search(r"avg batch ([\d.]+)", setup) or re.search(r"max batch size (\d+)", setup)
+         or re.search(r"batch (?:size )?(\d+)", setup))
+    if m:
+        kw["batch_size"] = max(1, round(float(m.group(1))))
+    elif "batch_size" in study:
+        kw["batch_size"] = study["batch_size"]
+    m = (re.search(r"avg output (\d+)", setup) or re.search(r"out (\d+)", row["task_or_workload"])
+         or re.search(r"max gen length (\d+)", row["task_or_workload"]))
+    if m:
+        kw["output_tokens"] = int(m.group(1))
+    elif "output_tokens" in study:
+        kw["output_tokens"] = study["output_tokens"]
+    m = re.search(r"\bin (\d+)", row["task_or_workload"])
+    if m:
+        kw["input_tokens"] = int(m.group(1))
+    low = (setup + " " + row["model"]).lower()
+    kw["precision"] = ("fp8" if "fp8" in low else "mxfp4" if "mxfp4" in low else "bf16")
+    boundary_text = row["boundary"].lower()
+    m = re.search(r"1 of (\d+)", boundary_text)
+    if m and "idle" in boundary_text:
+        kw["idle_accelerators"] = int(m.group(1)) - 1
+    boundary = "accelerators" if boundary_text.startswith("gpu energy") else "it"
+    note = study.get("note", "")
+    if per_token and not per_query:
+        lo_hi = [float(x) for x in re.findall(r"[\d.]+", row["value"])]
+        return kw, sum(lo_hi) / len(lo_hi), "J/token", boundary, (
+            note + "; published range " + row["value"] + " J/token, midpoint used").strip("; ")
+    return kw, float(per_query or 0.0), "Wh", boundary, note
+
+
+def _inference(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]]) -> None:
+    for row in inference_rows():
+        case = _inference_case(row)
+        if isinstance(case, str):
+            skipped.append(("infer", row["id"], case))
+            continue
+        kw, published, unit, boundary, note = case
+        try:
+            est = estimate_inference(**kw)
+        except WattprintError as err:
+            skipped.append(("infer", row["id"], str(err).split(";")[0]))
+            continue
+        rng = est.energy_request_wh(boundary)
+        if unit == "J/token":
+            rng = rng.scale(3600 / est.output_tokens, "J/token")
+        defaults = [k for k in ("input_tokens", "output_tokens", "batch_size") if k not in kw]
+        group = "infer-defaults" if {"output_tokens", "batch_size"} & set(defaults) else "infer"
+        inputs = (f"{kw['params'] / 1e9:.4g}B" + (f" ({kw['active_params'] / 1e9:.3g}B active)"
+                                                   if kw.get("active_params") else "")
+                  + f" {est.precision} on {est.n_accelerators} × {est.accelerator}"
+                  + (f" (cap {kw['tdp_w']:g} W)" if kw.get("tdp_w") else "")
+                  + f", batch {est.batch_size}, {est.input_tokens} in / {est.output_tokens} "
+                  f"out, {est.engine}"
+                  + (f", +{est.idle_accelerators} idle" if est.idle_accelerators else "")
+                  + (f"; defaults for {', '.join(defaults)}" if defaults else ""))
+        rows_out.append(ValidationRow(row["id"], group, row["model"][:60], inputs,
+                                      "accelerators" if boundary == "accelerators"
+                                      else "IT (accelerators + host + idle)", rng, published,
+                                      unit, note))
+
+
+#: Compute-path rows whose published energy rests on measured power (LLMCarbon's inputs).
+_MEASURED_COMPUTE = re.compile(r"^llmcarbon-")
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def _summary(group: str, rows: list[ValidationRow]) -> GroupSummary:
+    if not rows:
+        return GroupSummary(group, 0, None, None, None, None)
+    apes = [abs(r.error) for r in rows]
+    return GroupSummary(group, len(rows), statistics.median(apes), statistics.fmean(apes),
+                        sum(r.in_range for r in rows) / len(rows),
+                        sum(r.within_2x for r in rows) / len(rows))
+
+
+def run_validation() -> ValidationReport:
+    """Estimate every usable published row; summarise; evaluate the issue's targets."""
+    rows: list[ValidationRow] = []
+    skipped: list[tuple[str, str, str]] = []
+    _training(rows, skipped)
+    _inference(rows, skipped)
+    summaries = {g: _summary(g, [r for r in rows if r.group == g]) for g in GROUPS}
+    summaries["train-compute-measured"] = _summary(
+        "train-compute-measured", [r for r in rows if r.group == "train-compute"
+                                   and _MEASURED_COMPUTE.match(r.id)])
+    m, c, i = summaries["train-measured"], summaries["train-compute"], summaries["infer"]
+    every = _summary("infer", [r for r in rows if r.group.startswith("infer")])
+    targets = [
+        Target("measured-median", "training, measured-power rows, hardware + "
+               "accelerator-hours only: median absolute error", "≤ 15 %", m.median_ape,
+               m.median_ape is not None and m.median_ape <= 0.15),
+        Target("measured-coverage", "training, measured-power rows: share whose published "
+               "value falls inside the estimated range", "≥ 80 %", m.coverage,
+               m.coverage is not None and m.coverage >= 0.80),
+        Target("compute-median", "training from parameters, tokens and hardware: median "
+               "absolute error", "≤ 35 %", c.median_ape,
+               c.median_ape is not None and c.median_ape <= 0.35),
+        Target("inference-2x", "inference per-query energy within a factor of 2 of the "
+               f"published value, rows with a published request shape ({i.n})",
+               "≥ 80 % of rows", i.within_2x, i.within_2x is not None and i.within_2x >= 0.80),
+        Target("inference-2x-all", "the same over every inference row evaluated, including "
+               f"those whose output length or batch is not published ({every.n})",
+               "≥ 80 % of rows", every.within_2x,
+               every.within_2x is not None and every.within_2x >= 0.80),
+    ]
+    return ValidationReport(rows, skipped, summaries, targets)
