@@ -7,6 +7,11 @@
     │                               [wattprint.accounting.zones]
     ├── ProviderError               a live carbon-intensity provider failed (provider, reason,
     │                               status) [wattprint.accounting.providers]
+    ├── MissingExtraError           an integration's library is not installed; also an
+    │                               ImportError (package, extra, pip: the command to run)
+    │                               [wattprint.integrations]
+    ├── BudgetExceeded              a run's energy, CO2e or cost budget was exceeded (actual or
+    │                               forecast) with on_budget="stop" (budget, limit, value, basis)
     ├── LedgerError                 the run ledger cannot be used (path; reason: one of
     │   │                           LEDGER_REASONS; fix: what to do about it)
     │   └── RunNotFound             no run matches the id or prefix given (run_id, candidates)
@@ -29,6 +34,7 @@ __all__ = [
     "LedgerError",
     "RunNotFound",
     "LEDGER_REASONS",
+    "BudgetExceeded",
     "SensorError",
     "SensorUnavailable",
     "SensorReadError",
@@ -112,6 +118,26 @@ class RunNotFound(LedgerError):
         super().__init__(message, path=path, reason="unknown_run", fix=fix)
         self.run_id = run_id
         self.candidates = candidates
+
+
+class BudgetExceeded(WattprintError):
+    """A budget of the run was exceeded and its action is ``"stop"``.
+
+    ``budget`` is ``"energy_kwh"``, ``"co2e_kg"`` or ``"cost"``; ``limit`` the budget and
+    ``value`` the figure that went past it (in the budget's unit); ``basis`` is
+    ``"actual"`` (already spent) or ``"forecast"`` (predicted at completion); ``run_id`` is
+    the run's ledger id when it is recorded. Raised in the tracked program's thread at the
+    next ``count()``, ``progress()`` or phase boundary, never from wattprint's threads.
+    """
+
+    def __init__(self, message: str, *, budget: str, limit: float, value: float,
+                 basis: str, run_id: str | None = None) -> None:
+        super().__init__(message)
+        self.budget = budget
+        self.limit = limit
+        self.value = value
+        self.basis = basis
+        self.run_id = run_id
 
 
 class SensorError(WattprintError):

@@ -74,10 +74,11 @@ class RunResult:
     phases: list[PhaseEnergy]
     counters: dict[str, float]
     peak_power_w: float
-    status: str = "finished"  # finished | failed | interrupted (killed by a signal)
+    status: str = "finished"  # finished | failed | interrupted (signal) | stopped (budget)
     warnings: list[str] = field(default_factory=list)
     run_id: str | None = None  # the run's id in the ledger, when it was recorded
     cpu_s: float | None = None  # CPU seconds of the tracked process tree (process mode)
+    end_reason: str | None = None  # why the run ended so, when wattprint stopped it
 
     @property
     def mean_power_w(self) -> float:
@@ -141,6 +142,8 @@ class RunResult:
                          f" ({p.entries}x){units}")
         for k, v in self.per_unit.items():
             lines.append(f"  {_unit_label(k)}: {v:,.4g}")
+        if self.end_reason:
+            lines.append(f"  {self.status}: {self.end_reason}")
         lines.extend(f"  warning: {w}" for w in self.warnings)
         if self.run_id:
             lines.append(f"  run id: {self.run_id}  (wattprint show {self.run_id})")

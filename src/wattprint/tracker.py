@@ -13,6 +13,12 @@ to record the run, with ``project=`` and ``tags=``; ``wattprint run`` always rec
 Faults inside wattprint (a sensor that dies, a vendor library that misbehaves) are logged
 loudly on the ``wattprint`` logger and never raised into the tracked program; misuse of
 the API (stop before start, a negative count) raises :class:`~wattprint.errors.UsageError`.
+
+Forecasts and budgets (:mod:`wattprint.forecast`, :mod:`wattprint.budget`): give the total
+work (``total_work={"steps": N}`` or ``run.progress(steps=i, total=N)``) and
+``run.forecast()`` predicts energy, duration, CO2e and cost at completion;
+``budget_kwh=``, ``budget_co2e_kg=``, ``budget_cost=`` with ``on_budget=`` warn, call a
+function or stop the run (``BudgetExceeded`` at the next count/progress/phase boundary).
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, overload
 
 from ._proctree import ProcessTree, machine_busy_cpu_s
 from ._recording import Recording
-from .errors import LedgerError, UsageError
+from .budget import Budget, LiveOutlook
+from .errors import BudgetExceeded, LedgerError, UsageError
 from .result import COUNTER_UNITS, DeviceEnergy, PhaseEnergy, RunResult
 from .sampler import Sampler, SampleSink, Snapshot
 from .sensors import Detection, detect
@@ -67,6 +74,8 @@ class Phase:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        if exc[0] is None:  # a pending budget stop surfaces here, never over another error
+            self._tracker._outlook.boundary()
 
 
 class _PhaseTotals:
@@ -95,6 +104,13 @@ class Tracker:
     ``command`` (default: ``sys.argv``) and ``settings`` (extra settings such as
     ``{"pue": 1.2}``) are recorded with the run. A ledger that fails is logged and never
     stops the tracked program; the run keeps what was already written.
+
+    Forecast and budgets: ``total_work`` (``{"steps": N}``, or later
+    ``run.progress(steps=i, total=N)``) enables :meth:`forecast`; ``price_per_kwh`` and
+    ``currency`` price it. ``budget_kwh`` (IT energy), ``budget_co2e_kg``, ``budget_cost``
+    with ``on_budget`` = ``"stop"`` (default: :class:`~wattprint.errors.BudgetExceeded` at
+    the next count/progress/phase boundary, status ``stopped``), ``"warn"`` or a function
+    receiving a :class:`wattprint.budget.BudgetEvent`. See :mod:`wattprint.budget`.
     """
 
     def __init__(self, name: str | None = None, *, mode: str = "process",
@@ -105,7 +121,11 @@ class Tracker:
                  detect_options: dict[str, Any] | None = None,
                  ledger: Any = None, project: str | None = None, tags: Sequence[str] = (),
                  zone: str | None = None, command: Sequence[str] | None = None,
-                 settings: Mapping[str, Any] | None = None) -> None:
+                 settings: Mapping[str, Any] | None = None,
+                 total_work: Mapping[str, float] | None = None,
+                 budget_kwh: float | None = None, budget_co2e_kg: float | None = None,
+                 budget_cost: float | None = None, on_budget: Any = "stop",
+                 price_per_kwh: float | None = None, currency: str | None = None) -> None:
         if mode not in MODES:
             raise UsageError(f"mode={mode!r} is not a tracking mode; use 'process' (the "
                              "tracked process tree) or 'machine' (whole devices)")
@@ -142,6 +162,19 @@ class Tracker:
                                     command=command, settings=settings)
         self.project, self.tags, self.zone = (self._recording.project, self._recording.tags,
                                               self._recording.zone)
+        # -- forecast and budgets (wattprint.budget.LiveOutlook) ---------------------------
+        pue = self._recording.settings.get("pue")
+        self._outlook = LiveOutlook(
+            total_work=dict(total_work) if total_work else None,
+            budget=Budget(budget_kwh, budget_co2e_kg, budget_cost, on_budget),
+            price_per_kwh=price_per_kwh, currency=currency, zone=zone,
+            pue=float(pue) if isinstance(pue, (int, float)) else None)
+        self._recording.settings.update(self._outlook.settings())
+        self._outlook_options = dict(total_work=total_work, budget_kwh=budget_kwh,
+                                     budget_co2e_kg=budget_co2e_kg, budget_cost=budget_cost,
+                                     on_budget=on_budget, price_per_kwh=price_per_kwh,
+                                     currency=currency)
+        self._end_reason: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -168,8 +201,10 @@ class Tracker:
                 raise
             self._recording.begin(self)
             self._started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-            self._t0 = time.monotonic()
+            self._t0 = t0 = time.monotonic()
             self._recording.start_flushing(self._t0)
+            self._outlook.begin(self._outlook_state, self._warnings, self.run_id,
+                                lambda: time.monotonic() - t0)
             try:
                 self._sampler.start()
             except Exception as err:  # noqa: BLE001 - never kill the user's program
@@ -215,6 +250,12 @@ class Tracker:
                                  "use `with wattprint.track(): ...`")
             if self._result is not None:
                 return self._result
+            self._outlook.end()
+            guard = self._outlook.guard
+            if self._end_reason is None and guard is not None and guard._raised:
+                self._end_reason = guard.stop_event.message  # type: ignore[union-attr]
+            if self._end_reason is not None:
+                self._status = "stopped"
             while self._phase_stack:
                 phase = self._phase_stack[-1]
                 self._warnings.append(f"phase {phase.path!r} was still open at stop and "
@@ -227,6 +268,8 @@ class Tracker:
                 log.error("wattprint: stopping the sampler failed: %r", err)
                 self._warnings.append(f"stopping the sampler failed: {err!r}")
             self._t1 = time.monotonic()
+            if guard is not None and not guard.stop_requested:
+                guard.check()  # a run that ended over budget says so (warn / callback)
             if self._tree is not None:
                 try:
                     self._cpu_s = self._tree.cpu_s()
@@ -250,6 +293,8 @@ class Tracker:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is not None:
             self._status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+            if issubclass(exc_type, BudgetExceeded) and self._end_reason is None:
+                self._end_reason = str(exc)
         self.stop()
 
     def __call__(self, func: F) -> F:
@@ -260,7 +305,8 @@ class Tracker:
         return dict(name=self.name, mode=self.mode, pid=self.pid,
                     sensors=self._given_sensors, rate_hz=self.rate_hz, gpus=self._gpus,
                     rapl_root=self._rapl_root, sink=self._sink,
-                    detect_options=self._detect_options, **self._recording.options())
+                    detect_options=self._detect_options, **self._recording.options(),
+                    **self._outlook_options)
 
     # -- phases and counters --------------------------------------------------------------
     def phase(self, name: str) -> Phase:
@@ -275,6 +321,7 @@ class Tracker:
         return self._sampler.snapshot()
 
     def _enter_phase(self, phase: Phase) -> None:
+        self._outlook.boundary()
         with self._lock:
             if not self.running:
                 raise UsageError(f"phase {phase.name!r} entered outside a running run; "
@@ -285,6 +332,7 @@ class Tracker:
             phase._start = self._snapshot()
             self._phase_stack.append(phase)
             self._phases.setdefault(phase.path, _PhaseTotals())  # report in entry order
+        self._outlook.observe(force=True)
 
     def _exit_phase(self, phase: Phase) -> None:
         with self._lock:
@@ -311,6 +359,8 @@ class Tracker:
                 if d:
                     totals.counters[unit] = totals.counters.get(unit, 0.0) + d
             phase._start = None
+        if self.running:
+            self._outlook.observe(force=True)
 
     def count(self, **units: float) -> None:
         """Add work done: ``run.count(tokens=512, samples=4, steps=1)``.
@@ -327,6 +377,58 @@ class Tracker:
         with self._lock:
             for unit, value in units.items():
                 self._counters[unit] = self._counters.get(unit, 0.0) + value
+        if self.running:
+            self._outlook.counted(units)
+            self._outlook.boundary()
+
+    # -- forecast and budgets (the work is in budget.LiveOutlook) ----------------------------
+    def progress(self, total: float | None = None, **done: float) -> None:
+        """Where the run stands: ``run.progress(steps=1200, total=10_000)`` — the amount
+        done so far (absolute, not an increment) of one unit, and its total (once is
+        enough; or ``Tracker(total_work={"steps": 10_000})``). Feeds :meth:`forecast`;
+        a unit never passed to :meth:`count` also gets its counter (for J/step)."""
+        if len(done) != 1:
+            raise UsageError("progress() takes one unit of work, e.g. "
+                             "run.progress(steps=1200, total=10_000)")
+        (unit, value), = done.items()
+        if unit not in COUNTER_UNITS:
+            raise UsageError(f"unknown unit of work {unit!r}; use one of "
+                             f"{', '.join(COUNTER_UNITS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                or value != value:
+            raise UsageError(f"progress({unit}={value!r}): the work done must be a "
+                             "non-negative number")
+        if not self.running:
+            raise UsageError("progress() outside a running run; start the run first")
+        with self._lock:
+            self._outlook.progress(unit, value, total, self._counters)
+        self._outlook.boundary()
+
+    def forecast(self) -> Any:
+        """The run at completion as predicted now — a :class:`wattprint.forecast.Forecast`
+        (energy, duration, CO2e and cost as low / central / high) — or None while the
+        total work is unknown or nothing has been done yet."""
+        return self._outlook.forecast()
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once a budget with ``on_budget="stop"`` was exceeded (for loops that want
+        to end cleanly without waiting for ``BudgetExceeded``)."""
+        guard = self._outlook.guard
+        return guard is not None and guard.stop_requested
+
+    @property
+    def budget_events(self) -> list[Any]:
+        """Every :class:`wattprint.budget.BudgetEvent` of this run so far."""
+        guard = self._outlook.guard
+        return list(guard.events) if guard is not None else []
+
+    def _outlook_state(self) -> tuple[float, float, dict[str, float], str | None]:
+        try:  # called from the budget thread too: the stack may change under it
+            phase = self._phase_stack[-1].path
+        except IndexError:
+            phase = None
+        return self.elapsed_s, self.energy_j, self._counters, phase
 
     # -- live figures -----------------------------------------------------------------------
     @property
@@ -423,7 +525,7 @@ class Tracker:
                          energy_high_j=high, by_domain=by_domain, devices=devices,
                          phases=phases, counters=dict(self._counters),
                          peak_power_w=self._sampler.peak_power_w, status=self._status,
-                         warnings=warnings, cpu_s=self._cpu_s)
+                         warnings=warnings, cpu_s=self._cpu_s, end_reason=self._end_reason)
 
 
 def _decorate(func: F, settings: dict[str, Any]) -> F:

@@ -31,11 +31,19 @@ COMMANDS = (
     ("runs", "_runs", "list recorded runs (filter by project, tag, status, date; sortable)"),
     ("show", "_show", "show one run: summary, devices (measured or modelled), phases"),
     ("compare", "_compare", "compare two runs: energy, time, J/token side by side"),
+    ("report", "_report", "reports: HTML with charts, paper statement (md, latex), model card, "
+                          "EU AI Act energy section, JSON; several runs compared"),
     ("export", "_export", "export runs, phases, devices or samples as CSV, JSON Lines or "
                           "Parquet"),
     ("tag", "_tag", "add or remove tags of a run"),
     ("rm", "_rm", "delete runs and their samples from the ledger"),
     ("config", "_config", "show every setting, its effective value and where it came from"),
+    ("estimate", "_estimate", "estimate before running: wattprint estimate train --hardware "
+                              "H100 --count 1024 --days 30"),
+    ("check", "_check", "is a published energy figure plausible? wattprint check 1.28TWh "
+                        "--run GPT-3"),
+    ("validate", "_validate", "reproduce published training and inference figures with the "
+                              "estimator"),
 )
 
 

@@ -27,7 +27,7 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tag", action="append", default=[], metavar="TAG",
                    help="only runs with this tag (repeat: runs with all of them)")
     p.add_argument("--status", action="append", default=[],
-                   choices=("running", "finished", "failed", "interrupted"),
+                   choices=("running", "finished", "failed", "interrupted", "stopped"),
                    help="only runs with this status (repeatable)")
     p.add_argument("--since", metavar="WHEN",
                    help="runs started at or after WHEN: a date (2025-03-01), a date and "

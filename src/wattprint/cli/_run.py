@@ -10,6 +10,15 @@ code and a status: finished (exit 0), failed (non-zero exit) or interrupted (kil
 signal). A ledger that cannot be opened stops wattprint before the command starts. If the
 end of the run cannot be written (disk full), the summary is still printed, the error
 follows, and wattprint exits with 2 when the command itself succeeded.
+
+Budgets (``--budget-kwh``, ``--budget-co2e-kg``, ``--budget-cost`` with ``--price-per-kwh``):
+with ``--on-budget stop`` (default) the command is sent SIGTERM when the energy used — or,
+when the command reports its progress, the forecast at completion — exceeds a budget,
+then SIGKILL after ``--grace-s`` seconds; the run is recorded as ``stopped`` with the
+reason, and wattprint exits with :data:`EXIT_BUDGET` (3). ``--on-budget warn`` only
+prints the warning. The command reports progress with
+``wattprint.forecast.report_progress(done, total, unit)`` (a no-op outside
+``wattprint run``), which also puts the forecast in the live line.
 """
 
 from __future__ import annotations
@@ -29,6 +38,9 @@ from ..errors import UsageError
 from ..tracker import Tracker
 
 USES_LEDGER = True
+
+#: Exit status of ``wattprint run`` when a budget stopped the command.
+EXIT_BUDGET = 3
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
@@ -53,6 +65,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not record the run in the ledger")
     p.add_argument("--json", metavar="PATH",
                    help="write the full result as JSON to PATH ('-' for stdout)")
+    # -- budgets (wattprint.budget) -----------------------------------------------------
+    p.add_argument("--budget-kwh", type=float, metavar="KWH",
+                   help="energy budget (IT energy, kWh); see --on-budget")
+    p.add_argument("--budget-co2e-kg", type=float, metavar="KG",
+                   help="CO2e budget (location-based, facility energy), kg")
+    p.add_argument("--budget-cost", type=float, metavar="AMOUNT",
+                   help="cost budget (facility energy x --price-per-kwh)")
+    p.add_argument("--price-per-kwh", type=float, metavar="PRICE",
+                   help="electricity price for cost figures and --budget-cost")
+    p.add_argument("--currency", default=None, help="currency of the price (default EUR)")
+    p.add_argument("--on-budget", choices=("stop", "warn"), default="stop",
+                   help="stop (default): SIGTERM the command, then SIGKILL after --grace-s; "
+                        "exit status 3, run recorded as stopped. warn: print a warning")
+    p.add_argument("--grace-s", type=float, default=10.0, metavar="S",
+                   help="seconds between SIGTERM and SIGKILL when a budget stops the "
+                        "command (default 10)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                    help="the command to run")
 
@@ -102,15 +130,19 @@ def accounting_summary(result: Any, settings: Any) -> str:
 
 
 def _live(tracker: Tracker, stop: threading.Event,
-          carbon_g: Callable[[float], float | None] | None = None) -> None:
+          carbon_g: Callable[[float], float | None] | None = None,
+          progress_file: str | None = None) -> None:
     width = 0
     while not stop.wait(1.0):
+        if progress_file:
+            _read_progress(tracker, progress_file)
         energy_j = tracker.energy_j
         line = (f"wattprint  {tracker.elapsed_s:8.1f} s  {tracker.power_w:8.1f} W  "
                 f"{energy_j / 3600:10.4f} Wh")
         grams = carbon_g(energy_j) if carbon_g is not None else None
         if grams is not None:
             line += f"  {grams:10.2f} gCO2e"
+        line += _forecast_text(tracker)
         width = max(width, len(line))
         sys.stderr.write("\r" + line.ljust(width))
         sys.stderr.flush()
@@ -163,16 +195,22 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
     settings = {"pue": config.pue} if config.pue is not None else {}
     # Track this process's tree: the child is reaped here, so its CPU time (and that of
     # everything it reaped) flows into this process's children_* times.
+    stopper = _BudgetStop(args.grace_s)
     tracker = Tracker(args.name or " ".join(cmd)[:200], mode=config.mode,
                       rate_hz=config.rate_hz, gpus=config.gpus, ledger=ledger,
                       project=config.project, tags=tags, zone=config.zone, command=cmd,
-                      settings=settings)
+                      settings=settings, budget_kwh=args.budget_kwh,
+                      budget_co2e_kg=args.budget_co2e_kg, budget_cost=args.budget_cost,
+                      on_budget=stopper if args.on_budget == "stop" else _warn_budget,
+                      price_per_kwh=args.price_per_kwh, currency=args.currency)
+    progress_file = _progress_path()
     tracker.start()
     if tracker.ledger_error is not None:
         tracker.stop()
         raise tracker.ledger_error
     try:
-        child = subprocess.Popen(cmd)
+        child = subprocess.Popen(cmd, env={**os.environ, PROGRESS_ENV: progress_file})
+        stopper.child = child
     except OSError as err:
         tracker.stop(exit_code=127)
         raise UsageError(f"could not start {cmd[0]!r}: {err.strerror or err}") from err
@@ -191,8 +229,11 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
     live = None
     if not config.quiet and sys.stderr.isatty():
         live = threading.Thread(target=_live, daemon=True,
-                                args=(tracker, live_stop, carbon_hook(config)))
-        live.start()
+                                args=(tracker, live_stop, carbon_hook(config), progress_file))
+    else:  # no display: still follow the command's progress (forecast budgets)
+        live = threading.Thread(target=_follow_progress, daemon=True,
+                                args=(tracker, live_stop, progress_file))
+    live.start()
     try:
         while True:
             try:
@@ -208,7 +249,15 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
             live.join()
         if child.poll() is None:
             child.wait()
+        stopper.cancel()  # the command has ended: a late budget event stops nothing
+        if stopper.event is not None:
+            tracker._end_reason = (f"{stopper.event.message}; wattprint sent SIGTERM"
+                                   + (" and SIGKILL" if stopper.killed else ""))
         result = tracker.stop(exit_code=child.returncode)
+        try:
+            os.unlink(progress_file)
+        except OSError:
+            pass
 
     if args.json:
         text = json.dumps(result.to_dict(), indent=2, default=str)
@@ -221,7 +270,114 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
         print(result.summary(), file=sys.stderr)
         print(accounting_summary(result, config), file=sys.stderr)
     code = returncode if returncode >= 0 else 128 - returncode
+    if stopper.event is not None:
+        print(f"wattprint: stopped: {result.end_reason}", file=sys.stderr)
+        code = EXIT_BUDGET
     if ledger is not None and tracker.ledger_error is not None:
         print(f"wattprint: error: {tracker.ledger_error}", file=sys.stderr)
         return code or 2
     return code
+
+
+# -- budgets and progress ----------------------------------------------------------------
+#: The variable naming the file a command writes its progress to (see report_progress).
+PROGRESS_ENV = "WATTPRINT_PROGRESS_FILE"
+
+
+def _progress_path() -> str:
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="wattprint-progress-", suffix=".txt")
+    os.close(fd)
+    return path
+
+
+def _read_progress(tracker: Tracker, path: str) -> None:
+    """Feed the tracker the last progress the command wrote (``unit done total``)."""
+    try:
+        with open(path) as fh:
+            parts = fh.read().split()
+        if len(parts) != 3:
+            return
+        unit, done, total = parts[0], float(parts[1]), float(parts[2])
+        tracker.progress(total=total, **{unit: done})
+    except Exception:  # noqa: BLE001 - a garbled file is skipped; the next write fixes it
+        return
+
+
+def _follow_progress(tracker: Tracker, stop: threading.Event, path: str) -> None:
+    while not stop.wait(1.0):
+        _read_progress(tracker, path)
+
+
+def _forecast_text(tracker: Tracker) -> str:
+    try:
+        f = tracker.forecast()
+    except Exception:  # noqa: BLE001 - the live line goes without a forecast
+        return ""
+    return f"  {f.short()}" if f is not None else ""
+
+
+def _warn_budget(event: Any) -> None:
+    sys.stderr.write(f"\nwattprint: warning: {event.message}\n")
+    sys.stderr.flush()
+
+
+_warn_budget.label = "warn"  # type: ignore[attr-defined] # recorded as the budget's action
+
+
+class _BudgetStop:
+    """``on_budget`` for ``wattprint run``: SIGTERM to the command at the first exceeded
+    budget, SIGKILL to its whole tree after ``grace_s`` if it is still alive."""
+
+    label = "stop"  # recorded as the budget's action
+
+    def __init__(self, grace_s: float) -> None:
+        self.grace_s = max(float(grace_s), 0.0)
+        self.child: subprocess.Popen | None = None
+        self.event: Any = None
+        self.killed = False
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def __call__(self, event: Any) -> None:
+        if self.event is not None or self.child is None or self._closed:
+            if self._closed:
+                _warn_budget(event)
+            return
+        self.event = event
+        sys.stderr.write(f"\nwattprint: {event.message}; stopping the command (SIGTERM)\n")
+        sys.stderr.flush()
+        try:
+            self.child.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        self._timer = threading.Timer(self.grace_s, self._kill)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _kill(self) -> None:
+        child = self.child
+        if child is None or child.poll() is not None:
+            return
+        import psutil
+
+        try:
+            procs = psutil.Process(child.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            procs = []
+        self.killed = True
+        for proc in [*procs]:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        try:
+            child.kill()
+        except ProcessLookupError:
+            pass
+
+    def cancel(self) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()

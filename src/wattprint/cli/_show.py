@@ -47,6 +47,7 @@ def render(r: Any, *, full_provenance: bool = False) -> list[str]:
     status = r.status + (f" (exit {r.exit_code})" if r.exit_code is not None else "")
     facts = [
         ("status", status),
+        *([("why", r.end_reason)] if r.end_reason else []),
         ("project", r.project or "-"),
         ("tags", ", ".join(r.tags) or "-"),
         ("started", fmt_time(r.started_at, seconds=True)),

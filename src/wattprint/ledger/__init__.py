@@ -30,7 +30,8 @@ import psutil
 from ..errors import LedgerError, UsageError
 from ._ids import new_run_id
 from ._migrations import SCHEMA_VERSION, check_version, migrate
-from ._query import SORT_KEYS, clean_tags, count_runs, iter_samples, list_runs, load_run, resolve
+from ._query import (SORT_KEYS, clean_tags, count_runs, iter_samples, list_runs, load_run,
+                     resolve, sample_series)
 from ._records import STATUSES, RunRecord, utc_now_iso
 from ._recovery import process_alive, recover_run, stale_runs
 from ._sqlite import DEFAULT_TIMEOUT_S, connect, guard, retry_busy, write_txn
@@ -235,6 +236,14 @@ class Ledger:
         with self._reading() as conn:
             rid, _ = resolve(conn, run, self.path)
             yield from iter_samples(conn, rid, device=device, every_s=every_s)
+
+    def series(self, run: str, *, points: int = 2000
+               ) -> dict[int, list[tuple[float, float, float]]]:
+        """Device index → at most ``points + 1`` ``(t_s, power_w, energy_j)``, evenly
+        spaced over the run, for charts; fast on runs of any length (index seeks)."""
+        with self._reading() as conn:
+            rid, _ = resolve(conn, run, self.path)
+            return sample_series(conn, rid, points=points)
 
     # -- keeping ------------------------------------------------------------------------
     def delete(self, runs: Sequence[str], *, force: bool = False) -> list[str]:

@@ -9,6 +9,8 @@ application_id`` marks the file as a wattprint ledger.
 Version 1: runs (tags as a JSON column), devices, phases, counters, samples.
 Version 2: tags in their own table (indexed, for ``--tag`` filters), per-run CPU seconds
 and sample count, indexes for listing by project and for finding running runs.
+Version 3: the ``stopped`` status (a run stopped by wattprint, e.g. by a budget) and
+``end_reason``, one sentence saying why a run ended the way it did.
 """
 
 from __future__ import annotations
@@ -172,10 +174,54 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_running ON runs (host) WHERE status = 'running'")
 
 
+_V3_RUNS = """CREATE TABLE runs_v3 (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT,
+    project TEXT,
+    command TEXT,
+    host TEXT NOT NULL,
+    pid INTEGER,
+    pid_started REAL,
+    mode TEXT,
+    status TEXT NOT NULL
+        CHECK (status IN ('running', 'finished', 'failed', 'interrupted', 'stopped')),
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    duration_s REAL,
+    exit_code INTEGER,
+    zone TEXT,
+    settings TEXT NOT NULL DEFAULT '{}',
+    energy_j REAL,
+    energy_low_j REAL,
+    energy_high_j REAL,
+    peak_power_w REAL,
+    basis TEXT,
+    by_domain TEXT NOT NULL DEFAULT '{}',
+    warnings TEXT NOT NULL DEFAULT '[]',
+    cpu_s REAL,
+    samples INTEGER NOT NULL DEFAULT 0,
+    end_reason TEXT
+)"""
+_V3_COPIED = _V2_COPIED + ", cpu_s, samples"
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    # SQLite cannot change a CHECK constraint in place: rebuild the table, as in v2.
+    conn.execute(_V3_RUNS)
+    conn.execute(f"INSERT INTO runs_v3 ({_V3_COPIED}) SELECT {_V3_COPIED} FROM runs")
+    conn.execute("DROP TABLE runs")
+    conn.execute("ALTER TABLE runs_v3 RENAME TO runs")
+    conn.execute("CREATE INDEX runs_started ON runs (started_at)")
+    conn.execute("CREATE INDEX runs_project ON runs (project, started_at)")
+    conn.execute("CREATE INDEX runs_running ON runs (host) WHERE status = 'running'")
+
+
 #: (version, what it does, function) — append only.
 MIGRATIONS: tuple[tuple[int, str, Callable[[sqlite3.Connection], None]], ...] = (
     (1, "runs, devices, phases, counters and samples", _v1),
     (2, "tags table, per-run CPU seconds and sample count, listing indexes", _v2),
+    (3, "'stopped' status and the reason a run ended", _v3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -15,8 +15,9 @@ from ..result import DeviceEnergy, PhaseEnergy, RunResult, _per_unit
 __all__ = ["RunRecord", "RUN_COLUMNS", "STATUSES", "run_from_row", "device_from_row",
            "phase_from_row", "utc_now_iso", "parse_time"]
 
-#: Run statuses: ``running`` while recorded; the other three are final.
-STATUSES = ("running", "finished", "failed", "interrupted")
+#: Run statuses: ``running`` while recorded; the others are final. ``stopped``: ended by
+#: wattprint itself (a budget with ``on_budget="stop"``); ``end_reason`` says why.
+STATUSES = ("running", "finished", "failed", "interrupted", "stopped")
 
 #: Columns selected for a run, in the order :func:`run_from_row` reads them.
 RUN_COLUMNS = (
@@ -25,7 +26,7 @@ RUN_COLUMNS = (
     "runs.command, runs.host, runs.pid, runs.mode, runs.status, runs.started_at, "
     "runs.ended_at, runs.duration_s, runs.exit_code, runs.zone, runs.settings, "
     "runs.energy_j, runs.energy_low_j, runs.energy_high_j, runs.peak_power_w, runs.basis, "
-    "runs.by_domain, runs.warnings, runs.cpu_s, runs.samples")
+    "runs.by_domain, runs.warnings, runs.cpu_s, runs.samples, runs.end_reason")
 
 DEVICE_COLUMNS = ("idx, name, domain, kind, device, counted, energy_j, device_energy_j, "
                   "mean_power_w, peak_power_w, samples, bridged_j, errors, last_error, "
@@ -80,6 +81,7 @@ class RunRecord:
     warnings: list[str]
     cpu_s: float | None
     samples: int
+    end_reason: str | None = None  # why the run ended so (a budget that stopped it...)
     counters: dict[str, float] = field(default_factory=dict)
     devices: list[DeviceEnergy] = field(default_factory=list)
     phases: list[PhaseEnergy] = field(default_factory=list)
@@ -113,13 +115,14 @@ class RunRecord:
             by_domain=dict(self.by_domain), devices=list(self.devices),
             phases=list(self.phases), counters=dict(self.counters),
             peak_power_w=self.peak_power_w or 0.0, status=self.status,
-            warnings=list(self.warnings), run_id=self.id, cpu_s=self.cpu_s)
+            warnings=list(self.warnings), run_id=self.id, cpu_s=self.cpu_s,
+            end_reason=self.end_reason)
 
 
 def run_from_row(row: sqlite3.Row | tuple) -> RunRecord:
     (rid, id_, name, project, tags, command, host, pid, mode, status, started_at, ended_at,
      duration_s, exit_code, zone, settings, energy_j, low, high, peak, basis, by_domain,
-     warnings, cpu_s, samples) = row
+     warnings, cpu_s, samples, end_reason) = row
     return RunRecord(
         id=id_, name=name, project=project,
         tags=sorted(tags.split("\x1f")) if tags else [],
@@ -128,7 +131,7 @@ def run_from_row(row: sqlite3.Row | tuple) -> RunRecord:
         exit_code=exit_code, zone=zone, settings=_json(settings, {}), energy_j=energy_j,
         energy_low_j=low, energy_high_j=high, peak_power_w=peak, basis=basis,
         by_domain=_json(by_domain, {}), warnings=_json(warnings, []), cpu_s=cpu_s,
-        samples=samples or 0, rid=rid)
+        samples=samples or 0, end_reason=end_reason, rid=rid)
 
 
 def device_from_row(row: tuple) -> DeviceEnergy:
