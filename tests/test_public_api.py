@@ -48,9 +48,11 @@ def test_import_starts_no_thread_and_loads_no_vendor_library() -> None:
 def test_errors_defined_outside_errors_py_join_the_tree() -> None:
     from wattprint.accounting.providers import ProviderError
     from wattprint.accounting.zones import UnknownZoneError
+    from wattprint.estimate.catalogue import UnknownAccelerator
 
     assert issubclass(UnknownZoneError, wattprint.ConfigError)
     assert issubclass(ProviderError, wattprint.WattprintError)
     doc = wattprint.errors.__doc__
-    for cls in (UnknownZoneError, ProviderError):
+    assert issubclass(UnknownAccelerator, wattprint.UsageError)
+    for cls in (UnknownZoneError, ProviderError, UnknownAccelerator):
         assert cls.__name__ in doc, f"draw {cls.__name__} in the tree in errors.py"

@@ -2,6 +2,8 @@
 
     WattprintError                  base of everything below; catch this to catch all
     ├── UsageError                  the caller misused the API (stop before start, bad arguments)
+    │   └── UnknownAccelerator      no accelerator matches a name (query, suggestions)
+    │                               [wattprint.estimate.catalogue]
     ├── ConfigError                 a configuration key or value is wrong (names key, value, allowed)
     │   └── UnknownZoneError        no grid zone matches (query, suggestions)
     │                               [wattprint.accounting.zones]
