@@ -1,0 +1,306 @@
+"""Hugging Face Transformers: :class:`WattprintTrainerCallback` for ``Trainer``.
+
+    from wattprint.integrations.transformers import WattprintTrainerCallback
+
+    trainer = Trainer(model, args, train_dataset=train, eval_dataset=val,
+                      callbacks=[WattprintTrainerCallback(ledger=True, write_model_card=True)])
+    trainer.train()                   # one wattprint run: phases train and validation
+    trainer.predict(test)             # another: phase test
+
+Phases: ``train``; ``validation`` for ``evaluate()`` (``metric_key_prefix="eval"``; other
+prefixes give their own phase); ``test`` for ``predict()``. Evaluation inside training
+pauses ``train``. Counted: optimizer steps (``state.global_step``) in training, one step
+per prediction batch in evaluation, and samples and tokens of every batch the model sees
+(read from the model's inputs by a forward pre-hook: samples are the first dimension of
+``input_ids`` or the main input, tokens the sum of ``attention_mask``, else
+``input_ids.numel()``; when the Trainer counts tokens itself —
+``include_num_input_tokens_seen`` — its count is used for training).
+
+Metrics (names in :mod:`wattprint.integrations.metrics`) are added to the Trainer's logs:
+each training log entry of ``state.log_history`` gets the live figures, each evaluation
+entry the phase's, and the final entry (``train_runtime``, ``train_loss``) the run's final
+record; the
+callbacks after this one (and ``log_to=("mlflow", "wandb")``) receive them too. To have
+the Trainer's own ``report_to`` integrations see them as well, put this callback first:
+``trainer.callback_handler.callbacks.insert(0, cb)``.
+
+Needs ``pip install 'wattprint[hf]'``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Iterable
+
+from ..result import RunResult
+from ..tracker import Tracker
+from ._batches import samples_in, token_count
+from ._carbon import zone_known
+from ._require import require
+from ._session import TrainingSession
+
+__all__ = ["WattprintTrainerCallback", "eval_phase_name"]
+
+_hf = require("transformers", "hf", feature="WattprintTrainerCallback")
+TrainerCallback = _hf.TrainerCallback
+
+#: Frames of the Trainer that carry the ``metric_key_prefix`` of an evaluation.
+_EVAL_FRAMES = ("evaluation_loop", "prediction_loop", "evaluate", "predict")
+
+
+def eval_phase_name(prefix: str) -> str:
+    """The phase of an evaluation with ``metric_key_prefix=prefix``: ``eval`` →
+    ``validation`` (``eval_squad`` → ``validation_squad``), anything else as is."""
+    prefix = prefix.replace("/", "_") or "eval"
+    return "validation" + prefix[4:] if prefix.startswith("eval") else prefix
+
+
+def _current_eval_prefix() -> str | None:
+    """The ``metric_key_prefix`` of the Trainer evaluation on the call stack, or None when
+    the model is not being run by ``evaluate()``/``predict()``."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name in _EVAL_FRAMES:
+            prefix = frame.f_locals.get("metric_key_prefix")
+            if isinstance(prefix, str) and isinstance(frame.f_locals.get("self"),
+                                                      _hf.Trainer):
+                return prefix
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+class WattprintTrainerCallback(TrainerCallback):  # type: ignore[misc, valid-type]
+    """Measures a ``transformers.Trainer``: phases, counts, logs, ledger, model card.
+
+    ``run``: a running tracker to record into (you stop it); else the callback starts a
+    run for ``train()`` (and for a standalone ``evaluate()``/``predict()``) with ``name``
+    and ``tracker_options`` (``ledger``, ``project``, ``tags``, ``mode``, ``sensors``…)
+    and stops it at the end. ``log``: add metrics to the Trainer's logs. ``log_to``:
+    ``"mlflow"``/``"wandb"`` (live metrics and the report as an artifact). ``carbon``:
+    account CO2e at the end (default: when a zone is set). ``write_model_card``:
+    ``co2_eq_emissions`` in ``README.md`` of ``model_card_dir`` (default
+    ``args.output_dir``) at the end of ``train()``. ``count_samples`` / ``count_tokens``:
+    functions of the model's keyword inputs replacing the defaults.
+    """
+
+    def __init__(self, run: Tracker | None = None, *, name: str | None = None,
+                 log: bool = True, log_to: Iterable[Any] | str | None = None,
+                 carbon: bool | None = None, write_model_card: bool = False,
+                 model_card_dir: str | None = None, training_type: str = "fine-tuning",
+                 zone: str | None = None, pue: float | None = None,
+                 count_samples: Callable[[Any], Any] | None = None,
+                 count_tokens: Callable[[Any], Any] | None = None,
+                 **tracker_options: Any) -> None:
+        if carbon is None:
+            carbon = write_model_card or zone_known(zone or tracker_options.get("zone"))
+        self._session = TrainingSession(
+            run, name=name, default_name="transformers", log_to=log_to,
+            write_model_card=write_model_card, model_card_dir=model_card_dir,
+            training_type=training_type, zone=zone, pue=pue, carbon=carbon,
+            tracker_options=tracker_options)
+        self.log_metrics = log
+        self._count_samples = count_samples or samples_in
+        self._count_tokens = count_tokens or token_count
+        self._hook: Any = None
+        self._hooked: Any = None
+        self._armed = True
+        self._training = False
+        self._trainer_tokens = False
+        self._tokens_seen = 0
+        self._last_step = 0
+        self._eval: str | None = None
+        self._standalone_eval = False
+        self._pending_tokens: Any = 0
+
+    # -- public figures ----------------------------------------------------------------
+    @property
+    def run(self) -> Tracker | None:
+        return self._session.tracker
+
+    @property
+    def result(self) -> RunResult | None:
+        return self._session.result
+
+    @property
+    def results(self) -> list[RunResult]:
+        return list(self._session.results)
+
+    @property
+    def record(self) -> dict[str, float]:
+        return dict(self._session.last_record)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._session.warnings)
+
+    # -- the forward pre-hook: counts, and where evaluation begins ------------------------
+    def _attach(self, model: Any) -> None:
+        if model is None or model is self._hooked:
+            return
+        self._detach()
+        self._hook = model.register_forward_pre_hook(self._on_forward, with_kwargs=True)
+        self._hooked = model
+
+    def _detach(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+        self._hook = self._hooked = None
+
+    def _on_forward(self, module: Any, args: tuple, kwargs: dict) -> None:
+        if not module.training and self._eval is None:
+            prefix = _current_eval_prefix()
+            if prefix is None:
+                return  # the model used outside the Trainer: not ours to measure
+            self._begin_eval(eval_phase_name(prefix))
+        if not self._armed or not self._session.active:
+            return
+        self._armed = False  # one batch per step: later forwards (generate…) are not batches
+        if kwargs:
+            inputs = kwargs
+        elif args:
+            inputs = {getattr(module, "main_input_name", "input_ids"): args[0]}
+        else:
+            inputs = {}
+        samples = self._count_samples(inputs)
+        tokens = None
+        if not (module.training and self._trainer_tokens):
+            tokens = self._count_tokens(inputs)
+        if tokens is not None:
+            self._pending_tokens = self._pending_tokens + tokens
+        if samples:
+            self._session.count(samples=samples)
+
+    def _flush_tokens(self) -> None:
+        tokens, self._pending_tokens = self._pending_tokens, 0
+        tokens = float(tokens.item() if hasattr(tokens, "item") else tokens)
+        self._session.count(tokens=tokens)
+
+    def _begin_eval(self, phase: str) -> None:
+        if not self._session.active:
+            self._session.begin(phase)
+            self._standalone_eval = True
+        self._flush_tokens()
+        self._session.enter(phase)
+        self._eval = phase
+        self._armed = True
+
+    def _end_eval(self) -> dict[str, float]:
+        phase, self._eval = self._eval, None
+        if phase is None:
+            return {}
+        self._flush_tokens()
+        self._session.leave(phase)  # closed first: its figures are then the exact ones
+        self._armed = True
+        return self._session.live_phase(phase)
+
+    # -- Trainer events -------------------------------------------------------------------
+    def on_init_end(self, args: Any, state: Any, control: Any, model: Any = None,
+                    **kwargs: Any) -> None:
+        self._attach(model)
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None,
+                       **kwargs: Any) -> None:
+        self._attach(model)
+        self._session.begin("train")
+        self._training = True
+        self._standalone_eval = False
+        self._trainer_tokens = getattr(args, "include_num_input_tokens_seen", "no") not in (
+            "no", False, None)
+        self._tokens_seen = state.num_input_tokens_seen
+        self._last_step = state.global_step
+        self._armed = True
+        self._session.enter("train")
+        self._session.live_window()  # starts the first window
+
+    def _count_step(self, state: Any) -> None:
+        steps = state.global_step - self._last_step
+        self._last_step = state.global_step
+        if self._trainer_tokens:
+            seen = state.num_input_tokens_seen
+            self._session.count(tokens=seen - self._tokens_seen)
+            self._tokens_seen = seen
+        self._session.count(steps=steps)
+
+    def on_substep_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._armed = True
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._count_step(state)
+        self._armed = True
+
+    def on_prediction_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._eval is not None:
+            self._session.count(steps=1)
+        self._armed = True
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None,
+               **kwargs: Any) -> None:
+        if logs is None or not self._session.active:
+            return
+        if self._eval is not None and any(k.startswith(_prefix_of(self._eval) + "_")
+                                          for k in logs):
+            metrics = self._end_eval()
+        elif _is_train_summary(logs):
+            self._flush_tokens()
+            metrics = self._session.live_phase("train")
+        else:
+            self._flush_tokens()
+            metrics = self._session.live_window()
+        self._publish(state, logs, metrics)
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
+                    **kwargs: Any) -> None:
+        self._after_eval(args, state)
+
+    def on_predict(self, args: Any, state: Any, control: Any, metrics: Any = None,
+                   **kwargs: Any) -> None:
+        self._after_eval(args, state)
+
+    def _after_eval(self, args: Any, state: Any) -> None:
+        if self._eval is not None:  # predict() logs nothing: record the phase here
+            metrics = self._end_eval()
+            if metrics and self.log_metrics:
+                state.log_history.append({**metrics, "step": state.global_step})
+            self._session.log_live(metrics, step=state.global_step)
+        if self._standalone_eval and not self._training:
+            self._standalone_eval = False
+            self._finish(args, state, exit_code=0, card=False)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._training = False
+        self._finish(args, state, exit_code=0, card=state.is_world_process_zero)
+
+    def _finish(self, args: Any, state: Any, *, exit_code: int, card: bool) -> None:
+        if self._eval is not None:
+            self._end_eval()
+        self._flush_tokens()
+        owned = self._session.owned
+        record = self._session.finish(
+            exit_code=exit_code, step=state.global_step, card=card,
+            model_card_dir=self._session.model_card_dir or getattr(args, "output_dir", None))
+        if owned and record and self.log_metrics:
+            last = state.log_history[-1] if state.log_history else None
+            if last is not None and _is_train_summary(last) and card:
+                last.update(record)
+            else:
+                state.log_history.append({**record, "step": state.global_step})
+
+    def _publish(self, state: Any, logs: dict, metrics: dict[str, float]) -> None:
+        if not metrics:
+            return
+        if self.log_metrics:
+            logs.update(metrics)  # seen by the callbacks after this one
+            last = state.log_history[-1] if state.log_history else None
+            if last is not None and all(last.get(k) == v for k, v in logs.items()
+                                        if k not in metrics):
+                last.update(metrics)
+        self._session.log_live(metrics, step=state.global_step)
+
+
+def _is_train_summary(logs: dict) -> bool:
+    """The log entry ``train()`` writes once at the end (``train_loss``, no ``loss``)."""
+    return "train_loss" in logs and "loss" not in logs
+
+
+def _prefix_of(phase: str) -> str:
+    return "eval" + phase[len("validation"):] if phase.startswith("validation") else phase
