@@ -95,3 +95,17 @@ def test_user_errors_are_one_line_and_exit_2(args, needle):
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
     assert "wattprint: error:" in out.stderr and needle in out.stderr, out.stderr
+
+
+def test_estimate_infer_reasoning_on_a_full_server():
+    d = _json("estimate", "infer", "--params", "8B", "--hardware", "H100", "--workload",
+              "reasoning", "--saturated")
+    assert d["workload"] == "reasoning" and d["output_tokens"] > 5000
+    assert 1 < d["batch_size"] <= 1024
+    e = d["energy_request_accelerators_wh"]
+    assert e["low"] < e["central"] < e["high"]
+    capped = _json("estimate", "infer", "--params", "11B", "--max-batch", "8",
+                   "--architecture", "encoder-decoder", "--attention", "mha")
+    assert capped["batch_size"] == 8
+    bad = wattprint("estimate", "infer", "--params", "8B", "--batch", "64", "--max-batch", "8")
+    assert bad.returncode == 2 and "max batch" in bad.stderr

@@ -68,3 +68,33 @@ def test_report_prints_rows_summaries_and_targets(report):
     assert "inputs:" not in short and "Targets (issue 5):" in short
     d = json.loads(json.dumps(report.to_dict()))
     assert set(d) == {"rows", "skipped", "summaries", "targets"}
+
+
+def _row(report, rid):
+    return next(r for r in report.rows if r.id == rid)
+
+
+def test_inference_rows_use_what_the_row_says(report):
+    # the leaderboard states gpt-oss-120b's active parameters (5.1B per OpenAI's model card)
+    assert "(5B active)" in _row(report, "mlenergy-lb-gpqa-gpt-oss-120b-h100-seqs2048-g2").inputs
+    # a dense model whose name is smaller than its size is not read as a mixture-of-experts
+    assert "active" not in _row(report, "phprocessing-bloomz-1b").inputs
+    assert "encoder-decoder" in _row(report, "phprocessing-flan-t5-xxl").inputs
+    assert "full multi-head attention" in _row(report, "samsi-llama65b-jpertoken").inputs
+    # a published max batch is a cap; the batch that ran is what the KV cache holds
+    assert "(cap 64)" in _row(report, "mlenergy-paper-t1-qwen-3-32b-bs64").inputs
+
+
+def test_rows_without_a_request_shape_use_cited_defaults_and_are_reported_apart(report):
+    rows = [r for r in report.rows if r.group == "infer-defaults"]
+    assert rows and all(r.id.startswith("mlenergy-paper-") for r in rows)
+    reasoning = [r for r in rows if "-t1-" in r.id]
+    assert reasoning and all("output_tokens (reasoning default)" in r.inputs
+                             for r in reasoning)
+    full = [r for r in rows if "-t4-" in r.id]
+    assert full and all("a full server" in r.inputs for r in full)
+    # both figures are printed: rows with a published shape, and every row evaluated
+    by_name = {t.name: t for t in report.targets}
+    n_all = sum(r.group.startswith("infer") for r in report.rows)
+    assert f"({n_all})" in by_name["inference-2x-all"].description
+    assert f"({n_all - len(rows)})" in by_name["inference-2x"].description

@@ -98,8 +98,25 @@ def _inference_args(p: argparse.ArgumentParser, *, required: bool = True) -> Non
     _hardware_args(p, default="H100")
     p.add_argument("--batch", type=int, help="concurrent sequences (default 32 with the "
                                              "server engine, 1 eager)")
+    p.add_argument("--max-batch", type=int, metavar="N",
+                   help="the server's cap on concurrent sequences (vLLM max_num_seqs); the "
+                        "batch is then what a full server runs: up to N, as many as the KV "
+                        "cache holds")
+    p.add_argument("--saturated", action="store_true",
+                   help="a full server (throughput benchmark): as many sequences as the KV "
+                        "cache holds, up to --max-batch or the engine's default cap")
     p.add_argument("--input-tokens", help="prompt tokens per request (default 512)")
-    p.add_argument("--output-tokens", help="generated tokens per request (default 256)")
+    p.add_argument("--output-tokens", help="generated tokens per request (default 256; "
+                                           "~7,000 with --workload reasoning)")
+    p.add_argument("--workload", choices=("chat", "reasoning"), default="chat",
+                   help="chat (default) or reasoning: a thinking model on hard questions, "
+                        "whose default output length is ~7,000 tokens (2,000–10,000)")
+    p.add_argument("--architecture", choices=("decoder", "encoder-decoder"),
+                   default="decoder", help="decoder-only (default) or encoder-decoder "
+                                           "(T5, BART)")
+    p.add_argument("--attention", choices=("gqa", "mha"), default="gqa",
+                   help="gqa: grouped-query attention, KV ≤ 8 heads × 128 (default); mha: "
+                        "full multi-head attention (LLaMA-1, OPT, BLOOM, GPT-3, T5)")
     p.add_argument("--engine", choices=("server", "eager"), default="server",
                    help="server: vLLM/TensorRT-LLM-class continuous batching (default); "
                         "eager: framework eager mode, e.g. Hugging Face pipelines")
@@ -130,7 +147,9 @@ def _inference(args: argparse.Namespace):
         params=args.params, active_params=args.active_params, accelerator=args.hardware,
         n_accelerators=args.count, precision=args.precision, batch_size=args.batch,
         input_tokens=args.input_tokens, output_tokens=args.output_tokens,
-        engine=args.engine, idle_accelerators=args.idle, tdp_w=args.tdp,
+        engine=args.engine, workload=args.workload, max_batch_size=args.max_batch,
+        saturated=args.saturated, architecture=args.architecture, attention=args.attention,
+        idle_accelerators=args.idle, tdp_w=args.tdp,
         peak_tflops=args.peak_tflops, memory_bandwidth_tb_s=args.bandwidth,
         accelerator_power_w=_watts(args.power), **_common(args))
 

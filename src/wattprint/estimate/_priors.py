@@ -22,7 +22,10 @@ __all__ = ["Prior", "combine", "TRAIN_DRAW_GPU", "TPU_MEASURED_W", "TRAIN_DRAW_T
            "INFER_MEM_EFFICIENCY", "INFER_COMPUTE_EFFICIENCY", "INFER_PREFILL_EFFICIENCY",
            "INFER_DRAW_MEMORY_BOUND", "INFER_DRAW_COMPUTE_BOUND", "IDLE_DRAW",
            "HOST_UTILISATION_INFER", "DEFAULT_BATCH", "DEFAULT_INPUT_TOKENS",
-           "DEFAULT_OUTPUT_TOKENS",
+           "DEFAULT_OUTPUT_TOKENS", "WORKLOADS", "REASONING_OUTPUT_TOKENS",
+           "KV_MEMORY_FRACTION", "ENGINE_MAX_SEQS_LARGE", "ENGINE_MAX_SEQS_SMALL",
+           "ENGINE_MAX_SEQS_SOURCE", "engine_max_seqs", "ENC_DEC_DECODER_SHARE",
+           "ENC_DEC_DECODER_SHARE_SOURCE",
            "STEP_OVERHEAD_SERVER_S", "LAYER_OVERHEAD_EAGER_S", "ASPECT_RATIO", "KV_DIM_MAX",
            "BYTES_PER_PARAM", "reference_server"]
 
@@ -209,7 +212,52 @@ KV_DIM_MAX = 1024
 BYTES_PER_PARAM = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0,
                    "int8": 1.0, "int4": 0.5, "fp4": 0.5, "mxfp4": 0.5}
 
+#: Encoder-decoder models (T5, BART): the share of the parameters in the decoder, which runs
+#: once per output token; the encoder runs once over the prompt. Equal-depth stacks whose
+#: decoder layers add a cross-attention block: decoder layer 16·d² (self-attention 4·d²,
+#: cross-attention 4·d², feed-forward 8·d²) against the encoder's 12·d² → 16/28 ≈ 0.57
+#: (T5.1.1's gated feed-forward, d_ff = 2.5·d: 15.5/27 ≈ 0.57 as well).
+ENC_DEC_DECODER_SHARE = 0.57
+ENC_DEC_DECODER_SHARE_SOURCE = (
+    "Raffel et al. 2020 (T5, JMLR), §3.1: encoder and decoder of equal depth and width, the "
+    "decoder adding encoder-decoder attention; Lewis et al. 2020 (BART): the same layout; "
+    "decoder share 16/28 of the per-layer weights (4·d² self- + 4·d² cross-attention + 8·d² "
+    "feed-forward vs 12·d²)")
+
 #: Request shape when not given: a chat-style request on a batching server.
 DEFAULT_INPUT_TOKENS = 512
 DEFAULT_OUTPUT_TOKENS = 256
 DEFAULT_BATCH = {"server": 32, "eager": 1}
+
+#: What a request is for; it sets the output length when none is given.
+WORKLOADS = ("chat", "reasoning")
+#: Output length of a request to a reasoning ("thinking") model when none is given. A task
+#: property (how long models reason on hard questions), not fitted to any published row.
+REASONING_OUTPUT_TOKENS = Prior(
+    "output tokens per reasoning request (default)", 6988.0, 2000.0, 10000.0, "tokens",
+    "ML.ENERGY Leaderboard v3.0 (Chung, Wu, Ma, Chowdhury, Dec 2025, 'Diagnosing Inference "
+    "Energy Consumption with the ML.ENERGY Leaderboard v3.0', ml.energy blog; "
+    "arXiv:2601.22076): problem solving (GPQA Diamond, reasoning on) averages 6,988 output "
+    "tokens per response over the leaderboard's models, ~10x text conversation (717); the "
+    "leaderboard's per-model means run from ~2,000 (gpt-oss, short chains of thought) to "
+    "~9,000 (Qwen3 thinking models). Epoch AI 2025 ('LLM responses to benchmark questions "
+    "are getting longer over time'): reasoning models ~8x the output tokens of "
+    "non-reasoning models on GPQA Diamond, MATH Level 5 and AIME, growing ~5x per year")
+
+#: Share of accelerator memory a serving engine claims for weights, activations and the KV
+#: cache (vLLM's ``gpu_memory_utilization`` default).
+KV_MEMORY_FRACTION = 0.90
+#: Sequences a serving engine runs at once when its cap is not given (vLLM's default
+#: ``max_num_seqs``).
+ENGINE_MAX_SEQS_LARGE = 1024
+ENGINE_MAX_SEQS_SMALL = 256
+ENGINE_MAX_SEQS_SOURCE = (
+    "vLLM engine defaults (vllm/engine/arg_utils.py): gpu_memory_utilization 0.9; "
+    "max_num_seqs 1,024 on GPUs with at least 70 GiB other than A100 (V1 engine), else 256 "
+    "(and 256 in the V0 engine)")
+
+
+def engine_max_seqs(name: str, memory_gb: float | None) -> int:
+    """A vLLM-class server's default cap on concurrent sequences for an accelerator."""
+    large = (memory_gb or 0) * 1e9 >= 70 * 2 ** 30 and "a100" not in name.lower()
+    return ENGINE_MAX_SEQS_LARGE if large else ENGINE_MAX_SEQS_SMALL

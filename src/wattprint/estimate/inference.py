@@ -25,29 +25,48 @@ from ..errors import UsageError
 from ..units import parse_count
 from ._power import host_rating_w, require_tdp
 from ._priors import (ASPECT_RATIO, BYTES_PER_PARAM, DEFAULT_BATCH, DEFAULT_INPUT_TOKENS,
-                      DEFAULT_OUTPUT_TOKENS, HOST_UTILISATION, HOST_UTILISATION_INFER,
-                      IDLE_DRAW, INFER_COMPUTE_EFFICIENCY, INFER_DRAW_COMPUTE_BOUND,
-                      INFER_DRAW_MEMORY_BOUND, INFER_MEM_EFFICIENCY, INFER_PREFILL_EFFICIENCY,
-                      KV_DIM_MAX, LAYER_OVERHEAD_EAGER_S, STEP_OVERHEAD_SERVER_S, Prior)
+                      DEFAULT_OUTPUT_TOKENS, ENGINE_MAX_SEQS_SOURCE, HOST_UTILISATION,
+                      HOST_UTILISATION_INFER, IDLE_DRAW, INFER_COMPUTE_EFFICIENCY,
+                      INFER_DRAW_COMPUTE_BOUND, INFER_DRAW_MEMORY_BOUND, INFER_MEM_EFFICIENCY,
+                      INFER_PREFILL_EFFICIENCY, KV_DIM_MAX, KV_MEMORY_FRACTION,
+                      LAYER_OVERHEAD_EAGER_S, REASONING_OUTPUT_TOKENS, STEP_OVERHEAD_SERVER_S,
+                      WORKLOADS, ENC_DEC_DECODER_SHARE, ENC_DEC_DECODER_SHARE_SOURCE, Prior,
+                      combine, engine_max_seqs)
 from ._result import PROVENANCE, Assumption, Range, footprint, ranges_dict, spread
 from .catalogue import Accelerator, resolve_accelerator
 
-__all__ = ["InferenceEstimate", "estimate_inference", "transformer_shape", "ENGINES"]
+__all__ = ["InferenceEstimate", "estimate_inference", "transformer_shape", "ENGINES",
+           "WORKLOADS", "ARCHITECTURES", "ATTENTIONS", "kv_cache_capacity"]
 
 ENGINES = ("server", "eager")
+ARCHITECTURES = ("decoder", "encoder-decoder")
+ATTENTIONS = ("gqa", "mha")
 #: Memory headroom when choosing the number of accelerators (KV cache, activations).
 MEMORY_HEADROOM = 1.2
 
 
-def transformer_shape(active_params: float, n_layers: int | None = None
-                      ) -> tuple[float, float, float]:
+def transformer_shape(active_params: float, n_layers: int | None = None,
+                      attention: str = "gqa") -> tuple[float, float, float]:
     """(layers, d_model, KV bytes per token at 16 bits) of a decoder with
-    ``active_params``: N ≈ 12·L·d² with d = 128·L; KV width min(d, 1,024)."""
+    ``active_params``: N ≈ 12·L·d² with d = 128·L; KV width min(d, 1,024) with grouped-query
+    attention, d with full multi-head attention ("mha")."""
     layers = float(n_layers) if n_layers else (active_params / (12 * ASPECT_RATIO ** 2)) ** (1 / 3)
     layers = max(layers, 1.0)
     d_model = ASPECT_RATIO * layers
-    kv_bytes = 2 * layers * min(d_model, KV_DIM_MAX) * 2
+    kv_bytes = 2 * layers * (d_model if attention == "mha" else min(d_model, KV_DIM_MAX)) * 2
     return layers, d_model, kv_bytes
+
+
+def kv_cache_capacity(*, memory_bytes: float, weights_bytes: float, kv_bytes_per_token: float,
+                      mean_context_tokens: float) -> int:
+    """Sequences whose KV cache fits beside the weights: (memory × the engine's memory
+    fraction − weights) ÷ (KV bytes per token × the mean context of a running sequence).
+    In a full server sequences sit at every stage of their output, so a running sequence
+    holds on average its prompt plus half its output. An upper bound (activations and
+    fragmentation take some memory); 0 when the weights leave no room."""
+    free = memory_bytes * KV_MEMORY_FRACTION - weights_bytes
+    per_seq = kv_bytes_per_token * max(mean_context_tokens, 1.0)
+    return max(0, int(free // per_seq)) if per_seq > 0 else 0
 
 
 @dataclass
@@ -84,6 +103,7 @@ class InferenceEstimate:
     assumptions: list[Assumption] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     provenance: str = PROVENANCE
+    workload: str = "chat"
 
     RANGES = ("decode_step_s", "throughput_tokens_per_s", "latency_s", "power_accelerator_w",
               "energy_request_accelerators_wh", "energy_request_it_wh",
@@ -105,7 +125,7 @@ class InferenceEstimate:
             "kind": "inference", "provenance": self.provenance, "params": self.params,
             "active_params": self.active_params, "accelerator": self.accelerator,
             "n_accelerators": self.n_accelerators, "precision": self.precision,
-            "engine": self.engine, "batch_size": self.batch_size,
+            "engine": self.engine, "workload": self.workload, "batch_size": self.batch_size,
             "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
             "idle_accelerators": self.idle_accelerators, "zone": self.zone}
         out.update(ranges_dict(self, self.RANGES))
@@ -125,7 +145,8 @@ class InferenceEstimate:
             f"  hardware         {self.n_accelerators} × {self.accelerator}"
             + (f" (+{self.idle_accelerators} idle)" if self.idle_accelerators else ""),
             f"  request          {self.input_tokens} input + {self.output_tokens} output "
-            f"tokens, batch {self.batch_size}, {self.engine} engine",
+            f"tokens, batch {self.batch_size}, {self.engine} engine"
+            + (f", {self.workload} workload" if self.workload != "chat" else ""),
             f"  decode step      {r(self.decode_step_s.scale(1000, 'ms'))}",
             f"  throughput       {r(self.throughput_tokens_per_s, ',.0f')}",
             f"  power / accel.   {r(self.power_accelerator_w, ',.0f')}",
@@ -155,6 +176,9 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
                        batch_size: int | None = None,
                        input_tokens: "int | str | None" = None,
                        output_tokens: "int | str | None" = None, engine: str = "server",
+                       workload: str = "chat", max_batch_size: int | None = None,
+                       saturated: bool = False, architecture: str = "decoder",
+                       attention: str = "gqa",
                        idle_accelerators: int = 0, n_layers: int | None = None,
                        kv_bytes_per_token: float | None = None, tdp_w: float | None = None,
                        peak_tflops: float | None = None,
@@ -172,12 +196,27 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
     params: total parameters ("70B"); active_params: for mixture-of-experts ("17B").
     engine: "server" (continuous-batching engine such as vLLM or TensorRT-LLM; default
     batch 32) or "eager" (framework eager mode, e.g. Hugging Face pipelines; default batch
-    1). idle_accelerators: accelerators of the same node left idle but powered (they and
-    the whole node's host count in the IT boundary). Overrides: n_layers,
-    kv_bytes_per_token, tdp_w, peak_tflops, memory_bandwidth_tb_s, accelerator_power_w.
+    1). workload: "chat" (default output 256 tokens) or "reasoning" (a thinking model on
+    hard questions: default output ~7,000 tokens with a range; docs/estimate.md).
+    batch_size: the sequences decoded together. Not known? max_batch_size (the server's cap,
+    e.g. vLLM's max_num_seqs) or saturated=True (a server kept full, as in throughput
+    benchmarks): the batch is then as many sequences as the KV cache holds beside the
+    weights, up to max_batch_size or the engine's default cap. idle_accelerators:
+    accelerators of the same node left idle but powered (they and the whole node's host
+    count in the IT boundary). architecture: "decoder" (decoder-only, default) or
+    "encoder-decoder" (T5, BART: the encoder reads the prompt once, each output token runs
+    the decoder only). attention: "gqa" (grouped-query, default: KV width ≤ 8 heads × 128)
+    or "mha" (full multi-head attention, as in LLaMA-1, OPT, BLOOM, GPT-3, T5: KV width
+    d_model). Overrides: n_layers, kv_bytes_per_token, tdp_w, peak_tflops,
+    memory_bandwidth_tb_s, accelerator_power_w.
     """
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    for value, allowed, what in ((workload, WORKLOADS, "workload"),
+                                 (architecture, ARCHITECTURES, "architecture"),
+                                 (attention, ATTENTIONS, "attention")):
+        if value not in allowed:
+            raise UsageError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
     acc = resolve_accelerator(accelerator, tdp_w=tdp_w, peak_tflops=peak_tflops,
                               memory_bandwidth_tb_s=memory_bandwidth_tb_s)
     n_total = _count(params, "parameter count") or 0.0
@@ -191,13 +230,23 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         raise UsageError(f"unknown precision {precision!r}; use one of "
                          f"{', '.join(BYTES_PER_PARAM)}")
     bytes_pp = BYTES_PER_PARAM[p]
-    B = int(batch_size) if batch_size else DEFAULT_BATCH[engine]
     I = int(_count(input_tokens, "input token count") or 0) if input_tokens is not None \
         else DEFAULT_INPUT_TOKENS
-    O = int(_count(output_tokens, "output token count") or 0) if output_tokens is not None \
-        else DEFAULT_OUTPUT_TOKENS
-    if B < 1 or O < 1 or I < 0:
-        raise UsageError("batch size and output tokens must be at least 1")
+    out_prior: Prior | None = None
+    if output_tokens is not None:
+        O = int(_count(output_tokens, "output token count") or 0)
+    elif workload == "reasoning":
+        out_prior = REASONING_OUTPUT_TOKENS
+        O = int(out_prior.central)
+    else:
+        O = DEFAULT_OUTPUT_TOKENS
+    if O < 1 or I < 0:
+        raise UsageError("output tokens must be at least 1 and input tokens at least 0")
+    for size, what in ((batch_size, "batch size"), (max_batch_size, "max batch size")):
+        if size is not None and int(size) < 1:
+            raise UsageError(f"{what} must be at least 1")
+    if batch_size and max_batch_size and int(batch_size) > int(max_batch_size):
+        raise UsageError("batch size cannot exceed the max batch size")
     tdp = require_tdp(acc, tdp_w) if accelerator_power_w is None else (tdp_w or acc.tdp_w
                                                                          or accelerator_power_w)
     bw_tb = memory_bandwidth_tb_s or acc.memory_bandwidth_tb_s
@@ -220,25 +269,71 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
             if acc.memory_gb else 1
         # tensor parallelism splits heads evenly: powers of two, then whole 8-way nodes
         g = 2 ** math.ceil(math.log2(need)) if need <= 8 else 8 * math.ceil(need / 8)
-    layers, d_model, kv_default = transformer_shape(n_act, n_layers)
+    # The stack that runs once per output token, and the one that reads the prompt.
+    share = ENC_DEC_DECODER_SHARE if architecture == "encoder-decoder" else 1.0
+    dec_total, dec_act = n_total * share, n_act * share
+    pf_total, pf_act = ((n_total - dec_total, n_act - dec_act) if share < 1
+                        else (n_total, n_act))
+    layers, d_model, kv_default = transformer_shape(dec_act, n_layers, attention)
     kv_bpt = kv_bytes_per_token if kv_bytes_per_token is not None else kv_default
     ctx = I + O / 2
+
+    batch_how = "given"
+    full_batch = None  # a full server's batch as a function of the mean context
+    if batch_size:
+        B = int(batch_size)
+    elif max_batch_size or saturated:
+        cap = int(max_batch_size) if max_batch_size else engine_max_seqs(acc.name,
+                                                                         acc.memory_gb)
+        cap_src = "given" if max_batch_size else f"engine default; {ENGINE_MAX_SEQS_SOURCE}"
+        if acc.memory_gb:
+            def full_batch(context: float, _cap: int = cap, _mem: float = acc.memory_gb
+                           ) -> int:
+                return max(1, min(_cap, kv_cache_capacity(
+                    memory_bytes=g * _mem * 1e9, weights_bytes=weights_bytes,
+                    kv_bytes_per_token=kv_bpt, mean_context_tokens=context)))
+
+            fit = kv_cache_capacity(memory_bytes=g * acc.memory_gb * 1e9,
+                                    weights_bytes=weights_bytes, kv_bytes_per_token=kv_bpt,
+                                    mean_context_tokens=ctx)
+            B = full_batch(ctx)
+            batch_how = (f"a full server: min(cap {cap} ({cap_src}), {fit} sequences whose KV "
+                         f"cache ({kv_bpt / 1e3:.0f} kB/token × {ctx:.0f} tokens mean "
+                         f"context) fits in {KV_MEMORY_FRACTION:g} × {g} × "
+                         f"{acc.memory_gb:g} GB beside {weights_bytes / 1e9:.0f} GB of "
+                         "weights)")
+            if fit < 1:
+                notes.append("the weights leave no memory for a KV cache; batch 1 assumed")
+        else:
+            B = cap
+            batch_how = f"a full server at its cap {cap} ({cap_src}); memory unknown"
+    else:
+        B = DEFAULT_BATCH[engine]
+        batch_how = f"default for the {engine} engine"
 
     src_hw = "Epoch AI ML hardware database (CC-BY-4.0)" + (
         f"; UNVERIFIED gap-fill for {', '.join(acc.unverified)}" if acc.unverified else "")
     assumptions = [
         Assumption("accelerator", f"{g} × {acc.name}: {peak / 1e12:g} TFLOP/s ({used}), "
                    f"{bw_tb:g} TB/s, TDP {tdp:g} W", src_hw),
-        Assumption("request", f"{I} input + {O} output tokens, batch {B}, {engine} engine"
+        Assumption("request", f"{I} input + {O} output tokens, {engine} engine, "
+                   f"{workload} workload"
                    + (" (defaults)" if input_tokens is None or output_tokens is None else ""),
                    "given" if input_tokens is not None and output_tokens is not None
-                   else f"defaults {DEFAULT_INPUT_TOKENS}/{DEFAULT_OUTPUT_TOKENS} tokens"),
+                   else f"defaults: {DEFAULT_INPUT_TOKENS} input tokens; output "
+                   + (out_prior.text(".0f") + f" — {out_prior.source}" if out_prior
+                      else f"{O} tokens")),
+        Assumption("batch", f"{B} sequences decoded together", batch_how),
         Assumption("model shape", f"{layers:.0f} layers, d_model {d_model:.0f}, KV cache "
-                   f"{kv_bpt / 1e3:.0f} kB per token", "given" if n_layers and
+                   f"{kv_bpt / 1e3:.0f} kB per token"
+                   + (" (decoder stack)" if share < 1 else ""), "given" if n_layers and
                    kv_bytes_per_token is not None else
                    "N ≈ 12·L·d² (Kaplan et al. 2020) with d = 128·L (GPT-3 175B: 96 layers, "
-                   "d 12,288; Brown et al. 2020); KV width ≤ 8 heads × 128 (grouped-query "
-                   "attention: Ainslie et al. 2023; Llama 3, Mistral, Qwen)"),
+                   "d 12,288; Brown et al. 2020); "
+                   + ("full multi-head attention: KV width d_model (Vaswani et al. 2017)"
+                      if attention == "mha" else
+                      "KV width ≤ 8 heads × 128 (grouped-query attention: Ainslie et al. "
+                      "2023; Llama 3, Mistral, Qwen)")),
         Assumption("weights read per step", f"{bytes_pp:g} bytes × min(total, active × batch)"
                    " parameters", "mixture-of-experts: a batch touches up to all experts"),
     ]
@@ -247,6 +342,13 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         "mem_eff": INFER_MEM_EFFICIENCY, "cmp_eff": INFER_COMPUTE_EFFICIENCY,
         "pf_eff": INFER_PREFILL_EFFICIENCY, "over": overhead,
     }
+    if out_prior is not None:
+        priors["out"] = out_prior
+    if share < 1:
+        assumptions.append(Assumption(
+            "encoder-decoder", f"decoder {share:.0%} of the parameters, read per output "
+            f"token; encoder {1 - share:.0%}, run once over the prompt",
+            ENC_DEC_DECODER_SHARE_SOURCE))
     if accelerator_power_w is None:
         priors.update(f_mem=INFER_DRAW_MEMORY_BOUND, f_cmp=INFER_DRAW_COMPUTE_BOUND,
                       f_idle=IDLE_DRAW)
@@ -271,17 +373,21 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
 
     bw = g * bw_tb * 1e12
     flops = g * peak
+    B0 = B
 
     def step(pr: Mapping[str, float]) -> dict[str, float]:
-        weights = bytes_pp * min(n_total, n_act * B)
-        t_mem = (weights + B * ctx * kv_bpt) / (bw * pr["mem_eff"])
-        t_cmp = 2 * n_act * B / (flops * pr["cmp_eff"])
+        O_ = pr.get("out", O)  # a ranged default output length, else the given one
+        ctx_ = I + O_ / 2
+        B = full_batch(ctx_) if full_batch is not None else B0  # longer outputs, fewer fit
+        weights = bytes_pp * min(dec_total, dec_act * B)
+        t_mem = (weights + B * ctx_ * kv_bpt) / (bw * pr["mem_eff"])
+        t_cmp = 2 * dec_act * B / (flops * pr["cmp_eff"])
         t_gpu = max(t_mem, t_cmp)
         t_over = pr["over"] * (layers if engine == "eager" else 1.0)
         t_step = t_gpu + t_over
         # prefill of one request; a batch of prompts shares one read of the weights
-        t_pf_c = 2 * n_act * I / (flops * pr["pf_eff"])
-        t_pf_m = bytes_pp * min(n_total, n_act * max(I, 1)) / (bw * pr["mem_eff"]) / B
+        t_pf_c = 2 * pf_act * I / (flops * pr["pf_eff"])
+        t_pf_m = bytes_pp * min(pf_total, pf_act * max(I, 1)) / (bw * pr["mem_eff"]) / B
         t_pf_gpu = max(t_pf_c, t_pf_m)
         t_pf = t_pf_gpu + t_over / B
         if accelerator_power_w is not None:
@@ -293,13 +399,14 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
             p_dec = tdp * (pr["f_idle"] + (f_dec - pr["f_idle"]) * t_gpu / t_step)
             p_pf = tdp * (pr["f_idle"] + (f_pf - pr["f_idle"]) * t_pf_gpu / t_pf)
             p_idle = tdp * pr["f_idle"]
-        busy_s = t_pf + O * t_step / B  # accelerator-group seconds per request
-        e_acc = g * (p_pf * t_pf + O * t_step * p_dec / B)
+        busy_s = t_pf + O_ * t_step / B  # accelerator-group seconds per request
+        e_acc = g * (p_pf * t_pf + O_ * t_step * p_dec / B)
         e_idle = idle_accelerators * p_idle * busy_s
         e_host = (g + idle_accelerators) * pr["host_w"] * pr["host_util"] * busy_s
         return {"t_step": t_step, "tput": B / t_step, "p_dec": p_dec,
-                "latency": max(t_pf_c, t_pf_m * B) + t_over + O * t_step,
-                "e_acc": e_acc + e_idle, "e_it": e_acc + e_idle + e_host}
+                "latency": max(t_pf_c, t_pf_m * B) + t_over + O_ * t_step,
+                "e_acc": e_acc + e_idle, "e_it": e_acc + e_idle + e_host,
+                "e_acc_tok": (e_acc + e_idle) / O_, "e_it_tok": (e_acc + e_idle + e_host) / O_}
 
     def rng(key: str, unit: str, scale: float = 1.0) -> Range:
         c, lo, hi = spread(lambda pr: step(pr)[key] * scale, priors)
@@ -313,6 +420,17 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
                    market_factor_g_per_kwh=market_factor_g_per_kwh,
                    wue_l_per_kwh=wue_l_per_kwh, water_l_per_kwh=water_l_per_kwh)
     e_fac_wh = fp.energy_facility_kwh.scale(1000, "Wh")
+    if out_prior is None:
+        tok_acc_j = e_acc_wh.scale(3600 / O, "J")
+        tok_fac_j = e_fac_wh.scale(3600 / O, "J")
+    else:  # a ranged output length: per token is not per request ÷ a fixed length
+        tok_acc_j = rng("e_acc_tok", "J")
+        tok_it_j = rng("e_it_tok", "J")
+        pue_r = fp.pue
+        lo, hi = combine(tok_it_j.central * pue_r.central,
+                         [(tok_it_j.central, tok_it_j.low, tok_it_j.high),
+                          (pue_r.central, pue_r.low, pue_r.high)])
+        tok_fac_j = Range(tok_it_j.central * pue_r.central, lo, hi, "J")
     if idle_accelerators:
         assumptions.append(Assumption("idle accelerators on the node", str(idle_accelerators),
                                       "given: they draw idle power, the node's host runs"))
@@ -324,10 +442,10 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         power_accelerator_w=rng("p_dec", "W"),
         energy_request_accelerators_wh=e_acc_wh, energy_request_it_wh=e_it_wh,
         energy_request_facility_wh=e_fac_wh,
-        energy_token_accelerators_j=e_acc_wh.scale(3600 / O, "J"),
-        energy_token_facility_j=e_fac_wh.scale(3600 / O, "J"),
+        energy_token_accelerators_j=tok_acc_j, energy_token_facility_j=tok_fac_j,
         energy_1k_requests_facility_kwh=e_fac_wh.scale(1.0, "kWh"),
         pue=fp.pue, co2e_request_location_g=fp.co2e_location_kg.scale(1000, "g"),
         co2e_request_market_g=fp.co2e_market_kg.scale(1000, "g"),
         water_request_ml=fp.water_l.scale(1000, "mL") if fp.water_l else None,
-        zone=fp.zone, assumptions=assumptions + fp.assumptions, notes=notes + fp.notes)
+        zone=fp.zone, assumptions=assumptions + fp.assumptions, notes=notes + fp.notes,
+        workload=workload)

@@ -45,8 +45,9 @@ GROUPS = {
              "(output length and batch in the row; for Power Hungry Processing and Words to "
              "Watts the study set-up given in the row notes)",
     "infer-defaults": "Inference — rows that do not publish the output length or batch size "
-                      "(the estimator's defaults stand in: a test of the defaults, not the "
-                      "model)",
+                      "(cited defaults stand in: a reasoning request's output length; a full "
+                      "server's batch from its KV-cache capacity — a test of those defaults as "
+                      "much as of the model)",
 }
 
 
@@ -278,7 +279,26 @@ STUDY_SETUPS: dict[str, dict[str, Any]] = {
         note="Luccioni et al. 2024: Hugging Face pipelines, one query at a time, 10 new "
              "tokens (assumed for every row of the study)"),
     "Words to Watts": dict(engine="eager", note="Samsi et al. 2023: FairScale sharding"),
+    # A throughput benchmark: a full vLLM server measured at steady state. Where a row gives
+    # no batch, the batch is what the KV cache holds, up to vLLM's default cap.
+    "ML.ENERGY": dict(saturated=True,
+                      full_note="Chung et al. 2025: the ML.ENERGY benchmark measures a full "
+                                "vLLM server at steady state"),
 }
+#: Rows about a reasoning ("thinking") model or task: the output length, when the row does
+#: not give it, is the reasoning default (docs/estimate.md), not a chat reply's.
+_REASONING = re.compile(r"reasoning|thinking|\bR1\b", re.IGNORECASE)
+#: Architecture facts of model families, from their papers: encoder-decoders (T5: Raffel et
+#: al. 2020; BART: Lewis et al. 2020; Pegasus: Zhang et al. 2020), and families with full
+#: multi-head attention, whose KV cache is d_model wide (LLaMA-1: Touvron et al. 2023a;
+#: Llama 2 7B/13B: Touvron et al. 2023b, grouped-query only at 34B/70B; OPT: Zhang et al.
+#: 2022; BLOOM: BigScience 2022; GPT-2/GPT-3: Radford et al. 2019, Brown et al. 2020; T5).
+_ENCODER_DECODER = re.compile(r"\b(?:m|by)?t5\b|\bbart\b|\bpegasus\b", re.IGNORECASE)
+_FULL_MHA = re.compile(r"\bllama[\s-]*(?:7|13|33|65)\s*b\b|\bllama[\s-]*2[\s-]+(?:7|13)\s*b\b"
+                       r"|\bopt[\s-]+\d|\bbloom|\bgpt-?[23]\b|\b(?:m|by)?t5\b",
+                       re.IGNORECASE)
+#: Names that mark a mixture-of-experts ("128E", "8x7B", "MoE").
+_MOE_NAME = re.compile(r"\b\d+E\b|\b\d+x\d+(?:\.\d+)?B\b|\bMoE\b", re.IGNORECASE)
 _NON_TEXT = re.compile(r"image|object detection|diffusion|\bsd\b|tiny-sd|captioning", re.I)
 
 
@@ -295,8 +315,12 @@ def _inference_case(row: dict[str, str]) -> tuple[dict[str, Any], float, str, st
     params_b = num(row["params_B"]) or total
     if not params_b:
         return "no model size (a mean over many models)"
-    if active is None and total and params_b and total < 0.8 * params_b:
+    if (active is None and total and params_b and total < 0.8 * params_b
+            and _MOE_NAME.search(row["model"])):
         active = total  # "Maverick 17B 128E" of 400B: the name gives the active size
+    m = re.search(r"active params ([\d.]+)\s*B", row["source_locator"] + " " + row["notes"])
+    if active is None and m and params_b and float(m.group(1)) < 0.8 * params_b:
+        active = float(m.group(1))  # the row's source states the active parameters
     name, count, cap = parse_hardware(row["hardware"])
     setup = row["setup"]
     study: dict[str, Any] = next((v for k, v in STUDY_SETUPS.items() if k in row["group"]),
@@ -305,23 +329,38 @@ def _inference_case(row: dict[str, str]) -> tuple[dict[str, Any], float, str, st
     if active:
         kw["active_params"] = active * 1e9
     n = num(row["n_accelerators"]) or count
+    m = re.search(r"\bTP=(\d+)", setup)
+    if not n and m:
+        n = int(m.group(1))  # one tensor-parallel instance of the stated degree
     if n:
         kw["n_accelerators"] = int(n)
     if cap:
         kw["tdp_w"] = cap
     kw["engine"] = study.get("engine", "server")
-    m = (re.search(r"avg batch ([\d.]+)", setup) or re.search(r"max batch size (\d+)", setup)
-         or re.search(r"batch (?:size )?(\d+)", setup))
-    if m:
-        kw["batch_size"] = max(1, round(float(m.group(1))))
+    ran = (re.search(r"avg batch ([\d.]+)", setup)
+           or re.search(r"\bbatch (?:size )?(\d+)", setup))
+    seqs = (re.search(r"max batch size (\d+)", setup)
+            or re.search(r"max_num_seqs=(\d+)", setup))
+    if ran and ("avg batch" in setup or not seqs):
+        kw["batch_size"] = max(1, round(float(ran.group(1))))  # the batch that ran
+    elif seqs:
+        kw["max_batch_size"] = int(seqs.group(1))  # the server's cap; a full server
     elif "batch_size" in study:
         kw["batch_size"] = study["batch_size"]
+    elif study.get("saturated"):
+        kw["saturated"] = True
     m = (re.search(r"avg output (\d+)", setup) or re.search(r"out (\d+)", row["task_or_workload"])
          or re.search(r"max gen length (\d+)", row["task_or_workload"]))
     if m:
         kw["output_tokens"] = int(m.group(1))
     elif "output_tokens" in study:
         kw["output_tokens"] = study["output_tokens"]
+    if _REASONING.search(" ".join(row[k] for k in ("group", "model", "task_or_workload"))):
+        kw["workload"] = "reasoning"
+    if _ENCODER_DECODER.search(row["model"]):
+        kw["architecture"] = "encoder-decoder"
+    if _FULL_MHA.search(row["model"]):
+        kw["attention"] = "mha"
     m = re.search(r"\bin (\d+)", row["task_or_workload"])
     if m:
         kw["input_tokens"] = int(m.group(1))
@@ -333,6 +372,8 @@ def _inference_case(row: dict[str, str]) -> tuple[dict[str, Any], float, str, st
         kw["idle_accelerators"] = int(m.group(1)) - 1
     boundary = "accelerators" if boundary_text.startswith("gpu energy") else "it"
     note = study.get("note", "")
+    if "max_batch_size" in kw or kw.get("saturated"):
+        note = study.get("full_note", note)
     if per_token and not per_query:
         lo_hi = [float(x) for x in re.findall(r"[\d.]+", row["value"])]
         return kw, sum(lo_hi) / len(lo_hi), "J/token", boundary, (
@@ -355,14 +396,25 @@ def _inference(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]
         rng = est.energy_request_wh(boundary)
         if unit == "J/token":
             rng = rng.scale(3600 / est.output_tokens, "J/token")
-        defaults = [k for k in ("input_tokens", "output_tokens", "batch_size") if k not in kw]
-        group = "infer-defaults" if {"output_tokens", "batch_size"} & set(defaults) else "infer"
+        batch_known = "batch_size" in kw or "max_batch_size" in kw
+        defaults = [k for k in ("input_tokens", "output_tokens") if k not in kw]
+        if not batch_known:
+            defaults.append("batch_size")
+        if "output_tokens" not in kw and kw.get("workload") == "reasoning":
+            defaults[defaults.index("output_tokens")] = "output_tokens (reasoning default)"
+        if kw.get("saturated") and not batch_known:
+            defaults[defaults.index("batch_size")] = "batch_size (a full server: KV capacity)"
+        group = ("infer" if "output_tokens" in kw and batch_known else "infer-defaults")
         inputs = (f"{kw['params'] / 1e9:.4g}B" + (f" ({kw['active_params'] / 1e9:.3g}B active)"
                                                    if kw.get("active_params") else "")
                   + f" {est.precision} on {est.n_accelerators} × {est.accelerator}"
                   + (f" (cap {kw['tdp_w']:g} W)" if kw.get("tdp_w") else "")
-                  + f", batch {est.batch_size}, {est.input_tokens} in / {est.output_tokens} "
-                  f"out, {est.engine}"
+                  + f", batch {est.batch_size}"
+                  + (f" (cap {kw['max_batch_size']})" if kw.get("max_batch_size") else "")
+                  + f", {est.input_tokens} in / {est.output_tokens} out, {est.engine}"
+                  + (f", {est.workload}" if est.workload != "chat" else "")
+                  + (f", {kw['architecture']}" if kw.get("architecture") else "")
+                  + (", full multi-head attention" if kw.get("attention") == "mha" else "")
                   + (f", +{est.idle_accelerators} idle" if est.idle_accelerators else "")
                   + (f"; defaults for {', '.join(defaults)}" if defaults else ""))
         rows_out.append(ValidationRow(row["id"], group, row["model"][:60], inputs,
