@@ -4,6 +4,7 @@ phases, counts, metrics in Lightning's logs, the ledger and the model card."""
 from __future__ import annotations
 
 import csv
+import time
 
 import pytest
 
@@ -137,3 +138,71 @@ def test_misuse_fails_before_training() -> None:
         WattprintCallback(write_model_card=True, zone="Atlantis")
     with pytest.raises(UsageError):
         WattprintCallback(rate_hz=-1)
+
+
+# -- progress, forecast and budgets ------------------------------------------------------
+def test_progress_reaches_the_total_and_forecasts_are_logged(tmp_path) -> None:
+    cb = WattprintCallback(sensors=[fake()], rate_hz=50)
+    t = trainer(tmp_path, cb)
+    t.fit(MLP(), loader(N_TRAIN, 0), loader(N_VAL, 1))
+    total = EPOCHS * N_TRAIN // BATCH
+    assert t.estimated_stepping_batches == total == t.global_step
+    f = cb.run.forecast()  # the stopped run: its progress as last reported
+    assert f.unit == "steps" and f.done == f.total == total and f.progress == 1.0
+    assert cb.result.status == "finished"
+    assert cb.result.phase("train").counters["steps"] == total  # not counted twice
+    rows = []
+    for path in tmp_path.glob("lightning_logs/version_*/metrics.csv"):
+        with open(path) as f_:
+            rows.extend(csv.DictReader(f_))
+    forecasts = [row for row in rows if row.get("forecast/energy_j")]
+    assert forecasts
+    for row in forecasts:
+        low, mid, high = (float(row[f"forecast/energy{k}_j"]) for k in ("_low", "", "_high"))
+        assert 0 < low <= mid <= high and float(row["forecast/remaining_s"]) >= 0
+        assert 0 < float(row["forecast/progress"]) <= 1
+
+
+class SlowMLP(MLP):
+    def __init__(self, pause_s: float = 0.005) -> None:
+        super().__init__()
+        self.pause_s = pause_s
+
+    def training_step(self, batch, batch_idx):
+        time.sleep(self.pause_s)
+        return super().training_step(batch, batch_idx)
+
+
+def test_budget_stops_fit_cleanly_and_the_ledger_says_why(tmp_path) -> None:
+    db = tmp_path / "l.db"
+    cb = WattprintCallback(ledger=db, sensors=[fake()], budget_kwh=1e-12, on_budget="stop")
+    t = trainer(tmp_path, cb, max_epochs=500)
+    t.fit(SlowMLP(), loader(N_TRAIN, 0), loader(N_VAL, 1))  # no BudgetExceeded: a clean stop
+    assert t.should_stop and 0 < t.global_step < t.estimated_stepping_batches
+    r = cb.result
+    assert r.status == "stopped" and "energy budget exceeded" in r.end_reason
+    assert r.phase("train").counters["steps"] == t.global_step
+    with Ledger(db) as ledger:
+        rec = ledger.get(r.run_id)
+    assert rec.status == "stopped" and rec.end_reason == r.end_reason
+    assert rec.settings["budget"] == {"energy_kwh": 1e-12, "action": "stop"}
+
+
+def test_forecast_budget_stops_a_user_run_before_the_energy_is_spent(tmp_path) -> None:
+    """40 W for 240 steps of >= 20 ms: >= 190 J at the end, the budget is 150 J; the
+    forecast from the steps reported trips it after 1-2 s (40-80 J), long before it is
+    spent (the steps are mostly sleep, so a busy machine changes little)."""
+    budget_j, epochs, n = 150.0, 6, 40 * BATCH
+    run = wattprint.Tracker("lit", sensors=[fake()], rate_hz=50,
+                            budget_kwh=budget_j / 3.6e6)
+    cb = WattprintCallback(run)
+    t = trainer(tmp_path, cb, max_epochs=epochs, limit_val_batches=0,
+                enable_checkpointing=False)
+    with run:
+        t.fit(SlowMLP(pause_s=0.02), loader(n, 0))
+        assert run.stop_requested
+    assert t.global_step < epochs * n // BATCH
+    events = run.budget_events
+    assert [e.basis for e in events] == ["forecast"] and events[0].value * 3.6e6 > budget_j
+    assert run.result.status == "stopped" and "will be exceeded" in run.result.end_reason
+    assert run.result.energy_j < budget_j

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -110,6 +111,46 @@ def test_eval_phase_names() -> None:
     assert eval_phase_name("eval") == "validation"
     assert eval_phase_name("eval_squad") == "validation_squad"
     assert eval_phase_name("test") == "test"
+
+
+# -- progress, forecast and budgets ------------------------------------------------------
+def test_progress_reaches_max_steps_and_forecasts_are_logged(tmp_path) -> None:
+    cb = WattprintTrainerCallback(sensors=[fake()], rate_hz=50)
+    trainer = make_trainer(tmp_path, cb, epochs=1, eval_strategy="no")
+    trainer.train()
+    total = N_TRAIN // BATCH
+    assert trainer.state.max_steps == trainer.state.global_step == total
+    f = cb.run.forecast()
+    assert f.unit == "steps" and f.done == f.total == total and f.progress == 1.0
+    assert cb.result.phase("train").counters["steps"] == total  # not counted twice
+    logged = [e for e in trainer.state.log_history if "loss" in e]
+    assert logged and all("forecast/energy_j" in e for e in logged)
+    for e in logged:
+        assert 0 < e["forecast/energy_low_j"] <= e["forecast/energy_j"] \
+            <= e["forecast/energy_high_j"]
+        assert e["forecast/remaining_s"] >= 0 and 0 < e["forecast/progress"] <= 1
+
+
+class _Slow(transformers.TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        time.sleep(0.005)
+
+
+def test_budget_stops_training_cleanly_and_the_ledger_says_why(tmp_path) -> None:
+    db = tmp_path / "l.db"
+    cb = WattprintTrainerCallback(ledger=db, sensors=[fake()], budget_kwh=1e-12,
+                                  on_budget="stop")
+    trainer = make_trainer(tmp_path, cb, epochs=500, eval_strategy="no", logging_steps=50)
+    trainer.add_callback(_Slow())
+    trainer.train()  # no BudgetExceeded: a clean stop
+    assert 0 < trainer.state.global_step < trainer.state.max_steps
+    r = cb.result
+    assert r.status == "stopped" and "energy budget exceeded" in r.end_reason
+    assert r.phase("train").counters["steps"] == trainer.state.global_step
+    with Ledger(db) as ledger:
+        rec = ledger.get(r.run_id)
+    assert rec.status == "stopped" and rec.end_reason == r.end_reason
+    assert rec.settings["budget"] == {"energy_kwh": 1e-12, "action": "stop"}
 
 
 # -- inference -----------------------------------------------------------------------------

@@ -18,9 +18,11 @@ tracked program's thread at its next ``count()``, ``progress()`` or phase bounda
 run ends with status ``stopped`` and the reason in the ledger; a callable receives each
 :class:`BudgetEvent` (from wattprint's budget thread or the thread calling ``count()``;
 keep it quick; what it raises is logged, never propagated). ``run.stop_requested`` lets
-a loop check for a stop without counting. Checks never raise into the program from
-wattprint's threads. ``wattprint run --budget-kwh`` stops a command with SIGTERM, then
-SIGKILL after a grace period.
+a loop check for a stop without counting, and ``run.accept_stop()`` lets it end the work
+itself: nothing is raised then, and the run still ends ``stopped`` with the reason (the
+Lightning and Transformers callbacks do this to end training cleanly). Checks never
+raise into the program from wattprint's threads. ``wattprint run --budget-kwh`` stops a
+command with SIGTERM, then SIGKILL after a grace period.
 
 :class:`LiveOutlook` is the tracker's part of all this: it records progress
 observations, forecasts on demand (:mod:`wattprint.forecast`) and runs the guard.
@@ -210,6 +212,14 @@ class BudgetGuard:
         if ev is not None and not self._raised:
             self._raised = True
             raise ev.error(self.run_id)
+
+    def accept(self) -> BudgetEvent | None:
+        """The pending stop, taken over by the program (which ends the work itself):
+        :meth:`raise_if_stopped` will not raise for it. None when no stop is pending."""
+        ev = self.stop_event
+        if ev is not None:
+            self._raised = True  # handled: raised or accepted, the run ends "stopped"
+        return ev
 
     # -- a background check for runs that rarely call count() ------------------------------
     def start(self, interval_s: float = 1.0) -> None:

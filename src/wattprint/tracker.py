@@ -109,8 +109,12 @@ class Tracker:
     ``run.progress(steps=i, total=N)``) enables :meth:`forecast`; ``price_per_kwh`` and
     ``currency`` price it. ``budget_kwh`` (IT energy), ``budget_co2e_kg``, ``budget_cost``
     with ``on_budget`` = ``"stop"`` (default: :class:`~wattprint.errors.BudgetExceeded` at
-    the next count/progress/phase boundary, status ``stopped``), ``"warn"`` or a function
+    the next count/progress/phase boundary, status ``stopped``; a loop that ends itself
+    on :attr:`stop_requested` calls :meth:`accept_stop`), ``"warn"`` or a function
     receiving a :class:`wattprint.budget.BudgetEvent`. See :mod:`wattprint.budget`.
+
+    Live figures while running: :attr:`energy_j`, :attr:`power_w`, :attr:`elapsed_s`,
+    :attr:`counters` and :meth:`phase_totals` (the closed phase windows so far).
     """
 
     def __init__(self, name: str | None = None, *, mode: str = "process",
@@ -413,9 +417,19 @@ class Tracker:
     @property
     def stop_requested(self) -> bool:
         """True once a budget with ``on_budget="stop"`` was exceeded (for loops that want
-        to end cleanly without waiting for ``BudgetExceeded``)."""
+        to end cleanly without waiting for ``BudgetExceeded``: see :meth:`accept_stop`)."""
         guard = self._outlook.guard
         return guard is not None and guard.stop_requested
+
+    def accept_stop(self) -> Any:
+        """Take over a pending budget stop: the caller ends the work itself (a training
+        loop asked to finish cleanly) instead of getting
+        :class:`~wattprint.errors.BudgetExceeded` at the next count/progress/phase
+        boundary. The run still ends with status ``stopped`` and the budget's message as
+        its ``end_reason``. Returns the :class:`wattprint.budget.BudgetEvent` that asked
+        for the stop, or None (and changes nothing) when no stop is pending."""
+        guard = self._outlook.guard
+        return guard.accept() if guard is not None else None
 
     @property
     def budget_events(self) -> list[Any]:
@@ -475,13 +489,27 @@ class Tracker:
         if not self._lock.acquire(timeout=0.05):
             return None
         try:
-            phases = [PhaseEnergy(name=path, energy_j=p.energy_j, duration_s=p.duration_s,
-                                  entries=p.entries, by_domain=dict(p.by_domain),
-                                  counters=dict(p.counters))
-                      for path, p in self._phases.items() if p.entries]
-            return dict(self._counters), phases
+            return dict(self._counters), self._closed_phases()
         finally:
             self._lock.release()
+
+    # -- phase totals ---------------------------------------------------------------------
+    def phase_totals(self) -> dict[str, PhaseEnergy]:
+        """The totals of the phase windows closed so far, by phase path (``"train"``,
+        ``"finetune/eval"``), in the order the phases were first entered: energy,
+        duration, entries, energy by domain and the counts made inside them — the same
+        :class:`~wattprint.result.PhaseEnergy` as ``run.result.phases``. A window still
+        open is not included until it closes (a phase never closed yet is absent); after
+        :meth:`stop` they are the final totals. Safe to call from any thread."""
+        with self._lock:
+            return {p.name: p for p in self._closed_phases()}
+
+    def _closed_phases(self) -> list[PhaseEnergy]:
+        """Totals of the closed phase windows (call with the lock held)."""
+        return [PhaseEnergy(name=path, energy_j=p.energy_j, duration_s=p.duration_s,
+                            entries=p.entries, by_domain=dict(p.by_domain),
+                            counters=dict(p.counters))
+                for path, p in self._phases.items() if p.entries]
 
     # -- result -------------------------------------------------------------------------
     def _build_result(self) -> RunResult:
@@ -516,10 +544,7 @@ class Tracker:
             u = float(prov.get("uncertainty", 0.0) or 0.0)
             low += t.attributed_j * (1 - u)
             high += t.attributed_j * (1 + u)
-        phases = [PhaseEnergy(name=path, energy_j=p.energy_j, duration_s=p.duration_s,
-                              entries=p.entries, by_domain=dict(p.by_domain),
-                              counters=dict(p.counters))
-                  for path, p in self._phases.items()]
+        phases = self._closed_phases()  # all closed: stop() closed the open ones
         return RunResult(name=self.name, mode=self.mode, started_at=self._started_at or "",
                          duration_s=duration, energy_j=total, energy_low_j=low,
                          energy_high_j=high, by_domain=by_domain, devices=devices,

@@ -6,6 +6,14 @@ Phases are kept flat: entering ``validation`` while ``train`` is open closes the
 window and leaving ``validation`` opens a new one, so ``train`` never includes the
 validation inside it and the phases add up to the run. Inside a phase the user opened
 around ``fit()`` they nest under it as usual (``finetune/train``).
+
+Progress and budgets: the callbacks report the framework's step and total
+(:meth:`TrainingSession.progress`), so ``run.forecast()`` and forecast budgets work, and
+``forecast/…`` metrics join the live figures. While the framework can stop cleanly
+(:attr:`TrainingSession.clean_stop`, during training) a budget stop is never raised into
+its loop: the session takes it over (``Tracker.accept_stop``) and sets
+:attr:`TrainingSession.stopping`, and the callback asks the framework to stop; the run
+ends ``stopped`` with the budget's reason.
 """
 
 from __future__ import annotations
@@ -13,11 +21,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..errors import UsageError
+from ..errors import BudgetExceeded, UsageError
 from ..result import COUNTER_UNITS, RunResult
 from ..tracker import Phase, Tracker
 from . import _carbon
-from .metrics import per_unit, phase_metrics, run_metrics
+from .metrics import forecast_metrics, per_unit, phase_metrics, run_metrics
 
 __all__ = ["TrainingSession", "resolve_sinks"]
 
@@ -51,8 +59,8 @@ def resolve_sinks(log_to: Iterable[Any] | str | None, *,
 
 class _PhaseLive:
     """Live totals of one phase, from the tracker's running energy (updated at each
-    sampler tick). Closed windows are replaced by the tracker's exact phase totals where
-    it exposes them (:func:`_closed_phase_totals`); the final record is always exact."""
+    sampler tick). Closed windows are replaced by the tracker's exact phase totals
+    (:meth:`Tracker.phase_totals`); the final record is always exact."""
 
     __slots__ = ("energy_j", "counters", "path")
 
@@ -60,22 +68,6 @@ class _PhaseLive:
         self.energy_j = 0.0
         self.counters: dict[str, float] = {}
         self.path: str | None = None  # "train", or "finetune/train" inside a user's phase
-
-
-def _closed_phase_totals(tracker: Tracker) -> dict[str, Any] | None:
-    """Exact totals of the phase windows already closed, by path, or None.
-
-    Stopgap: Tracker has no public live view of its phase totals yet, so this reads the
-    one it keeps for the ledger (``_ledger_progress``), and falls back to None (the
-    sampler-tick estimate) if that is absent or busy."""
-    progress = getattr(tracker, "_ledger_progress", None)
-    if progress is None:
-        return None
-    try:
-        got = progress()
-    except Exception:  # noqa: BLE001 - an estimate is fine for a live figure
-        return None
-    return None if got is None else {p.name: p for p in got[1]}
 
 
 class TrainingSession:
@@ -131,6 +123,12 @@ class TrainingSession:
         self._live: dict[str, _PhaseLive] = {}
         self._phase_mark_j = 0.0
         self._window: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        #: True while the framework can end the work cleanly (set by the callback).
+        self.clean_stop = False
+        #: True once a budget stop was taken over: the callback asks the framework to stop.
+        self.stopping = False
+        self._own_total = "total_work" in tracker_options
+        self._progress_off = False
 
     # -- run lifecycle --------------------------------------------------------------------
     @property
@@ -151,6 +149,8 @@ class TrainingSession:
         self._live = {}
         self._paused = []
         self._current = None
+        self.stopping = False
+        self._progress_off = False
         self._window = (self.tracker.elapsed_s, 0.0, 0.0)
         return self.tracker
 
@@ -253,7 +253,16 @@ class TrainingSession:
 
     def _open(self, name: str) -> None:
         assert self.tracker is not None
-        self._current = self.tracker.phase(name).start()
+        phase = self.tracker.phase(name)
+        self._take_stop()
+        try:
+            phase.start()
+        except BudgetExceeded:  # a stop that came in just now: raised before entering
+            if not self.clean_stop:
+                raise
+            self.stopping = True
+            phase.start()
+        self._current = phase
         self._live.setdefault(name, _PhaseLive()).path = self._current.path
         self._phase_mark_j = self.tracker.energy_j
 
@@ -269,11 +278,63 @@ class TrainingSession:
         clean = {u: float(v) for u, v in units.items() if v}
         if not clean or self.tracker is None or not self.tracker.running:
             return
-        self.tracker.count(**clean)
+        self._take_stop()
+        try:
+            self.tracker.count(**clean)
+        except BudgetExceeded:  # counted already; the stop came in just now
+            if not self.clean_stop:
+                raise
+            self.stopping = True
         if self._current is not None:
             counters = self._live[self._current.name].counters
             for unit, value in clean.items():
                 counters[unit] = counters.get(unit, 0.0) + value
+
+    # -- progress, forecast and budgets ---------------------------------------------------
+    def progress(self, steps: float, total: float | None) -> None:
+        """Where training stands: ``steps`` done (absolute) of ``total`` (the framework's
+        estimate; None when unknown). A ``total_work`` given to the callback wins; a run
+        whose work is counted in another unit is left alone. Cheap: call it per step."""
+        tracker = self.tracker
+        if self._progress_off or tracker is None or not tracker.running:
+            return
+        if self._own_total:
+            total = None
+        elif total is None or not total > 0:
+            return
+        self._take_stop()
+        try:
+            tracker.progress(steps=steps, total=total)
+        except UsageError as err:  # the user's run counts its work in another unit
+            self._progress_off = True
+            self.warnings.append(f"training progress not reported: {err}")
+            log.warning("wattprint: training progress not reported: %s", err)
+        except BudgetExceeded:
+            if not self.clean_stop:
+                raise
+            self.stopping = True
+
+    def _take_stop(self) -> None:
+        """Take over a pending budget stop while the framework can end cleanly."""
+        tracker = self.tracker
+        if self.clean_stop and tracker is not None and tracker.stop_requested \
+                and tracker.accept_stop() is not None:
+            self.stopping = True
+
+    def check_stop(self) -> bool:
+        """Whether the framework should stop now (a budget stop taken over). Cheap."""
+        self._take_stop()
+        return self.stopping
+
+    def live_forecast(self) -> dict[str, float]:
+        """``forecast/…`` of the run now, or {} without a forecast (no total yet)."""
+        if self.tracker is None or not self.tracker.running:
+            return {}
+        try:
+            return forecast_metrics(self.tracker.forecast())
+        except Exception as err:  # noqa: BLE001 - a live figure must not stop training
+            log.warning("wattprint: forecast failed: %r", err)
+            return {}
 
     def live_phase(self, name: str) -> dict[str, float]:
         """``energy/<name>/…`` and ``count/<name>/…`` so far (the open window included)."""
@@ -281,8 +342,7 @@ class TrainingSession:
         if p is None or self.tracker is None:
             return {}
         energy, counters = p.energy_j, p.counters
-        exact = _closed_phase_totals(self.tracker)
-        closed = exact.get(p.path or name) if exact else None
+        closed = self.tracker.phase_totals().get(p.path or name)
         if closed is not None:
             energy = closed.energy_j
         if self._current is not None and self._current.name == name:
@@ -293,7 +353,7 @@ class TrainingSession:
 
     def live_window(self, steps_unit: str = "steps", phase: str = "train") -> dict[str, float]:
         """Run totals so far, plus ``power/w`` and ``energy/step_j`` over the window since
-        the previous call."""
+        the previous call, and the ``forecast/…`` figures when there is a forecast."""
         tracker = self.tracker
         if tracker is None or tracker.elapsed_s <= 0:
             return {}
@@ -306,6 +366,7 @@ class TrainingSession:
             out["power/w"] = (energy_j - e0) / (now_s - t0)
         if steps > s0:
             out["energy/step_j"] = (energy_j - e0) / (steps - s0)
+        out.update(self.live_forecast())
         return out
 
     def live_record(self) -> dict[str, float]:

@@ -14,6 +14,14 @@ Energy metrics go through ``LightningModule.log`` to the Trainer's loggers (name
 :mod:`wattprint.integrations.metrics`) and the final record of the run to every logger at
 the end of the stage.
 
+Progress, forecast and budgets: after each optimizer step the run's progress is
+``trainer.global_step`` of ``trainer.estimated_stepping_batches`` (when finite), so
+``run.forecast()`` works and ``forecast/…`` metrics are logged with the live figures.
+Budgets are tracker options (``budget_kwh=``, ``budget_co2e_kg=``, ``budget_cost=``,
+``on_budget=``…); when one stops the run during ``fit``, the callback sets
+``trainer.should_stop`` instead of raising in the training loop, and the run is recorded
+``stopped`` with the reason.
+
 Without ``run=``, the callback starts a run at each ``fit``/``validate``/``test``/
 ``predict`` and stops it at the end (``callback.result``, ``callback.results``); with
 ``run=`` (a running tracker of yours) everything goes into that one run, which you stop.
@@ -64,7 +72,8 @@ class _WattprintHooks:
                  **tracker_options: Any) -> None:
         """``run``: a running tracker to record into (else one run per Trainer stage,
         created with ``name`` and ``tracker_options``: ``ledger``, ``project``, ``tags``,
-        ``mode``, ``sensors``…). ``log``: log metrics through ``LightningModule.log`` and
+        ``mode``, ``sensors``, ``budget_kwh``, ``on_budget``…). ``log``: log metrics
+        through ``LightningModule.log`` and
         the loggers. ``log_every_n_steps``: window of ``energy/step_j`` (default: the
         Trainer's). ``log_to``: ``"mlflow"``/``"wandb"`` get the report as an artifact
         (bound to the Trainer's MLFlowLogger / WandbLogger when there is one). ``carbon``:
@@ -85,6 +94,7 @@ class _WattprintHooks:
         self._last_global_step = 0
         self._steps_since_window = 0.0
         self._window: dict[str, float] = {}
+        self._total_steps: float | None = None
 
     # -- public figures ----------------------------------------------------------------
     @property
@@ -150,7 +160,9 @@ class _WattprintHooks:
 
     # -- stage ----------------------------------------------------------------------------
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
-        self._session.begin(str(getattr(stage, "value", stage)))
+        stage = str(getattr(stage, "value", stage))
+        self._session.begin(stage)
+        self._session.clean_stop = stage == "fit"  # should_stop ends fit cleanly
         self._last_global_step = trainer.global_step
         self._steps_since_window = 0.0
         self._window = {}
@@ -174,6 +186,7 @@ class _WattprintHooks:
         record = self._session.finish(
             exit_code=exit_code, step=trainer.global_step, model_card_dir=card_dir,
             card=stage == "fit" and trainer.is_global_zero)
+        self._session.clean_stop = False
         if owned and record and self.log_metrics and trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(record, step=trainer.global_step)
@@ -188,6 +201,7 @@ class _WattprintHooks:
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         self._last_global_step = trainer.global_step
+        self._total_steps = _stepping_batches(trainer)
         self._enter("train")
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
@@ -204,15 +218,29 @@ class _WattprintHooks:
         if fresh:
             self._flush_counts(steps)
             self._steps_since_window = 0.0
-            self._window = self._session.live_window()
         elif steps:
             self._session.count(steps=steps)
+        if steps:
+            self._progress(trainer)
+        if fresh:
+            self._window = self._session.live_window()
         # logged every batch (Lightning writes them out every log_every_n_steps); the
         # window figures are recomputed every `every` optimizer steps
         self._log(pl_module, self._window, on_step=True, to_sinks=fresh)
 
+    def _progress(self, trainer: Any) -> None:
+        """After counting: the step and total for forecasts and budgets; a budget stop
+        ends fit through ``trainer.should_stop``."""
+        self._session.progress(trainer.global_step, self._total_steps)
+        self._stop_if_asked(trainer)
+
+    def _stop_if_asked(self, trainer: Any) -> None:
+        if self._session.check_stop() and not trainer.should_stop:
+            trainer.should_stop = True
+
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         self._flush_counts()
+        self._stop_if_asked(trainer)
         self._log(pl_module, self._session.live_phase("train"), on_step=False)
 
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
@@ -224,6 +252,7 @@ class _WattprintHooks:
         if not trainer.sanity_checking:
             self._counter.add(batch)
             self._session.count(steps=1)
+            self._stop_if_asked(trainer)
 
     def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if not trainer.sanity_checking:  # the batches are done: close, then log
@@ -259,6 +288,15 @@ class _WattprintHooks:
 
     def on_predict_end(self, trainer: Any, pl_module: Any) -> None:
         self._leave("predict")
+
+
+def _stepping_batches(trainer: Any) -> float | None:
+    """The optimizer steps ``fit`` will make, when Lightning can tell (finite)."""
+    try:
+        total = float(trainer.estimated_stepping_batches)
+    except Exception:  # noqa: BLE001 - no total: no forecast, training goes on
+        return None
+    return total if 0 < total < float("inf") else None
 
 
 def _checkpoint_dir(trainer: Any) -> str | None:

@@ -19,6 +19,12 @@ Weights & Biases (docs/integrations.md lists them):
 ``power/peak_w``                   peak power (final record only)
 ``carbon/co2e_g``                  location-based CO2e, facility energy × grid intensity
 ``carbon/intensity_g_per_kwh``     the grid intensity used (zone and source in the report)
+``forecast/energy_j``              forecast energy of the run at completion (central; live
+                                   only, when the total work is known)
+``forecast/energy_low_j``,         its interval
+``forecast/energy_high_j``
+``forecast/remaining_s``           forecast time left (central)
+``forecast/progress``              share of the work done, 0..1
 =================================  ============================================================
 
 Pure functions over numbers and :class:`~wattprint.result.RunResult`: no I/O, no imports of
@@ -31,10 +37,10 @@ from typing import Any, Mapping
 
 from ..result import COUNTER_UNITS, RunResult
 
-__all__ = ["run_metrics", "phase_metrics", "per_unit", "PREFIXES"]
+__all__ = ["run_metrics", "phase_metrics", "per_unit", "forecast_metrics", "PREFIXES"]
 
 #: Top-level namespaces of the metric names (W&B shows each as a section).
-PREFIXES = ("energy", "power", "count", "carbon")
+PREFIXES = ("energy", "power", "count", "carbon", "forecast")
 
 
 def per_unit(energy_j: float, counters: Mapping[str, float]) -> dict[str, float]:
@@ -74,3 +80,15 @@ def run_metrics(result: RunResult, accounting: Any = None) -> dict[str, float]:
         out["carbon/co2e_g"] = accounting.co2e_location_g.value
         out["carbon/intensity_g_per_kwh"] = accounting.intensity_location.value
     return out
+
+
+def forecast_metrics(forecast: Any) -> dict[str, float]:
+    """``forecast/…`` of a :class:`wattprint.forecast.Forecast` ({} for None): energy at
+    completion (central, low, high), seconds left (central) and progress (0..1)."""
+    if forecast is None:
+        return {}
+    return {"forecast/energy_j": float(forecast.energy_j.central),
+            "forecast/energy_low_j": float(forecast.energy_j.low),
+            "forecast/energy_high_j": float(forecast.energy_j.high),
+            "forecast/remaining_s": float(forecast.remaining_s.central),
+            "forecast/progress": float(forecast.progress)}

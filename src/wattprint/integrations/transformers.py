@@ -24,6 +24,13 @@ callbacks after this one (and ``log_to=("mlflow", "wandb")``) receive them too. 
 the Trainer's own ``report_to`` integrations see them as well, put this callback first:
 ``trainer.callback_handler.callbacks.insert(0, cb)``.
 
+Progress, forecast and budgets: at each optimizer step the run's progress is
+``state.global_step`` of ``state.max_steps``, so ``run.forecast()`` works and the training
+log entries get ``forecast/…`` metrics. Budgets are tracker options (``budget_kwh=``,
+``on_budget=``…); when one stops the run during ``train()``, the callback sets
+``control.should_training_stop`` instead of raising in the training loop, and the run is
+recorded ``stopped`` with the reason.
+
 Needs ``pip install 'wattprint[hf]'``.
 """
 
@@ -74,9 +81,10 @@ class WattprintTrainerCallback(TrainerCallback):  # type: ignore[misc, valid-typ
 
     ``run``: a running tracker to record into (you stop it); else the callback starts a
     run for ``train()`` (and for a standalone ``evaluate()``/``predict()``) with ``name``
-    and ``tracker_options`` (``ledger``, ``project``, ``tags``, ``mode``, ``sensors``…)
-    and stops it at the end. ``log``: add metrics to the Trainer's logs. ``log_to``:
-    ``"mlflow"``/``"wandb"`` (live metrics and the report as an artifact). ``carbon``:
+    and ``tracker_options`` (``ledger``, ``project``, ``tags``, ``mode``, ``sensors``,
+    ``budget_kwh``, ``on_budget``…) and stops it at the end. ``log``: add metrics to
+    the Trainer's logs. ``log_to``: ``"mlflow"``/``"wandb"`` (live metrics and the report
+    as an artifact). ``carbon``:
     account CO2e at the end (default: when a zone is set). ``write_model_card``:
     ``co2_eq_emissions`` in ``README.md`` of ``model_card_dir`` (default
     ``args.output_dir``) at the end of ``train()``. ``count_samples`` / ``count_tokens``:
@@ -209,6 +217,7 @@ class WattprintTrainerCallback(TrainerCallback):  # type: ignore[misc, valid-typ
         self._tokens_seen = state.num_input_tokens_seen
         self._last_step = state.global_step
         self._armed = True
+        self._session.clean_stop = True  # should_training_stop ends train() cleanly
         self._session.enter("train")
         self._session.live_window()  # starts the first window
 
@@ -226,7 +235,18 @@ class WattprintTrainerCallback(TrainerCallback):  # type: ignore[misc, valid-typ
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._count_step(state)
+        max_steps = getattr(state, "max_steps", 0)
+        self._session.progress(state.global_step, max_steps if max_steps > 0 else None)
+        self._stop_if_asked(control)
         self._armed = True
+
+    def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._stop_if_asked(control)
+
+    def _stop_if_asked(self, control: Any) -> None:
+        """A budget stop taken over during train(): end training cleanly."""
+        if self._training and self._session.check_stop():
+            control.should_training_stop = True
 
     def on_prediction_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self._eval is not None:
@@ -251,6 +271,7 @@ class WattprintTrainerCallback(TrainerCallback):  # type: ignore[misc, valid-typ
     def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
                     **kwargs: Any) -> None:
         self._after_eval(args, state)
+        self._stop_if_asked(control)
 
     def on_predict(self, args: Any, state: Any, control: Any, metrics: Any = None,
                    **kwargs: Any) -> None:
@@ -269,6 +290,7 @@ class WattprintTrainerCallback(TrainerCallback):  # type: ignore[misc, valid-typ
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._training = False
         self._finish(args, state, exit_code=0, card=state.is_world_process_zero)
+        self._session.clean_stop = False
 
     def _finish(self, args: Any, state: Any, *, exit_code: int, card: bool) -> None:
         if self._eval is not None:
