@@ -28,16 +28,17 @@ import logging
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar, overload
 
-from ._proctree import ProcessTree, machine_busy_cpu_s
 from ._recording import Recording
-from .budget import Budget, LiveOutlook
 from .errors import BudgetExceeded, LedgerError, UsageError
 from .result import COUNTER_UNITS, DeviceEnergy, PhaseEnergy, RunResult
 from .sampler import Sampler, SampleSink, Snapshot
 from .sensors import Detection, detect
 from .sensors.base import Sensor
+
+if TYPE_CHECKING:  # imported when a tracker is made, to keep `import wattprint` light
+    from ._proctree import ProcessTree
 
 __all__ = ["Tracker", "Phase", "track", "start"]
 
@@ -168,6 +169,8 @@ class Tracker:
                                               self._recording.zone)
         # -- forecast and budgets (wattprint.budget.LiveOutlook) ---------------------------
         pue = self._recording.settings.get("pue")
+        from .budget import Budget, LiveOutlook
+
         self._outlook = LiveOutlook(
             total_work=dict(total_work) if total_work else None,
             budget=Budget(budget_kwh, budget_co2e_kg, budget_cost, on_budget),
@@ -191,6 +194,8 @@ class Tracker:
             if self._t0 is not None:
                 raise UsageError("this tracker was already started; create a new "
                                  "wattprint.track() for each run")
+            from ._proctree import ProcessTree, machine_busy_cpu_s
+
             self._tree = ProcessTree(self.pid) if self.mode == "process" else None
             sensors = self._open_sensors()
             share_source = None
