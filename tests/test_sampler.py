@@ -169,3 +169,33 @@ def test_slow_sensor_is_read_at_its_own_interval() -> None:
 def test_bad_rate() -> None:
     with pytest.raises(UsageError, match="rate_hz"):
         Sampler([], rate_hz=0)
+
+
+def test_host_share_read_once_a_window_and_applied_to_its_own_window() -> None:
+    from wattprint.sampler import SHARE_INTERVAL_S
+
+    clock = Clock()
+    calls = []
+    cpu = {"tree": 0.0, "busy": 0.0}
+
+    def source():
+        calls.append(clock.t)
+        return cpu["tree"], cpu["busy"]
+
+    package = FakeSensor(100.0, name="rapl:package-0", domain="cpu", clock=clock)
+    sampler = Sampler([package], rate_hz=10, cpu_share_source=source, clock=clock)
+    slot = sampler._slots[0]
+    sampler._first_read(slot, sampler._cpu_share())
+    sampler._share_due_s = clock.t + SHARE_INTERVAL_S
+    steps = int(round(SHARE_INTERVAL_S / 0.1))
+    for window_share in (0.25, 0.75):
+        for _ in range(steps):
+            clock.t += 0.1
+            cpu["tree"] += 0.1 * window_share
+            cpu["busy"] += 0.1
+            sampler._tick(force=False, only=[slot])
+    t = sampler.totals[0]
+    assert len(calls) == 3  # start + one per window, not one per 10 Hz read
+    assert t.energy_j == pytest.approx(200.0)
+    assert t.attributed_j + t.pending_j * t.provisional_share == pytest.approx(100.0)
+    assert t.provisional_share == pytest.approx(0.75)

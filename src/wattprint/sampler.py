@@ -29,6 +29,10 @@ __all__ = ["Sampler", "SensorTotals", "Snapshot", "counter_energy_j", "trapezoid
 
 log = logging.getLogger("wattprint")
 
+#: Seconds between reads of the CPU-time counters used to attribute host devices: reading
+#: /proc/stat costs ~40-80 µs of kernel time, too much at 10 Hz. Device energy read in
+#: between waits in ``pending_j`` and is attributed with the share of its own window.
+SHARE_INTERVAL_S = 1.0
 #: A slow sensor read more recently than this is extrapolated at a phase boundary.
 BOUNDARY_REFRESH_S = 0.05
 #: Domains whose device-scope readings are attributed by CPU-time share in process mode.
@@ -61,6 +65,8 @@ class SensorTotals:
     bridged_j: float = 0.0  # part of energy_j that was interpolated across a gap
     power_w: float = 0.0  # power over the last interval (attributed)
     device_power_w: float = 0.0  # power over the last interval (whole device)
+    pending_j: float = 0.0  # device energy read since the last CPU-share window closed
+    provisional_share: float = 1.0  # share of the last window, applied to pending_j live
     peak_power_w: float = 0.0
     samples: int = 0
     failures: int = 0  # consecutive failures now
@@ -83,7 +89,7 @@ class _Slot:
     """Per-sensor state kept by the sampler."""
 
     __slots__ = ("index", "sensor", "totals", "last", "due_s", "interval_s", "host_share",
-                 "share_base", "last_share")
+                 "share_base")
 
     def __init__(self, index: int, sensor: Sensor, interval_s: float, host_share: bool) -> None:
         self.index = index
@@ -94,7 +100,6 @@ class _Slot:
         self.due_s = 0.0
         self.host_share = host_share
         self.share_base: tuple[float, float] | None = None
-        self.last_share = 1.0
 
 
 class Sampler:
@@ -130,6 +135,7 @@ class Sampler:
         self.start_s: float | None = None
         self.stop_s: float | None = None
         self.peak_power_w = 0.0
+        self._share_due_s = 0.0
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -146,6 +152,7 @@ class Sampler:
         now = self._clock()
         self.start_s = now
         share = self._cpu_share() if any(s.host_share for s in self._slots) else None
+        self._share_due_s = now + SHARE_INTERVAL_S
         for slot in self._slots:
             self._first_read(slot, share)
             slot.due_s = now + slot.interval_s
@@ -165,6 +172,10 @@ class Sampler:
         else:
             with self._lock:
                 self._tick(force=True)
+        for slot in self._slots:  # a window the last CPU-time read could not close
+            t = slot.totals
+            t.attributed_j += t.pending_j * t.provisional_share
+            t.pending_j = 0.0
         self.stop_s = self._clock()
         for slot in self._slots:
             try:
@@ -193,7 +204,8 @@ class Sampler:
                 if slot.last is not None and now > slot.last.time_s and self.stop_s is None:
                     dt = now - slot.last.time_s
                 energy.append(t.energy_j + t.device_power_w * dt)
-                attributed.append(t.attributed_j + t.power_w * dt)
+                attributed.append(t.attributed_j + t.pending_j * t.provisional_share
+                                  + t.power_w * dt)
             return Snapshot(now, tuple(energy), tuple(attributed))
 
     # -- the thread ---------------------------------------------------------------------
@@ -229,7 +241,10 @@ class Sampler:
             due = [slot for slot in self._slots if force or slot.due_s <= now]
         if not due:
             return
-        share = self._cpu_share() if any(s.host_share for s in due) else None
+        share = None
+        if (force or now >= self._share_due_s) and any(s.host_share for s in due):
+            share = self._cpu_share()
+            self._share_due_s = now + SHARE_INTERVAL_S
         for slot in due:
             self._read(slot, share)
             if only is None:
@@ -261,7 +276,8 @@ class Sampler:
         prev = slot.last
         slot.last = reading
         if prev is None:  # first good reading (after a failed first read or a fallback)
-            slot.share_base = share
+            if share is not None:
+                slot.share_base = share
             return
         dt = reading.time_s - prev.time_s
         if dt <= 0.0:
@@ -275,9 +291,12 @@ class Sampler:
                 t.bridged_j += delta
         else:
             return
-        fraction = self._share_for(slot, reading, share)
         t.energy_j += delta
-        t.attributed_j += delta * fraction
+        if reading.share is None and slot.host_share:
+            fraction = self._attribute_host(slot, delta, share)
+        else:
+            fraction = min(max(reading.share, 0.0), 1.0) if reading.share is not None else 1.0
+            t.attributed_j += delta * fraction
         t.power_w = delta * fraction / dt
         t.device_power_w = delta / dt
         if t.power_w > t.peak_power_w:
@@ -289,19 +308,24 @@ class Sampler:
             except Exception as err:  # noqa: BLE001
                 log.warning("wattprint: sample sink failed: %s", err)
 
-    def _share_for(self, slot: _Slot, reading: Reading,
-                   share: tuple[float, float] | None) -> float:
-        if reading.share is not None:
-            fraction = min(max(reading.share, 0.0), 1.0)
-        elif slot.host_share and share is not None and slot.share_base is not None:
-            d_tree = share[0] - slot.share_base[0]
-            d_busy = share[1] - slot.share_base[1]
-            fraction = min(max(d_tree / d_busy, 0.0), 1.0) if d_busy > 0 else 0.0
-        else:
-            fraction = 1.0
-        if share is not None and slot.host_share:
-            slot.share_base = share
-        slot.last_share = fraction
+    def _attribute_host(self, slot: _Slot, delta: float,
+                        share: tuple[float, float] | None) -> float:
+        """Attribute a host device's energy by the tree's share of busy CPU time. Energy
+        waits in ``pending_j`` until the CPU-time window it belongs to closes, and is then
+        attributed with that window's share; returns the share to use for live power."""
+        t = slot.totals
+        t.pending_j += delta
+        if share is None or slot.share_base is None:
+            if share is not None:
+                slot.share_base = share
+            return t.provisional_share
+        d_tree = share[0] - slot.share_base[0]
+        d_busy = share[1] - slot.share_base[1]
+        fraction = min(max(d_tree / d_busy, 0.0), 1.0) if d_busy > 0 else 0.0
+        t.attributed_j += t.pending_j * fraction
+        t.pending_j = 0.0
+        t.provisional_share = fraction
+        slot.share_base = share
         return fraction
 
     def _failed(self, slot: _Slot, err: BaseException, now: float) -> None:

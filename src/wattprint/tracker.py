@@ -463,7 +463,8 @@ class Tracker:
             return self._result.energy_j
         if self._sampler is None:
             return 0.0
-        return sum(t.attributed_j for s, t in zip(self._sampler.sensors, self._sampler.totals)
+        return sum(t.attributed_j + t.pending_j * t.provisional_share
+                   for s, t in zip(self._sampler.sensors, self._sampler.totals)
                    if getattr(s, "nested_in", None) is None)
 
     @property
