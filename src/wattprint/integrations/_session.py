@@ -413,3 +413,32 @@ def _check_log_to(items: list[Any]) -> None:
 
 def _same_kind(spec: Any, sink: Any) -> bool:
     return isinstance(spec, str) and getattr(sink, "kind", None) == spec
+
+
+class SessionViews:
+    """The public figures both framework callbacks expose, read from their session."""
+
+    _session: TrainingSession
+
+    @property
+    def run(self) -> Tracker | None:
+        """The tracker being recorded into (the callback's own, or yours)."""
+        return self._session.tracker
+
+    @property
+    def result(self) -> RunResult | None:
+        """The last finished run the callback owned."""
+        return self._session.result
+
+    @property
+    def results(self) -> list[RunResult]:
+        return list(self._session.results)
+
+    @property
+    def record(self) -> dict[str, float]:
+        """The metrics logged at the end of the last stage."""
+        return dict(self._session.last_record)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._session.warnings)

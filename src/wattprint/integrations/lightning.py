@@ -36,12 +36,11 @@ import importlib
 from types import ModuleType
 from typing import Any, Callable, Iterable
 
-from ..result import RunResult
 from ..tracker import Tracker
 from ._batches import BatchCounter
 from ._carbon import zone_known
 from ._require import require
-from ._session import TrainingSession
+from ._session import SessionViews, TrainingSession
 
 __all__ = ["WattprintCallback"]  # and PLWattprintCallback, built on first access
 
@@ -58,7 +57,7 @@ def _import_lightning() -> ModuleType:
         return require("lightning.pytorch", "lightning", feature="WattprintCallback")
 
 
-class _WattprintHooks:
+class _WattprintHooks(SessionViews):
     """The hooks; mixed into each Lightning flavour's ``Callback``."""
 
     def __init__(self, run: Tracker | None = None, *, name: str | None = None,
@@ -95,30 +94,6 @@ class _WattprintHooks:
         self._steps_since_window = 0.0
         self._window: dict[str, float] = {}
         self._total_steps: float | None = None
-
-    # -- public figures ----------------------------------------------------------------
-    @property
-    def run(self) -> Tracker | None:
-        """The tracker being recorded into (the callback's own, or yours)."""
-        return self._session.tracker
-
-    @property
-    def result(self) -> RunResult | None:
-        """The last finished run the callback owned."""
-        return self._session.result
-
-    @property
-    def results(self) -> list[RunResult]:
-        return list(self._session.results)
-
-    @property
-    def record(self) -> dict[str, float]:
-        """The metrics logged at the end of the last stage."""
-        return dict(self._session.last_record)
-
-    @property
-    def warnings(self) -> list[str]:
-        return list(self._session.warnings)
 
     # -- helpers -------------------------------------------------------------------------
     def _flush_counts(self, steps: float = 0.0) -> None:

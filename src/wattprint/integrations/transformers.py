@@ -39,12 +39,11 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Iterable
 
-from ..result import RunResult
 from ..tracker import Tracker
 from ._batches import samples_in, token_count
 from ._carbon import zone_known
 from ._require import require
-from ._session import TrainingSession
+from ._session import SessionViews, TrainingSession
 
 __all__ = ["WattprintTrainerCallback", "eval_phase_name"]
 
@@ -76,7 +75,7 @@ def _current_eval_prefix() -> str | None:
     return None
 
 
-class WattprintTrainerCallback(TrainerCallback):  # type: ignore[misc, valid-type]
+class WattprintTrainerCallback(SessionViews, TrainerCallback):  # type: ignore[misc, valid-type]
     """Measures a ``transformers.Trainer``: phases, counts, logs, ledger, model card.
 
     ``run``: a running tracker to record into (you stop it); else the callback starts a
@@ -119,27 +118,6 @@ class WattprintTrainerCallback(TrainerCallback):  # type: ignore[misc, valid-typ
         self._eval: str | None = None
         self._standalone_eval = False
         self._pending_tokens: Any = 0
-
-    # -- public figures ----------------------------------------------------------------
-    @property
-    def run(self) -> Tracker | None:
-        return self._session.tracker
-
-    @property
-    def result(self) -> RunResult | None:
-        return self._session.result
-
-    @property
-    def results(self) -> list[RunResult]:
-        return list(self._session.results)
-
-    @property
-    def record(self) -> dict[str, float]:
-        return dict(self._session.last_record)
-
-    @property
-    def warnings(self) -> list[str]:
-        return list(self._session.warnings)
 
     # -- the forward pre-hook: counts, and where evaluation begins ------------------------
     def _attach(self, model: Any) -> None:
