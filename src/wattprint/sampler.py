@@ -88,11 +88,12 @@ class Snapshot:
 class _Slot:
     """Per-sensor state kept by the sampler."""
 
-    __slots__ = ("index", "sensor", "totals", "last", "due_s", "interval_s", "host_share",
+    __slots__ = ("index", "counted", "sensor", "totals", "last", "due_s", "interval_s", "host_share",
                  "share_base")
 
     def __init__(self, index: int, sensor: Sensor, interval_s: float, host_share: bool) -> None:
         self.index = index
+        self.counted = getattr(sensor, "nested_in", None) is None  # summed into totals
         self.sensor = sensor
         self.totals = SensorTotals()
         self.last: Reading | None = None
@@ -126,11 +127,15 @@ class Sampler:
             for i, s in enumerate(sensors)
         ]
         self._cpu_share_source = cpu_share_source
+        self._any_host_share = any(slot.host_share for slot in self._slots)
         self._sink = sink
         self._max_failures = max(1, int(max_failures))
         self._clock = clock  # the sensors' time base (time.monotonic for real ones)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        # Held until stop(): the thread waits on it with a timeout. A bare lock wakes for
+        # ~40 µs of CPU here against ~70 µs for Event.wait (a Condition per wait).
+        self._stop = threading.Lock()
+        self._stop.acquire()
         self._thread: threading.Thread | None = None
         self.start_s: float | None = None
         self.stop_s: float | None = None
@@ -164,7 +169,7 @@ class Sampler:
         """Stop the thread after a final read of every sensor. Safe to call twice."""
         if self._thread is None or self.stop_s is not None:
             return
-        self._stop.set()
+        self._stop.release()
         self._thread.join(timeout=5.0)
         if self._thread.is_alive():  # pragma: no cover - a sensor hung in a vendor call
             log.error("wattprint: sampler thread did not stop within 5 s; a sensor read "
@@ -213,7 +218,7 @@ class Sampler:
         while True:
             next_due = min(slot.due_s for slot in self._slots) if self._slots else None
             wait = 1.0 if next_due is None else max(0.0, next_due - self._clock())
-            if self._stop.wait(wait):
+            if self._stop.acquire(timeout=wait):
                 return
             try:
                 with self._lock:
@@ -242,15 +247,18 @@ class Sampler:
         if not due:
             return
         share = None
-        if (force or now >= self._share_due_s) and any(s.host_share for s in due):
+        if self._any_host_share and (force or now >= self._share_due_s) \
+                and any(s.host_share for s in due):
             share = self._cpu_share()
             self._share_due_s = now + SHARE_INTERVAL_S
         for slot in due:
             self._read(slot, share)
             if only is None:
                 slot.due_s = max(slot.due_s + slot.interval_s, now)
-        total_power = sum(slot.totals.power_w for slot in self._slots
-                          if getattr(slot.sensor, "nested_in", None) is None)
+        total_power = 0.0
+        for slot in self._slots:
+            if slot.counted:
+                total_power += slot.totals.power_w
         if total_power > self.peak_power_w:
             self.peak_power_w = total_power
 
@@ -350,6 +358,7 @@ class Sampler:
                 t.replaced_by = replacement.name
                 old = slot.sensor
                 slot.sensor = replacement
+                slot.counted = getattr(replacement, "nested_in", None) is None
                 slot.interval_s = replacement.interval_s or slot.interval_s
                 try:
                     old.close()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, NamedTuple
 
 __all__ = ["Reading", "Sensor", "Unavailable", "DOMAINS", "KINDS", "now_s"]
 
@@ -32,15 +32,16 @@ Kind = Literal["measured", "modelled"]
 now_s = time.monotonic
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One observation of a sensor.
 
     ``time_s`` is ``time.monotonic()`` at the read. ``energy_j`` is a cumulative counter in
     joules since the sensor was opened (monotone non-decreasing, wrap-around already
     handled), or ``None`` when the source has no counter. ``power_w`` is the instantaneous
     (or short-window average) power, or ``None``. At least one of them is set.
-    ``share`` lets a shared device be attributed to the tracked processes.
+    ``share`` lets a shared device be attributed to the tracked processes. A named tuple:
+    immutable and about three times cheaper to make than a frozen dataclass, which
+    matters at 10 reads a second per sensor.
     """
 
     time_s: float
