@@ -8,11 +8,14 @@ adopted by init) would make the sum drop; the drop is kept in a carry so the tot
 goes backwards. Zombies still show their times until they are reaped, so nothing is lost
 between exit and reap.
 
-Cost matters: the sampler asks for CPU times up to 10 times a second. Membership is found
-by reading ``/proc/<pid>/task/<tid>/children`` down from the root (one small read per
-thread of the tree; ``psutil.Process.children(recursive=True)``, used only where the kernel
-lacks those files, reads the stat file of every process on the machine) and is refreshed
-for ``cpu_s()`` at most every ``refresh_s`` (1 s); CPU times of the known members are read
+Cost matters more than speed here: the sampler reads these once a second from a thread
+that must stay under 0.1 % of a core, and on a VM whose caches are cold at every wake-up the
+cost is mostly interpreter work, so the reads are plain ``os.open``/``os.read`` of procfs
+files parsed by hand rather than psutil calls (about 3x less CPU per cold call here).
+Membership is found by reading ``/proc/<pid>/task/<tid>/children`` down from the root (one
+small read per thread of the tree; ``psutil.Process.children(recursive=True)``, used only
+where the kernel lacks those files, reads the stat file of every process on the machine)
+and is refreshed at most every ``refresh_s`` (1 s); CPU times of the known members are read
 on every call, the root's own with ``os.times()`` when it is this process. A child younger
 than the last walk is therefore counted late, never lost: its CPU time is cumulative, and
 once its parent in the tree reaps it, it is in the parent's ``children_*`` times.
@@ -34,14 +37,63 @@ def logical_cpu_count() -> int:
     return psutil.cpu_count(logical=True) or os.cpu_count() or 1
 
 
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_proc_stat_fd = -1  # /proc/stat, opened once per process and kept (procfs renders on pread)
+
+
+def _read_small(path: str) -> bytes:
+    """One read of a small procfs file, without the cost of Python's buffered file objects
+    (the sampler reads these every second, and cold interpreter paths dominate)."""
+    fd = os.open(path, _O_RDONLY)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
 def machine_busy_cpu_s() -> float:
-    """Busy CPU seconds of the whole machine since boot (all logical CPUs)."""
+    """Busy CPU seconds of the whole machine since boot (all logical CPUs): user + nice +
+    system + irq + softirq + steal of the first line of ``/proc/stat`` (guest time is
+    already inside user); elsewhere from psutil."""
+    global _proc_stat_fd
+    try:
+        if _proc_stat_fd < 0:
+            _proc_stat_fd = os.open("/proc/stat", _O_RDONLY)
+        head = os.pread(_proc_stat_fd, 256, 0)
+        ticks = head[:head.index(b"\n")].split()[1:9]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, ticks)
+        return (user + nice + system + irq + softirq + steal) / _CLK_TCK
+    except (OSError, ValueError):
+        pass
     t = psutil.cpu_times()
     idle = t.idle + getattr(t, "iowait", 0.0)
     total = sum(t)
     # guest time is already included in user on Linux
     total -= getattr(t, "guest", 0.0) + getattr(t, "guest_nice", 0.0)
     return max(total - idle, 0.0)
+
+
+def _stat_times(pid: int, proc_root: str = "/proc") -> tuple[float, int]:
+    """``(user + system + children_user + children_system seconds, start time in ticks)`` of
+    ``pid`` from ``/proc/<pid>/stat``. Raises ``OSError`` when it is gone or not readable."""
+    raw = _read_small(f"{proc_root}/{pid}/stat")
+    try:
+        # the command name (field 2) may hold spaces and parentheses: split after the last ")"
+        f = raw[raw.rindex(b")") + 2:].split()
+        return (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / _CLK_TCK, int(f[19])
+    except (ValueError, IndexError) as err:
+        raise OSError(f"unexpected content in {proc_root}/{pid}/stat: {raw[:80]!r}") from err
+
+
+def _rss_bytes(pid: int, proc_root: str = "/proc") -> int:
+    """Resident set size of ``pid`` from ``/proc/<pid>/statm`` (as psutil reports it)."""
+    raw = _read_small(f"{proc_root}/{pid}/statm")
+    try:
+        return int(raw.split()[1]) * _PAGE_BYTES
+    except (ValueError, IndexError) as err:
+        raise OSError(f"unexpected content in {proc_root}/{pid}/statm: {raw!r}") from err
 
 
 def _children_files_exist(proc_root: str = "/proc") -> bool:
@@ -66,8 +118,7 @@ def descendant_pids(root_pid: int, proc_root: str = "/proc") -> list[int]:
             continue
         for tid in tids:
             try:
-                with open(f"{task_dir}/{tid}/children", "rb") as f:
-                    kids = f.read().split()
+                kids = _read_small(f"{task_dir}/{tid}/children").split()
             except OSError:  # the thread exited meanwhile
                 continue
             for kid in kids:
@@ -79,8 +130,8 @@ def descendant_pids(root_pid: int, proc_root: str = "/proc") -> list[int]:
     return found
 
 
-def _cumulative_cpu_s(proc: psutil.Process, own: bool = False) -> float:
-    t = os.times() if own else proc.cpu_times()  # os.times(): no /proc read for ourselves
+def _psutil_cpu_s(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
     return t.user + t.system + t.children_user + t.children_system
 
 
@@ -89,10 +140,19 @@ class ProcessTree:
 
     ``cpu_s()`` is monotone: the CPU seconds used by the tree since ``ProcessTree`` was
     created (exited children included). ``rss_bytes()`` is the resident memory of the live
-    tree. ``pids()`` is the set of live PIDs. Calls are thread-safe and cheap: one read per
-    member, plus a walk of the tree; ``cpu_s()`` walks only when the last walk is older than
-    ``refresh_s`` seconds (``0``: on every call), as a late-found child loses no CPU time.
+    tree. ``pids()`` is the set of live PIDs. Calls are thread-safe and cheap: one small
+    procfs read per member (``os.times()`` for this process itself), plus a walk of the
+    tree when the last walk is older than ``refresh_s`` seconds (``0``: on every call) for
+    ``cpu_s()``, as a late-found child loses no CPU time; ``rss_bytes()`` and ``pids()``
+    always walk. Two ``cpu_s()`` calls less than ``SAME_INSTANT_S`` apart (the CPU model
+    and the host-share attribution reading the same sampler tick) share one reading.
+
+    A member is remembered with its start time, so a PID reused by an unrelated process
+    between two walks is never counted. Without procfs (macOS, BSD) psutil does the reads.
     """
+
+    #: Calls of ``cpu_s()`` closer together than this return the same reading.
+    SAME_INSTANT_S = 0.002
 
     def __init__(self, root_pid: int | None = None, *, refresh_s: float = 1.0) -> None:
         self.root_pid = os.getpid() if root_pid is None else int(root_pid)
@@ -105,81 +165,112 @@ class ProcessTree:
 
             raise UsageError(f"no process with PID {self.root_pid}; pass the PID of a "
                              "running process") from err
-        self._procs: dict[int, psutil.Process] = {self.root_pid: self._root}
-        self._children_files = _children_files_exist()
+        self._procfs = os.path.exists(f"/proc/{self.root_pid}/stat")
+        self._children_files = self._procfs and _children_files_exist()
+        # pid -> start time in clock ticks (procfs), or psutil.Process (no procfs)
+        self._members: dict[int, object] = {self.root_pid: self._root}
         self._lock = threading.Lock()
         self._carry_s = 0.0
         self._last_total_s = 0.0
+        self._last_call_s = float("-inf")
+        self._last_value_s = 0.0
         self._start_s = 0.0
         self._start_s = self._raw_total()
         self._last_total_s = self._start_s
 
-    def _members(self, max_age_s: float = 0.0) -> list[psutil.Process]:
+    # -- membership -----------------------------------------------------------------------
+    def _walk(self, max_age_s: float) -> dict[int, object]:
         """The live tree, walked again when the last walk is older than ``max_age_s``."""
         now = time.monotonic()
         if now - self._refreshed_s >= max_age_s:
             self._refresh()
             self._refreshed_s = now
-        return list(self._procs.values())
+        return self._members
 
-    def _refresh(self) -> list[psutil.Process]:
+    def _refresh(self) -> None:
+        old = self._members
+        members: dict[int, object] = {self.root_pid: self._root}
         if self._children_files:
-            procs: dict[int, psutil.Process] = {self.root_pid: self._root}
-            for pid in descendant_pids(self.root_pid):
-                proc = self._procs.get(pid)
-                if proc is None:
-                    try:
-                        proc = psutil.Process(pid)
-                    except psutil.Error:  # exited, or not ours to read
-                        continue
-                procs[pid] = proc
-            self._procs = procs
-            return list(procs.values())
-        try:
-            children = self._root.children(recursive=True)
-        except psutil.NoSuchProcess:
-            children = []
-        live = [self._root] + children
-        # Reuse Process objects so psutil's create-time checks guard against PID reuse.
-        procs = {}
-        for p in live:
-            procs[p.pid] = self._procs.get(p.pid, p)
-        self._procs = procs
-        return list(procs.values())
+            pids = descendant_pids(self.root_pid)
+        else:
+            try:
+                pids = [p.pid for p in self._root.children(recursive=True)]
+            except psutil.Error:
+                pids = []
+        for pid in pids:
+            known = old.get(pid)
+            if known is None:
+                try:
+                    known = (_stat_times(pid)[1] if self._procfs else psutil.Process(pid))
+                except (OSError, psutil.Error):  # exited, or not ours to read
+                    continue
+            members[pid] = known
+        self._members = members
 
+    # -- reads ----------------------------------------------------------------------------
     def _raw_total(self) -> float:
         total = 0.0
         own = os.getpid()
-        for p in self._members(self.refresh_s):
+        for pid, known in self._walk(self.refresh_s).items():
             try:
-                total += _cumulative_cpu_s(p, own=p.pid == own)
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                if pid == self.root_pid:
+                    if pid == own:  # no file to read for ourselves
+                        t = os.times()
+                        total += t.user + t.system + t.children_user + t.children_system
+                    elif self._procfs:
+                        total += _stat_times(pid)[0]
+                    else:
+                        total += _psutil_cpu_s(self._root)
+                elif self._procfs:
+                    cpu_s, started = _stat_times(pid)
+                    if started == known:  # else the PID now belongs to another process
+                        total += cpu_s
+                else:
+                    total += _psutil_cpu_s(known)  # type: ignore[arg-type]
+            except (FileNotFoundError, ProcessLookupError, psutil.NoSuchProcess):
+                continue  # exited since the walk
+            except (PermissionError, psutil.AccessDenied):
+                if pid == self.root_pid:
+                    raise
                 continue
         return total
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system) used by the tree since this object was created."""
         with self._lock:
+            now = time.monotonic()
+            if now - self._last_call_s < self.SAME_INSTANT_S:
+                return self._last_value_s
             raw = self._raw_total()
             if raw < self._last_total_s:  # a process left the tree without being reaped in it
                 self._carry_s += self._last_total_s - raw
             self._last_total_s = raw
-            return raw + self._carry_s - self._start_s
+            self._last_call_s = now
+            self._last_value_s = raw + self._carry_s - self._start_s
+            return self._last_value_s
 
     def rss_bytes(self) -> int:
-        """Resident memory of the live processes of the tree."""
+        """Resident memory of the live processes of the tree (walked on every call: memory
+        is not cumulative, so a child found late would be missed, not counted late)."""
         with self._lock:
             total = 0
-            for p in self._members():
+            for pid, known in self._walk(0.0).items():
                 try:
-                    total += p.memory_info().rss
-                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    if self._procfs:
+                        total += _rss_bytes(pid)
+                    else:
+                        total += known.memory_info().rss  # type: ignore[attr-defined]
+                except (FileNotFoundError, ProcessLookupError, psutil.NoSuchProcess):
+                    continue
+                except (PermissionError, psutil.AccessDenied):
+                    if pid == self.root_pid:
+                        raise
                     continue
             return total
 
     def pids(self) -> set[int]:
         with self._lock:
-            return {p.pid for p in self._members()}
+            return set(self._walk(0.0))
 
     def alive(self) -> bool:
         try:

@@ -63,16 +63,18 @@ class Recording:
                     zone=self.zone, command=self.command, settings=self.settings)
 
     def sink_for(self, user_sink: SampleSink | None) -> SampleSink | None:
-        """The sampler's sink: the ledger writer's (once the run has begun) and the user's."""
-        if not self.enabled:
+        """The sampler's sink once :meth:`begin` ran: the ledger writer's own method when
+        there is no user sink (no wrapper call on every reading), else both."""
+        writer = self.writer
+        if writer is None:
             return user_sink
+        if user_sink is None:
+            return writer.sink
+        write = writer.sink
 
         def sink(index: int, time_s: float, power_w: float, energy_j: float) -> None:
-            writer = self.writer
-            if writer is not None:
-                writer.sink(index, time_s, power_w, energy_j)
-            if user_sink is not None:
-                user_sink(index, time_s, power_w, energy_j)
+            write(index, time_s, power_w, energy_j)
+            user_sink(index, time_s, power_w, energy_j)
         return sink
 
     def _failed(self, err: BaseException, what: str, tracker_warnings: list[str]) -> None:

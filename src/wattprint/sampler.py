@@ -128,7 +128,7 @@ class Sampler:
         ]
         self._cpu_share_source = cpu_share_source
         self._any_host_share = any(slot.host_share for slot in self._slots)
-        self._sink = sink
+        self.sink = sink  # settable until start()
         self._max_failures = max(1, int(max_failures))
         self._clock = clock  # the sensors' time base (time.monotonic for real ones)
         self._lock = threading.Lock()
@@ -141,6 +141,7 @@ class Sampler:
         self.stop_s: float | None = None
         self.peak_power_w = 0.0
         self._share_due_s = 0.0
+        self._next_due_s = 0.0
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -161,6 +162,7 @@ class Sampler:
         for slot in self._slots:
             self._first_read(slot, share)
             slot.due_s = now + slot.interval_s
+        self._next_due_s = min((slot.due_s for slot in self._slots), default=now + 1.0)
         self._thread = threading.Thread(target=self._loop, name="wattprint-sampler",
                                         daemon=True)
         self._thread.start()
@@ -176,7 +178,7 @@ class Sampler:
                       "is hanging. Totals stop at the last completed read.")
         else:
             with self._lock:
-                self._tick(force=True)
+                self._tick(True)
         for slot in self._slots:  # a window the last CPU-time read could not close
             t = slot.totals
             t.attributed_j += t.pending_j * t.provisional_share
@@ -198,7 +200,7 @@ class Sampler:
             now = self._clock()
             if self._thread is not None and self.stop_s is None:
                 fast = 1.0 / self.rate_hz
-                self._tick(force=False, now=now, only=[
+                self._tick(False, now, [
                     slot for slot in self._slots
                     if slot.interval_s <= fast or slot.last is None
                     or now - slot.last.time_s > BOUNDARY_REFRESH_S])
@@ -215,14 +217,16 @@ class Sampler:
 
     # -- the thread ---------------------------------------------------------------------
     def _loop(self) -> None:
+        # Locals and a precomputed deadline: on a VM every wake-up finds the caches cold,
+        # and each attribute lookup or generator here costs microseconds, ten times a second.
+        acquire, clock, lock, tick = self._stop.acquire, self._clock, self._lock, self._tick
         while True:
-            next_due = min(slot.due_s for slot in self._slots) if self._slots else None
-            wait = 1.0 if next_due is None else max(0.0, next_due - self._clock())
-            if self._stop.acquire(timeout=wait):
+            wait = self._next_due_s - clock()
+            if acquire(timeout=wait if wait > 0.0 else 0.0):
                 return
             try:
-                with self._lock:
-                    self._tick(force=False)
+                with lock:
+                    tick(False)
             except Exception:  # noqa: BLE001 - never let the sampler die silently
                 log.exception("wattprint: unexpected error in the sampler; continuing")
 
@@ -235,7 +239,7 @@ class Sampler:
             log.warning("wattprint: could not read CPU time for attribution: %s", err)
             return None
 
-    def _tick(self, *, force: bool, now: float | None = None,
+    def _tick(self, force: bool, now: float | None = None,
               only: list[_Slot] | None = None) -> None:
         """Read the sensors that are due (all with ``force``; those in ``only`` for a phase
         boundary, which leaves their schedule alone)."""
@@ -251,14 +255,19 @@ class Sampler:
                 and any(s.host_share for s in due):
             share = self._cpu_share()
             self._share_due_s = now + SHARE_INTERVAL_S
+        read = self._read
         for slot in due:
-            self._read(slot, share)
-            if only is None:
-                slot.due_s = max(slot.due_s + slot.interval_s, now)
+            read(slot, share)
         total_power = 0.0
+        next_due = float("inf")
         for slot in self._slots:
+            if only is None and (force or slot.due_s <= now):
+                slot.due_s = max(slot.due_s + slot.interval_s, now)
+            if slot.due_s < next_due:
+                next_due = slot.due_s
             if slot.counted:
                 total_power += slot.totals.power_w
+        self._next_due_s = next_due if self._slots else now + 1.0
         if total_power > self.peak_power_w:
             self.peak_power_w = total_power
 
@@ -310,9 +319,9 @@ class Sampler:
         if t.power_w > t.peak_power_w:
             t.peak_power_w = t.power_w
         t.samples += 1
-        if self._sink is not None:
+        if self.sink is not None:
             try:
-                self._sink(slot.index, reading.time_s, t.power_w, t.attributed_j)
+                self.sink(slot.index, reading.time_s, t.power_w, t.attributed_j)
             except Exception as err:  # noqa: BLE001
                 log.warning("wattprint: sample sink failed: %s", err)
 

@@ -204,11 +204,11 @@ class Tracker:
                 share_source = lambda: (tree.cpu_s(), machine_busy_cpu_s())  # noqa: E731
             try:
                 self._sampler = Sampler(sensors, rate_hz=self.rate_hz,
-                                        cpu_share_source=share_source,
-                                        sink=self._recording.sink_for(self._sink))
+                                        cpu_share_source=share_source)
             except UsageError:
                 raise
             self._recording.begin(self)
+            self._sampler.sink = self._recording.sink_for(self._sink)
             self._started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
             self._t0 = t0 = time.monotonic()
             self._recording.start_flushing(self._t0)

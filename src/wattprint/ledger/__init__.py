@@ -155,10 +155,11 @@ class Ledger:
                   mode: str | None = None, zone: str | None = None,
                   settings: Mapping[str, Any] | None = None, sensors: Sequence[Any] = (),
                   pid: int | None = None, t0: float | None = None,
-                  flush_interval_s: float = 0.5) -> RunWriter:
+                  flush_interval_s: float | None = None) -> RunWriter:
         """Insert a ``running`` run (and its devices, from ``sensors``) and return the
         :class:`RunWriter` that records it. ``pid`` is the process whose death means the
-        run was interrupted (default: this process)."""
+        run was interrupted (default: this process). ``flush_interval_s`` fixes the seconds
+        between sample flushes; by default 0.5 s for the first 10 s of the run, 2 s after."""
         tags = clean_tags(tags)
         if project is not None and (not isinstance(project, str) or not project.strip()):
             raise UsageError(f"project {project!r} must be a non-empty string")

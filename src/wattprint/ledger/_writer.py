@@ -2,8 +2,10 @@
 
 The sampler thread hands every reading to :meth:`RunWriter.sink`, which only appends a
 tuple to a buffer. A flusher thread writes the buffer with ``executemany`` in one
-transaction every ``flush_interval_s`` (0.5 s), so a run killed with SIGKILL loses at
-most the last interval. Counters and closed phases are written with each flush when a
+transaction every 0.5 s for the first ``STARTUP_S`` (10 s) of a run and every
+``STEADY_FLUSH_S`` (2 s) after that (or a fixed ``flush_interval_s``), so a run killed with
+SIGKILL loses at most the last interval. A flush is a SQLite transaction, ~0.1-0.3 ms of CPU
+with cold caches: at 2 Hz for a whole run it cost as much as the 10 Hz sampler itself. Counters and closed phases are written with each flush when a
 ``progress`` callable is given, so an interrupted run keeps its J/token. :meth:`finish`
 writes the last samples, the totals, devices, phases and counters in one transaction:
 the run is either finished in full or still ``running`` (and later recovered).
@@ -19,6 +21,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..errors import LedgerError
@@ -35,6 +38,10 @@ log = logging.getLogger("wattprint")
 
 #: Samples kept in memory while the ledger cannot be written; older ones are dropped.
 MAX_BUFFERED = 500_000
+#: Flush every FIRST_FLUSH_S during the first STARTUP_S of a run, every STEADY_FLUSH_S after.
+FIRST_FLUSH_S = 0.5
+STARTUP_S = 10.0
+STEADY_FLUSH_S = 2.0
 
 insert_samples_sql = ("INSERT OR REPLACE INTO samples (rid, device, t, power_w, energy_j) "
                       "VALUES (?, ?, ?, ?, ?)")
@@ -63,7 +70,7 @@ class RunWriter:
     offsets count from (set it to the tracker's start before sampling begins)."""
 
     def __init__(self, ledger: "Ledger", rid: int, run_id: str, t0: float, *,
-                 flush_interval_s: float = 0.5) -> None:
+                 flush_interval_s: float | None = None) -> None:
         self.ledger = ledger
         self.rid = rid
         self.run_id = run_id
@@ -74,7 +81,11 @@ class RunWriter:
         self.progress: Progress | None = None
         self._buf: list[tuple] = []
         self._buf_lock = threading.Lock()
-        self._stop = threading.Event()
+        # Held until the run ends; the flusher waits on it with a timeout (a bare lock
+        # wakes for less CPU than Event.wait, which builds a Condition per wait).
+        self._stop = threading.Lock()
+        self._stop.acquire()
+        self._stopped = False
         self._thread: threading.Thread | None = None
         self._finished = False
         self._last_progress: Any = None
@@ -99,8 +110,14 @@ class RunWriter:
                                             daemon=True)
             self._thread.start()
 
+    def _interval_s(self) -> float:
+        if self.flush_interval_s is not None:
+            return self.flush_interval_s
+        return FIRST_FLUSH_S if time.monotonic() - self.t0 < STARTUP_S else STEADY_FLUSH_S
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.flush_interval_s):
+        acquire = self._stop.acquire
+        while not acquire(timeout=self._interval_s()):
             self.flush()
 
     def _take(self) -> list[tuple]:
@@ -161,7 +178,11 @@ class RunWriter:
         self.error = err
 
     def _stop_thread(self) -> None:
-        self._stop.set()
+        with self._buf_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._stop.release()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30.0)
 
