@@ -50,8 +50,10 @@ import os
 import sys
 import time
 
-TOOLS = ("wattprint", "wattprint+10Hz", "codecarbon", "baseline")
-TRACKERS = TOOLS[:-1]
+TOOLS = ("wattprint", "wattprint+rapl", "wattprint+10Hz", "python-10Hz", "codecarbon",
+         "baseline")
+WATTPRINT = tuple(t for t in TOOLS if t.startswith("wattprint"))
+TRACKERS = (*WATTPRINT, "codecarbon")
 MIB = 1024 * 1024
 
 # --- targets (from the project's issue) -------------------------------------------------------
@@ -202,19 +204,33 @@ def _start_tracker(tool: str):
         import wattprint
 
         return wattprint.start("bench"), None
+    if tool == "wattprint+rapl":
+        import tempfile
+
+        import wattprint
+
+        # A machine with RAPL: a powercap tree like a one-socket server's (package-0 with
+        # core and dram) in a temporary directory, read through the real RAPL sensors;
+        # detection then uses it instead of the CPU and RAM models.
+        root = tempfile.mkdtemp(prefix="powercap-")
+        _powercap_tree(root)
+        return wattprint.start("bench", rapl_root=root), None
     if tool == "wattprint+10Hz":
         import wattprint
         from wattprint._proctree import ProcessTree
         from wattprint.testing import FakeSensor
 
-        # detect() as the tracker does it (process mode, the tree of this process) + a fast
-        # host sensor with no interval of its own: read at rate_hz.
+        # A GPU machine: detect() as the tracker does it (process mode, this process's
+        # tree) + a device counter that is not attributed by CPU share, like an NVML
+        # energy counter of a GPU this process uses alone: read at every 10 Hz tick.
         detection = wattprint.detect(mode="process", tree=ProcessTree())
-        fake = FakeSensor(30.0, name="fake:cpu-10Hz", domain="cpu", scope="device")
+        fake = FakeSensor(300.0, name="fake:gpu-10Hz", domain="gpu", scope="device")
         tracker = wattprint.Tracker("bench", rate_hz=10,
                                     sensors=[*detection.sensors, fake]).start()
         tracker.detection = detection
         return tracker, fake
+    if tool == "python-10Hz":
+        return _BareTicker(0.1), None
     if tool == "codecarbon":
         import logging
 
@@ -228,6 +244,47 @@ def _start_tracker(tool: str):
     return None, None
 
 
+class _BareTicker:
+    """Reference, not a tracker: a Python thread that wakes 10 times a second and does
+    nothing (the cheapest wait there is, a bare lock with a timeout). Its CPU is this
+    machine's floor for any Python thread at 10 Hz."""
+
+    def __init__(self, period_s: float) -> None:
+        import threading
+
+        self._stop = threading.Lock()
+        self._stop.acquire()
+        self.wakes = 0
+
+        def loop() -> None:
+            due = time.monotonic()
+            while True:
+                due += period_s
+                if self._stop.acquire(timeout=max(due - time.monotonic(), 0.0)):
+                    return
+                self.wakes += 1
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.release()
+        self._thread.join()
+
+
+def _powercap_tree(root: str) -> None:
+    zones = [("intel-rapl:0", "package-0", 48_213_795_326),
+             ("intel-rapl:0/intel-rapl:0:0", "core", 21_004_117_201),
+             ("intel-rapl:0/intel-rapl:0:1", "dram", 7_654_321_098)]
+    for rel, name, energy_uj in zones:
+        zone = os.path.join(root, rel)
+        os.makedirs(zone, exist_ok=True)
+        for attr, value in (("name", name), ("energy_uj", energy_uj),
+                            ("max_energy_range_uj", 262_143_328_850), ("enabled", 1)):
+            with open(os.path.join(zone, attr), "w") as f:
+                f.write(f"{value}\n")
+
+
 def _stop_tracker(tool: str, tracker) -> dict:
     if tool.startswith("wattprint"):
         result = tracker.stop()
@@ -237,6 +294,9 @@ def _stop_tracker(tool: str, tracker) -> dict:
                 "warnings": list(getattr(result, "warnings", []) or [])}
     if tool == "codecarbon":
         return {"emissions_kg": tracker.stop()}
+    if tool == "python-10Hz":
+        tracker.stop()
+        return {"wakes": tracker.wakes}
     return {}
 
 
@@ -397,7 +457,7 @@ def judge(summary: dict) -> list[dict]:
         checks.append({"target": target, "tool": tool, "value": value, "unit": unit,
                        "pass": bool(ok), "verdict": verdict or ("PASS" if ok else "FAIL")})
 
-    for tool in ("wattprint", "wattprint+10Hz"):
+    for tool in WATTPRINT:
         m = med[tool]
         check(f"tracker threads ≤ {THREAD_CPU_MAX_PCT} % of a core", tool,
               m["thread_cpu_pct"], m["thread_cpu_pct"] <= THREAD_CPU_MAX_PCT, "%")
@@ -426,16 +486,17 @@ def render(summary: dict, checks: list[dict], n_rounds: int) -> str:
     med = summary["medians"]
     cols = TOOLS
     lines = [f"medians of {n_rounds} round(s); ratio = wattprint / codecarbon", "",
-             "| metric | " + " | ".join(cols) + " | ratio | ratio (+10Hz) |",
-             "|---" * (len(cols) + 3) + "|"]
+             "| metric | " + " | ".join(cols) + " | "
+             + " | ".join(f"ratio {t}" for t in WATTPRINT) + " |",
+             "|---" * (len(cols) + len(WATTPRINT) + 1) + "|"]
     for key, label, fmt in METRICS:
         cells = []
         for tool in cols:
             v = med[tool][key]
-            cells.append("—" if v != v or (tool == "baseline" and "slowdown" in key)
-                         else fmt.format(v))
+            cells.append("—" if v != v or (tool in ("baseline", "python-10Hz")
+                                           and "slowdown" in key) else fmt.format(v))
         ratios = []
-        for tool in ("wattprint", "wattprint+10Hz"):
+        for tool in WATTPRINT:
             a, b = med[tool][key], med["codecarbon"][key]
             ratios.append(f"{a / b:.3g}" if b and b == b and a == a
                           and "slowdown" not in key and key != "other_load_cores"
@@ -450,7 +511,9 @@ def render(summary: dict, checks: list[dict], n_rounds: int) -> str:
                   for t, a in summary["ab"].items()),
               "upper bound of the GIL time a tracker takes from the workload = its threads' "
               "CPU during the workload: " + ", ".join(
-                  f"{t} {med[t]['thread_cpu_pct_work']:.3f} %" for t in TRACKERS), ""]
+                  f"{t} {med[t]['thread_cpu_pct_work']:.3f} %" for t in TRACKERS),
+              "floor of this machine for a Python thread waking at 10 Hz (python-10Hz): "
+              f"{med['python-10Hz']['thread_cpu_pct']:.3f} % of a core", ""]
     lines += [f"{c['verdict']:<12}  {c['target']:<44} {c['tool']:<15} "
               f"{c['value']:.3f} {c['unit']}" for c in checks]
     return "\n".join(lines)
@@ -533,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.extend(min(attempts, key=lambda b: max(r["other_load_cores"] for r in b)))
         ab_iterations = max(int(iterations * args.chunk_s / args.work_s), 1)
         ab_runs = []
-        for tool in TOOLS:
+        for tool in (t for t in TOOLS if t != "python-10Hz"):
             print(f"  slowdown test {tool}: {pairs} pairs of {args.chunk_s:g} s chunks",
                   flush=True)
             ab_runs.append(run_child(tool, args, ab_iterations, workdir, ab_pairs=pairs))
@@ -548,6 +611,9 @@ def main(argv: list[str] | None = None) -> int:
         if r["tool"].startswith("wattprint") and not r.get("sensors"):
             problems.append(f"{r['tool']}: no sensors detected ({r.get('warnings')}); the "
                             "figures do not show a working tracker")
+        if r["tool"] == "wattprint+rapl" and not any(
+                name.startswith("rapl:") for name in r.get("sensors", [])):
+            problems.append(f"wattprint+rapl did not use the RAPL tree: {r.get('sensors')}")
         if r["tool"] == "wattprint+10Hz" and not 8.0 <= r.get("fast_reads_hz", 0) <= 12.0:
             problems.append(f"wattprint+10Hz read its fast sensor at "
                             f"{r.get('fast_reads_hz', 0):.1f} Hz, not ~10 Hz")

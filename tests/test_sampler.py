@@ -199,3 +199,35 @@ def test_host_share_read_once_a_window_and_applied_to_its_own_window() -> None:
     assert t.energy_j == pytest.approx(200.0)
     assert t.attributed_j + t.pending_j * t.provisional_share == pytest.approx(100.0)
     assert t.provisional_share == pytest.approx(0.75)
+
+
+def test_shared_host_counter_is_read_once_a_window_in_process_mode() -> None:
+    """A RAPL-like counter attributed by CPU share is read with the share window (plus at
+    phase boundaries); a host power sensor, a GPU counter and machine mode keep rate_hz."""
+    from wattprint.sampler import SHARE_INTERVAL_S
+
+    package = FakeSensor(100.0, name="rapl:package-0", domain="cpu")
+    host_power = FakeSensor(5.0, name="psu", domain="system", counter=False)
+    gpu = FakeSensor(200.0, name="nvml:0", domain="gpu")
+    sampler = Sampler([package, host_power, gpu], rate_hz=50,
+                      cpu_share_source=lambda: (time.process_time(), time.process_time()))
+    sampler.start()
+    intervals = [slot.interval_s for slot in sampler._slots]
+    first_s = sampler._slots[0].last.time_s
+    time.sleep(0.3)
+    sampler.snapshot()  # a phase boundary reads the slow counter on demand
+    time.sleep(0.3)
+    sampler.stop()
+    assert intervals == [SHARE_INTERVAL_S, pytest.approx(0.02), pytest.approx(0.02)]
+    assert package.reads == 3  # start, the boundary, stop
+    assert host_power.reads >= 10 and gpu.reads >= 10
+    # energy is not lost by reading less often: the counter's total is exact
+    assert sampler.totals[0].energy_j == pytest.approx(
+        100.0 * (sampler._slots[0].last.time_s - first_s), rel=1e-6)
+
+    machine = FakeSensor(100.0, name="rapl:package-0", domain="cpu")
+    unattributed = Sampler([machine], rate_hz=50)  # machine mode: no share source
+    unattributed.start()
+    time.sleep(0.2)
+    unattributed.stop()
+    assert machine.reads >= 5

@@ -3,7 +3,8 @@
 Counters are differenced, power is integrated with the trapezoid rule. Each sensor is
 read at its own interval (``Sensor.interval_s``, else the sampler's rate); the thread
 sleeps until the next sensor is due, so a run with only slow modelled sensors costs a
-wake-up a second. Readings of shared host devices (RAPL package, DRAM) are attributed to
+wake-up a second. Shared host counters attributed by CPU-time share (below) are read once
+per attribution window, as reading them faster adds no attributed information. Readings of shared host devices (RAPL package, DRAM) are attributed to
 the tracked process tree by its share of the machine's busy CPU time when a CPU-share
 source is given; sensors that know better (NVML per-process utilisation) put a ``share``
 in their readings.
@@ -161,6 +162,13 @@ class Sampler:
         self._share_due_s = now + SHARE_INTERVAL_S
         for slot in self._slots:
             self._first_read(slot, share)
+            if slot.host_share and slot.sensor.interval_s is None and slot.last is not None \
+                    and slot.last.energy_j is not None:
+                # A shared host counter (RAPL package, DRAM) in process mode: its energy is
+                # attributed per CPU-share window, so reads between windows would add only a
+                # whole-machine power trace. Read it with the window; phase boundaries still
+                # read it on demand (snapshot), and a counter loses nothing between reads.
+                slot.interval_s = max(slot.interval_s, SHARE_INTERVAL_S)
             slot.due_s = now + slot.interval_s
         self._next_due_s = min((slot.due_s for slot in self._slots), default=now + 1.0)
         self._thread = threading.Thread(target=self._loop, name="wattprint-sampler",
@@ -242,31 +250,31 @@ class Sampler:
     def _tick(self, force: bool, now: float | None = None,
               only: list[_Slot] | None = None) -> None:
         """Read the sensors that are due (all with ``force``; those in ``only`` for a phase
-        boundary, which leaves their schedule alone)."""
+        boundary, which leaves their schedule alone). One pass over the slots: this runs
+        ten times a second with cold caches, where every extra loop or frame shows."""
         now = self._clock() if now is None else now
-        if only is not None:
-            due = only
-        else:
-            due = [slot for slot in self._slots if force or slot.due_s <= now]
-        if not due:
-            return
-        share = None
-        if self._any_host_share and (force or now >= self._share_due_s) \
-                and any(s.host_share for s in due):
-            share = self._cpu_share()
-            self._share_due_s = now + SHARE_INTERVAL_S
+        share: tuple[float, float] | None = None
+        share_read = not (self._any_host_share and (force or now >= self._share_due_s))
         read = self._read
-        for slot in due:
-            read(slot, share)
         total_power = 0.0
         next_due = float("inf")
-        for slot in self._slots:
-            if only is None and (force or slot.due_s <= now):
-                slot.due_s = max(slot.due_s + slot.interval_s, now)
+        for slot in (self._slots if only is None else only):
+            if only is not None or force or slot.due_s <= now:
+                if slot.host_share and not share_read:
+                    share = self._cpu_share()
+                    self._share_due_s = now + SHARE_INTERVAL_S
+                    share_read = True
+                read(slot, share)
+                if only is None:
+                    due = slot.due_s + slot.interval_s
+                    slot.due_s = due if due > now else now
             if slot.due_s < next_due:
                 next_due = slot.due_s
             if slot.counted:
                 total_power += slot.totals.power_w
+        if only is not None:  # a boundary read a subset: the peak and deadline need all
+            total_power = sum(slot.totals.power_w for slot in self._slots if slot.counted)
+            next_due = min((slot.due_s for slot in self._slots), default=now + 1.0)
         self._next_due_s = next_due if self._slots else now + 1.0
         if total_power > self.peak_power_w:
             self.peak_power_w = total_power
@@ -296,32 +304,39 @@ class Sampler:
             if share is not None:
                 slot.share_base = share
             return
-        dt = reading.time_s - prev.time_s
+        time_s, energy_j, power_w, own_share = reading
+        dt = time_s - prev[0]
         if dt <= 0.0:
             return
-        if reading.energy_j is not None and prev.energy_j is not None:
-            delta = counter_energy_j(prev.energy_j, reading.energy_j)
-        elif reading.power_w is not None:
-            prev_w = prev.power_w if prev.power_w is not None else reading.power_w
-            delta = trapezoid_energy_j(prev_w, reading.power_w, dt)
-            if t.gaps and t.gaps[-1][1] == reading.time_s:
+        prev_j = prev[1]
+        if energy_j is not None and prev_j is not None:
+            # a counter that went back (reset by a driver reload) adds nothing
+            delta = energy_j - prev_j if energy_j >= prev_j else 0.0
+        elif power_w is not None:
+            prev_w = prev[2]
+            delta = trapezoid_energy_j(power_w if prev_w is None else prev_w, power_w, dt)
+            if t.gaps and t.gaps[-1][1] == time_s:
                 t.bridged_j += delta
         else:
             return
         t.energy_j += delta
-        if reading.share is None and slot.host_share:
+        if own_share is not None:
+            fraction = 0.0 if own_share < 0.0 else 1.0 if own_share > 1.0 else own_share
+            t.attributed_j += delta * fraction
+        elif slot.host_share:
             fraction = self._attribute_host(slot, delta, share)
         else:
-            fraction = min(max(reading.share, 0.0), 1.0) if reading.share is not None else 1.0
-            t.attributed_j += delta * fraction
-        t.power_w = delta * fraction / dt
+            fraction = 1.0
+            t.attributed_j += delta
         t.device_power_w = delta / dt
-        if t.power_w > t.peak_power_w:
-            t.peak_power_w = t.power_w
+        power = t.power_w = delta * fraction / dt
+        if power > t.peak_power_w:
+            t.peak_power_w = power
         t.samples += 1
-        if self.sink is not None:
+        sink = self.sink
+        if sink is not None:
             try:
-                self.sink(slot.index, reading.time_s, t.power_w, t.attributed_j)
+                sink(slot.index, time_s, power, t.attributed_j)
             except Exception as err:  # noqa: BLE001
                 log.warning("wattprint: sample sink failed: %s", err)
 

@@ -64,8 +64,8 @@ class FakeSensor(Sensor):
         self._energy_j += p * dt if self._constant else 0.5 * (p + self._last_p) * dt
         self._last_t, self._last_p = t, p
         if self._counter:
-            return Reading(now, energy_j=self._energy_j, share=self._share)
-        return Reading(now, power_w=p, share=self._share)
+            return Reading(now, self._energy_j, None, self._share)
+        return Reading(now, None, p, self._share)
 
     def fallback(self) -> Sensor | None:
         return self._fallback
