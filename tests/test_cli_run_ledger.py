@@ -15,7 +15,6 @@ import psutil
 import pytest
 
 from _cli import WATTPRINT, assert_clean_error, cli_env, kill_tree, wp, wp_json
-from wattprint.errors import LedgerError
 from wattprint.ledger import Ledger
 
 PY = sys.executable
@@ -27,12 +26,7 @@ def wait_for_samples(ledger_path: str, minimum: int, timeout: float = 15.0) -> t
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if os.path.exists(ledger_path):
-            try:
-                ledger = Ledger(ledger_path, readonly=True)
-            except LedgerError:  # the file exists but its first migration is not committed
-                time.sleep(0.1)
-                continue
-            with ledger:
+            with Ledger(ledger_path, readonly=True) as ledger:
                 running = ledger.runs(status="running")
                 if running:
                     n = sum(1 for _ in ledger.samples(running[0].id))

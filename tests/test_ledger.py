@@ -339,3 +339,45 @@ def test_a_tracker_that_does_not_record_never_loads_sqlite() -> None:
             "wattprint.start(sensors=[FakeSensor(1.0)], project='p').stop(); "
             "assert 'sqlite3' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_flush_cadence_is_fast_at_the_start_then_slower(path) -> None:
+    """0.5 s between flushes for the first 10 s of a run (a run killed early keeps nearly
+    everything), 2 s after (each flush is a SQLite transaction); a fixed interval wins."""
+    from wattprint.ledger import _writer
+
+    with Ledger(path) as ledger:
+        writer = ledger.begin_run(name="cadence", sensors=[gpu()])
+        writer.t0 = time.monotonic()
+        assert writer._interval_s() == _writer.FIRST_FLUSH_S == 0.5
+        writer.t0 = time.monotonic() - _writer.STARTUP_S - 1.0
+        assert writer._interval_s() == _writer.STEADY_FLUSH_S == 2.0
+        fixed = ledger.begin_run(name="fixed", sensors=[gpu()], flush_interval_s=0.1)
+        fixed.t0 = time.monotonic() - 100.0
+        assert fixed._interval_s() == 0.1
+        # samples buffered by the sampler side reach the file at a flush, in one batch
+        writer.sink(0, writer.t0 + 12.0, 100.0, 1200.0)
+        writer.sink(0, writer.t0 + 12.1, 100.0, 1210.0)
+        assert list(ledger.samples(writer.run_id)) == []  # buffered, not yet written
+        assert writer.flush()
+        assert list(ledger.samples(writer.run_id)) == [
+            (0, pytest.approx(12.0), 100.0, 1200.0), (0, pytest.approx(12.1), 100.0, 1210.0)]
+
+
+def test_readonly_open_during_the_first_runs_setup_reads_empty(path) -> None:
+    """A reader that opens the file between its creation and the commit of the first
+    writer's schema transaction sees an empty ledger, not a 'needs upgrading' error."""
+    import sqlite3
+
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE runs (id TEXT)")  # not committed yet
+    try:
+        with Ledger(path, readonly=True) as ledger:
+            assert ledger.runs() == [] and ledger.count() == 0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    with Ledger(path) as ledger:  # the file is still usable: the real setup runs now
+        assert ledger.count() == 0

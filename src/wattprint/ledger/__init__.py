@@ -29,7 +29,7 @@ import psutil
 
 from ..errors import LedgerError, UsageError
 from ._ids import new_run_id
-from ._migrations import SCHEMA_VERSION, check_version, migrate
+from ._migrations import SCHEMA_VERSION, _state, check_version, migrate
 from ._query import (SORT_KEYS, clean_tags, count_runs, iter_samples, list_runs, load_run,
                      resolve, sample_series)
 from ._records import STATUSES, RunRecord, utc_now_iso
@@ -52,6 +52,14 @@ def default_ledger_path(env: Mapping[str, str] | None = None) -> str:
 
 def _host() -> str:
     return socket.gethostname() or "localhost"
+
+
+def _empty_ledger(path: str) -> sqlite3.Connection:
+    """An in-memory ledger with the current schema: how a read-only open sees a ledger
+    that does not exist yet."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    migrate(conn, path)
+    return conn
 
 
 class Ledger:
@@ -77,14 +85,18 @@ class Ledger:
                               reason="unwritable", fix="give the path of a file, e.g. "
                               f"{os.path.join(self.path, 'ledger.db')}")
         if readonly and not os.path.exists(self.path):
-            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            migrate(conn, self.path)
-            self._conn = conn
+            self._conn = _empty_ledger(self.path)
             return
         conn = connect(self.path, readonly=readonly, timeout_s=timeout_s)
         try:
             with guard(self.path):
                 if readonly:
+                    if _state(conn)[::2] == (0, 0):
+                        # Created a moment ago by a first run whose setup transaction has
+                        # not committed yet: it holds no runs, so it reads as empty.
+                        conn.close()
+                        self._conn = _empty_ledger(self.path)
+                        return
                     check_version(conn, self.path, writable=False)
                 else:
                     retry_busy(lambda: migrate(conn, self.path), timeout_s)
