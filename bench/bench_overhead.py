@@ -8,11 +8,15 @@ rotating each round:
 * ``wattprint``        — ``wattprint.start()``: process mode, ``rate_hz=10``, auto-detected
                          sensors (on a VM without RAPL: the CPU and RAM models, read at 1 Hz
                          because they are cumulative);
-* ``wattprint+10Hz``   — the same plus a fast device-scope CPU-domain
-                         :class:`wattprint.testing.FakeSensor` read at every 10 Hz tick; being
-                         a host sensor in process mode it is attributed by CPU-time share,
-                         so every tick also walks the process tree (what a RAPL package
-                         counter costs), the honest per-tick cost;
+* ``wattprint+rapl``   — the same on a powercap tree of a one-socket server (package-0,
+                         core, dram) in a temporary folder: the real RAPL sensors replace
+                         the models; in process mode their shared counters are read once
+                         per 1-s CPU-share attribution window;
+* ``wattprint+10Hz``   — detected sensors plus a GPU-domain
+                         :class:`wattprint.testing.FakeSensor` counter (an NVML energy
+                         counter of a GPU this process uses alone) read at every 10 Hz tick;
+* ``python-10Hz``      — reference, not a tracker: a bare Python thread waking at 10 Hz and
+                         doing nothing, the machine's floor for any 10 Hz Python thread;
 * ``codecarbon``       — ``OfflineEmissionsTracker(country_iso_code="FRA",
                          measure_power_secs=1, save_to_file=False)``, pinned codecarbon 3.3.2
                          (``pip install -e .[bench]``). Sockets are blocked in every child and
