@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -51,3 +52,76 @@ def test_cpu_s_is_monotone_and_counts_a_reaped_child() -> None:
 def test_unknown_pid_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no process with PID"):
         ProcessTree(2**22 + 12345)
+
+
+BURN = ("import sys, time\nt = time.process_time()\n"
+        "while time.process_time() - t < 0.3: pass\nprint('burnt', flush=True)\n"
+        "sys.stdin.readline()\n")
+
+
+def _burnt_child() -> subprocess.Popen:
+    child = subprocess.Popen([sys.executable, "-c", BURN], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "burnt"
+    return child
+
+
+def test_live_child_cpu_is_read_from_procfs_and_a_reused_pid_is_not_counted() -> None:
+    tree = ProcessTree(refresh_s=3600)  # no re-walk during the test: members stay as found
+    child = _burnt_child()
+    try:
+        tree._refreshed_s = float("-inf")  # walk now: the child is a member
+        with_child = tree.cpu_s()
+        assert child.pid in tree._members
+        assert with_child >= 0.3
+        # the PID now "belongs" to another process: its start time no longer matches
+        tree._members[child.pid] = tree._members[child.pid] + 1
+        tree._last_call_s = float("-inf")
+        assert tree.cpu_s() == pytest.approx(with_child, abs=0.05)  # carried, not re-added
+        assert tree._carry_s >= 0.3
+    finally:
+        child.stdin.close()
+        child.wait()
+
+
+def test_without_procfs_psutil_does_the_reads() -> None:
+    tree = ProcessTree(refresh_s=0)
+    tree._procfs = tree._children_files = False  # as on macOS
+    tree._members = {tree.root_pid: tree._root}
+    before = tree.cpu_s()
+    child = _burnt_child()
+    try:
+        assert child.pid in tree.pids()
+        assert isinstance(tree._members[child.pid], psutil.Process)
+        assert tree.rss_bytes() > psutil.Process().memory_info().rss
+        tree._last_call_s = float("-inf")
+        assert tree.cpu_s() - before >= 0.3
+    finally:
+        child.stdin.close()
+        child.wait()
+
+
+def test_calls_in_the_same_instant_share_one_reading(monkeypatch) -> None:
+    import wattprint._proctree as proctree
+
+    now = [1000.0]
+    monkeypatch.setattr(proctree.time, "monotonic", lambda: now[0])
+    tree = ProcessTree()
+    first = tree.cpu_s()
+    t = time.process_time()
+    while time.process_time() - t < 0.05:
+        pass
+    now[0] += ProcessTree.SAME_INSTANT_S / 2  # the CPU model and the attribution, one tick
+    assert tree.cpu_s() == first
+    now[0] += ProcessTree.SAME_INSTANT_S
+    assert tree.cpu_s() >= first + 0.04
+
+
+def test_machine_busy_cpu_matches_psutils_count() -> None:
+    from wattprint._proctree import machine_busy_cpu_s
+
+    t = psutil.cpu_times()
+    expected = (sum(t) - t.idle - t.iowait - t.guest - t.guest_nice)
+    ours = machine_busy_cpu_s()
+    assert ours == pytest.approx(expected, abs=0.5)  # read a moment apart, 10 ms ticks
+    assert machine_busy_cpu_s() >= ours
