@@ -125,3 +125,13 @@ def test_machine_busy_cpu_matches_psutils_count() -> None:
     ours = machine_busy_cpu_s()
     assert ours == pytest.approx(expected, abs=0.5)  # read a moment apart, 10 ms ticks
     assert machine_busy_cpu_s() >= ours
+
+
+def test_long_procfs_files_are_read_to_the_end(tmp_path) -> None:
+    """A thread with hundreds of live children has a children file longer than one read."""
+    from wattprint._proctree import _read_small
+
+    pids = " ".join(str(100000 + k) for k in range(2000)).encode() + b" "
+    (tmp_path / "children").write_bytes(pids)
+    assert _read_small(str(tmp_path / "children")) == pids
+    assert len(pids) > 4096

@@ -48,7 +48,13 @@ def _read_small(path: str) -> bytes:
     (the sampler reads these every second, and cold interpreter paths dominate)."""
     fd = os.open(path, _O_RDONLY)
     try:
-        return os.read(fd, 4096)
+        data = os.read(fd, 4096)
+        if len(data) == 4096:  # a long children list (hundreds of PIDs): read to the end
+            chunks = [data]
+            while chunk := os.read(fd, 65536):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        return data
     finally:
         os.close(fd)
 
