@@ -527,7 +527,7 @@ def test_fake_public_names_exist_in_pynvml_with_same_values_and_arity():
 
 
 def test_names_used_by_the_nvml_module_exist_in_the_fake_and_in_pynvml():
-    source = Path(_nvml.__file__).read_text()
+    source = "".join(p.read_text() for p in Path(_nvml.__file__).parent.glob("_nvml*.py"))
     used = set(re.findall(r"\bnvml\.((?:nvml|NVML)\w+)", source))
     used |= set(NVML_ERRORS) & set(dir(pynvml))
     assert "nvmlDeviceGetProcessUtilization" in used

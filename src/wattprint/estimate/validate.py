@@ -15,7 +15,6 @@ whether each is met, and nothing in the estimator was fitted to these rows.
 
 from __future__ import annotations
 
-import math
 import re
 import statistics
 from dataclasses import dataclass
