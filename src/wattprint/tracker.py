@@ -23,8 +23,11 @@ function or stop the run (``BudgetExceeded`` at the next count/progress/phase bo
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
+import os
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -220,6 +223,7 @@ class Tracker:
                 log.error("wattprint: could not start sampling (%r); this run will report "
                           "no energy", err)
                 self._warnings.append(f"sampling could not start: {err!r}")
+            _running_at_exit(self)
             return self
 
     def _open_sensors(self) -> list[Sensor]:
@@ -259,6 +263,7 @@ class Tracker:
                                  "use `with wattprint.track(): ...`")
             if self._result is not None:
                 return self._result
+            _RUNNING.pop(id(self), None)
             self._outlook.end()
             guard = self._outlook.guard
             if self._end_reason is None and guard is not None and guard._raised:
@@ -304,6 +309,23 @@ class Tracker:
             self._status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
             if issubclass(exc_type, BudgetExceeded) and self._end_reason is None:
                 self._end_reason = str(exc)
+        self.stop()
+
+    def _stop_at_exit(self, exc: BaseException | None) -> None:
+        """Stop a run the program never stopped, as the interpreter exits: the final
+        reading is taken and the ledger gets the real end instead of a later recovery."""
+        with self._lock:
+            if self._result is not None:
+                return
+            if isinstance(exc, KeyboardInterrupt):
+                self._status = "interrupted"
+                why = "the program was interrupted (KeyboardInterrupt)"
+            elif exc is not None:
+                self._status = "failed"
+                why = f"the program ended with an uncaught {type(exc).__name__}: {exc}"
+            else:
+                why = "the program ended without calling stop()"
+            self._warnings.append(f"{why}; the run was stopped at interpreter exit")
         self.stop()
 
     def __call__(self, func: F) -> F:
@@ -557,6 +579,36 @@ class Tracker:
                          phases=phases, counters=dict(self._counters),
                          peak_power_w=self._sampler.peak_power_w, status=self._status,
                          warnings=warnings, cpu_s=self._cpu_s, end_reason=self._end_reason)
+
+
+#: Trackers started in this process and not stopped yet, stopped at interpreter exit.
+_RUNNING: dict[int, tuple[int, Tracker]] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def _running_at_exit(tracker: Tracker) -> None:
+    with _RUNNING_LOCK:
+        if not _RUNNING:
+            atexit.unregister(_stop_at_exit)  # registered once, whatever the history
+            atexit.register(_stop_at_exit)
+        _RUNNING[id(tracker)] = (os.getpid(), tracker)
+
+
+def _stop_at_exit() -> None:
+    """Stop the trackers this process left running (an exception the program did not
+    catch, a missing ``stop()``, a ``transformers.Trainer.train()`` that raised). Runs
+    before the daemon sampler threads are torn down, so the final reading is real."""
+    exc: BaseException | None = None
+    if not hasattr(sys, "ps1"):  # an interactive session keeps stale exceptions here
+        exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    with _RUNNING_LOCK:
+        running = [t for pid, t in _RUNNING.values() if pid == os.getpid()]  # not a fork's
+        _RUNNING.clear()
+    for tracker in running:
+        try:
+            tracker._stop_at_exit(exc)
+        except Exception as err:  # noqa: BLE001 - the program is exiting: log, go on
+            log.error("wattprint: could not stop run %r at exit: %r", tracker.name, err)
 
 
 def _decorate(func: F, settings: dict[str, Any]) -> F:
