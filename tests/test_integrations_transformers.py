@@ -194,3 +194,36 @@ def test_pipeline_is_measured_per_generate_and_restored() -> None:
     assert r.counters == {"requests": 2, "tokens": 8}
     assert r.phase("prefill").entries == 2 and r.phase("decode").counters == {"tokens": 8}
     assert "generate" not in vars(model)  # the model's generate is back as it was
+
+
+def test_train_that_raises_ends_the_program_and_the_run_is_recorded_failed(tmp_path) -> None:
+    """The Trainer has no exception event; the exit handler records the run."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "l.db"
+    script = f"""
+import sys
+sys.path.insert(0, {os.path.dirname(__file__)!r})
+from _tiny_hf import fake, make_trainer
+from wattprint.integrations.transformers import WattprintTrainerCallback
+
+class Boom(Exception):
+    pass
+
+cb = WattprintTrainerCallback(ledger={str(db)!r}, sensors=[fake()], rate_hz=50)
+trainer = make_trainer(__import__("pathlib").Path({str(tmp_path)!r}), cb, epochs=1)
+def explode(*args, **kwargs):
+    raise Boom("loss is NaN at step 2")
+trainer.compute_loss = explode  # the training step itself fails
+trainer.train()
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 1 and "Boom: loss is NaN at step 2" in proc.stderr
+    with Ledger(db, readonly=True) as ledger:
+        (run,) = ledger.runs()
+        rec = ledger.get(run.id)
+    assert rec.name == "transformers-train" and rec.status == "failed"
+    assert any("uncaught Boom: loss is NaN at step 2" in w for w in rec.warnings)
+    assert rec.energy_j > 0

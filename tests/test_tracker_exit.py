@@ -56,9 +56,13 @@ def test_a_stopped_run_is_left_alone_and_a_forked_child_does_not_finish_the_pare
     proc = _run(tmp_path, "pid = os.fork()\n"
                           "if pid == 0:\n    sys.exit(0)\n"  # the child exits through atexit
                           "os.waitpid(pid, 0)\n"
+                          "from wattprint.ledger import Ledger\n"
+                          "with Ledger(run._recording.writer.ledger.path, readonly=True) as l:\n"
+                          "    print(l.get(run.run_id).status)\n"
                           "time.sleep(0.2)\n"
                           "result = run.stop()\nprint(result.duration_s)\n")
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[0] == "running"  # the child's exit left the run alone
     run = _only_run(tmp_path)
     assert run.status == "finished"
     assert not [w for w in run.warnings if "interpreter exit" in w]
