@@ -108,7 +108,7 @@ def test_rule_table_only_names_shipped_architectures():
         if isinstance(arch, str):
             assert arch in shipped
     # the lookup tables behind the callable rules
-    from wattprint.sensors import _cpu_model as m
+    from wattprint.sensors import _cpu_match as m
 
     for table in (m._XEON_SCALABLE, m._XEON_V, m._CORE_GEN, m._EPYC_GEN, m._CODENAMES,
                   m._NEOVERSE):
