@@ -45,7 +45,7 @@ def test_cpu_s_is_monotone_and_counts_a_reaped_child() -> None:
     burn = "import time\nt=time.process_time()\nwhile time.process_time()-t<0.4: pass"
     subprocess.run([sys.executable, "-c", burn], check=True)
     after = tree.cpu_s()
-    assert after - before >= 0.4
+    assert after - before >= 0.38  # 10 ms ticks
     assert tree.cpu_s() >= after  # never goes backwards
 
 
@@ -73,12 +73,12 @@ def test_live_child_cpu_is_read_from_procfs_and_a_reused_pid_is_not_counted() ->
         tree._refreshed_s = float("-inf")  # walk now: the child is a member
         with_child = tree.cpu_s()
         assert child.pid in tree._members
-        assert with_child >= 0.3
+        assert with_child >= 0.28  # 10 ms ticks: 0.3 s of burn may read 0.29
         # the PID now "belongs" to another process: its start time no longer matches
         tree._members[child.pid] = tree._members[child.pid] + 1
         tree._last_call_s = float("-inf")
         assert tree.cpu_s() == pytest.approx(with_child, abs=0.05)  # carried, not re-added
-        assert tree._carry_s >= 0.3
+        assert tree._carry_s >= 0.28
     finally:
         child.stdin.close()
         child.wait()
@@ -95,7 +95,7 @@ def test_without_procfs_psutil_does_the_reads() -> None:
         assert isinstance(tree._members[child.pid], psutil.Process)
         assert tree.rss_bytes() > psutil.Process().memory_info().rss
         tree._last_call_s = float("-inf")
-        assert tree.cpu_s() - before >= 0.3
+        assert tree.cpu_s() - before >= 0.28
     finally:
         child.stdin.close()
         child.wait()

@@ -34,7 +34,7 @@ def test_uncaught_exception_records_the_run_failed_with_its_energy(tmp_path) -> 
     run = _only_run(tmp_path)
     assert run.status == "failed"
     assert any("uncaught RuntimeError: CUDA out of memory" in w for w in run.warnings)
-    assert run.energy_j > 0 and run.cpu_s >= 0.3  # the final reading was taken
+    assert run.energy_j > 0 and run.cpu_s >= 0.28  # the final reading was taken (10 ms ticks)
 
 
 def test_missing_stop_finishes_the_run_at_exit(tmp_path) -> None:
@@ -43,7 +43,7 @@ def test_missing_stop_finishes_the_run_at_exit(tmp_path) -> None:
     run = _only_run(tmp_path)
     assert run.status == "finished"
     assert any("without calling stop()" in w for w in run.warnings)
-    assert run.cpu_s >= 0.3
+    assert run.cpu_s >= 0.28
 
 
 def test_keyboard_interrupt_records_interrupted(tmp_path) -> None:
