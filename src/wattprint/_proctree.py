@@ -256,11 +256,13 @@ class ProcessTree:
             return self._last_value_s
 
     def rss_bytes(self) -> int:
-        """Resident memory of the live processes of the tree (walked on every call: memory
-        is not cumulative, so a child found late would be missed, not counted late)."""
+        """Resident memory of the live processes of the tree, walked again unless a walk
+        is under ``SAME_INSTANT_S`` old (memory is not cumulative: a child found late would
+        be missed, not counted late; the RAM model reads in the tick where ``cpu_s()``
+        may just have walked)."""
         with self._lock:
             total = 0
-            for pid, known in self._walk(0.0).items():
+            for pid, known in self._walk(self.SAME_INSTANT_S).items():
                 try:
                     if self._procfs:
                         total += _rss_bytes(pid)
