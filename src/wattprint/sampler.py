@@ -3,11 +3,11 @@
 Counters are differenced, power is integrated with the trapezoid rule. Each sensor is
 read at its own interval (``Sensor.interval_s``, else the sampler's rate); the thread
 sleeps until the next sensor is due, so a run with only slow modelled sensors costs a
-wake-up a second. Shared host counters attributed by CPU-time share (below) are read once
-per attribution window, as reading them faster adds no attributed information. Readings of shared host devices (RAPL package, DRAM) are attributed to
+wake-up a second. Readings of shared host devices (RAPL package, DRAM) are attributed to
 the tracked process tree by its share of the machine's busy CPU time when a CPU-share
-source is given; sensors that know better (NVML per-process utilisation) put a ``share``
-in their readings.
+source is given, over 1-s windows; such host *counters* are then read once a window too,
+as reads in between add nothing that can be attributed. Sensors that know better (NVML
+per-process utilisation) put a ``share`` in their readings.
 
 A sensor that fails is never fatal: the gap is recorded, energy across it is bridged
 (a counter keeps counting; power is interpolated) and flagged, and after

@@ -3,9 +3,10 @@
 The sampler thread hands every reading to :meth:`RunWriter.sink`, which only appends a
 tuple to a buffer. A flusher thread writes the buffer with ``executemany`` in one
 transaction every 0.5 s for the first ``STARTUP_S`` (10 s) of a run and every
-``STEADY_FLUSH_S`` (2 s) after that (or a fixed ``flush_interval_s``), so a run killed with
-SIGKILL loses at most the last interval. A flush is a SQLite transaction, ~0.1-0.3 ms of CPU
-with cold caches: at 2 Hz for a whole run it cost as much as the 10 Hz sampler itself. Counters and closed phases are written with each flush when a
+``STEADY_FLUSH_S`` (2 s) after that (or a fixed ``flush_interval_s``), so a run killed
+with SIGKILL loses at most the last interval. A flush is a SQLite transaction, ~0.1-0.3 ms
+of CPU with cold caches: at 2 Hz for a whole run it cost as much as the 10 Hz sampler
+itself. Counters and closed phases are written with each flush when a
 ``progress`` callable is given, so an interrupted run keeps its J/token. :meth:`finish`
 writes the last samples, the totals, devices, phases and counters in one transaction:
 the run is either finished in full or still ``running`` (and later recovered).
