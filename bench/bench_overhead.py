@@ -362,6 +362,10 @@ def run_child(tool: str, args, iterations: int, workdir: str, ab_pairs: int = 0)
 
     env = dict(os.environ, PYTHONHASHSEED="0")
     env.pop("PYTHONTRACEMALLOC", None)
+    # As after a pip install: the warm-up children write .pyc files and the measured ones
+    # load them (with PYTHONDONTWRITEBYTECODE set, every changed module would be compiled
+    # from source at each import and start()).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = [sys.executable, os.path.abspath(__file__), "--child", tool,
            "--iterations", str(iterations), "--settle-s", str(args.settle_s),
            "--idle-s", str(args.idle_s), "--ab-pairs", str(ab_pairs)]
