@@ -39,6 +39,8 @@ BOUNDARY_REFRESH_S = 0.05
 #: Domains whose device-scope readings are attributed by CPU-time share in process mode.
 HOST_DOMAINS = frozenset({"cpu", "dram", "system"})
 
+_INF = float("inf")
+
 SampleSink = Callable[[int, float, float, float], None]
 """``sink(sensor_index, time_s, power_w, energy_j)``: called for every new reading with the
 interval power and the sensor's cumulative attributed energy; must be cheap."""
@@ -257,7 +259,7 @@ class Sampler:
         share_read = not (self._any_host_share and (force or now >= self._share_due_s))
         read = self._read
         total_power = 0.0
-        next_due = float("inf")
+        next_due = _INF
         for slot in (self._slots if only is None else only):
             if only is not None or force or slot.due_s <= now:
                 if slot.host_share and not share_read:

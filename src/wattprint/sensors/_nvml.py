@@ -48,7 +48,7 @@ from ._nvml_attribution import (ATTRIBUTION_INTERVAL_S,  # noqa: F401
                                 ATTRIBUTION_MAX_FAILURES, _Attribution)
 from ._nvml_errors import (_DEFAULT_FIX, _UNSUPPORTED, INSTALL_FIX, NVML_ERRORS,  # noqa: F401
                            SOURCE, _error_name, _init_error, _no_nvidia_gpu, _translate)
-from .base import Reading, Sensor, now_s
+from .base import Reading, Sensor, new_reading, now_s
 
 __all__ = [
     "open_nvml_sensors",
@@ -185,8 +185,7 @@ class NVMLEnergySensor(_NVMLSensor):
                 f"{self.name}: the energy counter went backwards ({self._last_mj} -> {raw} mJ)",
                 source=SOURCE, reason="invalid", fix=_DEFAULT_FIX["invalid"])
         self._last_mj = raw
-        return Reading(time_s=now, energy_j=(raw - self._first_mj) / 1000.0,
-                       share=self._share())
+        return new_reading((now, (raw - self._first_mj) / 1000.0, None, self._share()))
 
     def fallback(self) -> Sensor | None:
         """Power polling of the same GPU (the counter failed mid-run)."""
@@ -206,7 +205,7 @@ class NVMLPowerSensor(_NVMLSensor):
 
     def read(self) -> Reading:
         mw = self._call(self._nvml.nvmlDeviceGetPowerUsage, "nvmlDeviceGetPowerUsage")
-        return Reading(time_s=self._clock(), power_w=mw / 1000.0, share=self._share())
+        return new_reading((self._clock(), None, mw / 1000.0, self._share()))
 
     def provenance(self) -> Mapping[str, Any]:
         prov = dict(super().provenance())

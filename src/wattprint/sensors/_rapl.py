@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from wattprint.errors import SensorReadError, SensorUnavailable, UsageError
-from wattprint.sensors.base import Domain, Reading, Sensor
+from wattprint.sensors.base import Domain, Reading, Sensor, new_reading
 
 __all__ = [
     "DEFAULT_ROOT",
@@ -191,7 +191,7 @@ class RaplSensor(Sensor):
                                   source=SOURCE, reason="invalid") from err
         self._total_uj += counter_delta_uj(self._last_uj, cur, self.max_range_uj)
         self._last_uj = cur
-        return Reading(time_s=time_s, energy_j=self._total_uj / 1_000_000)
+        return new_reading((time_s, self._total_uj / 1_000_000, None, None))
 
     def close(self) -> None:
         self._fd = -1

@@ -10,7 +10,7 @@ from bisect import bisect_right
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..errors import SensorReadError, UsageError
-from ..sensors.base import Reading, Sensor
+from ..sensors.base import Reading, Sensor, new_reading
 
 __all__ = ["FakeSensor", "ReplaySensor"]
 
@@ -59,13 +59,13 @@ class FakeSensor(Sensor):
                                   source="fake", reason="driver")
         now = self._clock()
         t = now - self._t0
-        p = self._power(t)
+        p = self._last_p if self._constant else self._power(t)
         dt = t - self._last_t
         self._energy_j += p * dt if self._constant else 0.5 * (p + self._last_p) * dt
         self._last_t, self._last_p = t, p
         if self._counter:
-            return Reading(now, self._energy_j, None, self._share)
-        return Reading(now, None, p, self._share)
+            return new_reading((now, self._energy_j, None, self._share))
+        return new_reading((now, None, p, self._share))
 
     def fallback(self) -> Sensor | None:
         return self._fallback
