@@ -193,3 +193,17 @@ def test_result_to_dict_has_provenance_and_units() -> None:
     assert d["devices"][0]["provenance"]["method"] == "FakeSensor (test helper)"
     assert d["per_unit"]["j_per_request"] == pytest.approx(d["energy_j"] / 2)
     assert d["energy_kwh"] == pytest.approx(d["energy_j"] / 3.6e6)
+
+
+def test_result_reports_what_sampling_itself_cost() -> None:
+    """The sampler thread's own CPU clock, over a second of 50 Hz sampling: more than
+    nothing (it really read 50 times a second), far less than the run (it must not be the
+    workload), and said in the summary as measured."""
+    fake = FakeSensor(10.0)
+    with wattprint.track("self-cost", sensors=[fake], rate_hz=50) as run:
+        time.sleep(1.0)
+    r = run.result
+    assert fake.reads >= 40
+    assert 0.0 < r.overhead_cpu_s < 0.05 * r.duration_s
+    assert "wattprint's own sampling:" in r.summary() and "measured" in r.summary()
+    assert r.to_dict()["overhead_cpu_s"] == r.overhead_cpu_s

@@ -79,6 +79,9 @@ class RunResult:
     run_id: str | None = None  # the run's id in the ledger, when it was recorded
     cpu_s: float | None = None  # CPU seconds of the tracked process tree (process mode)
     end_reason: str | None = None  # why the run ended so, when wattprint stopped it
+    #: CPU seconds of wattprint's own sampler thread over the run (measured with the
+    #: thread's CPU clock): what measuring cost, included in a process-mode CPU figure.
+    overhead_cpu_s: float | None = None
 
     @property
     def mean_power_w(self) -> float:
@@ -144,6 +147,10 @@ class RunResult:
             lines.append(f"  {_unit_label(k)}: {v:,.4g}")
         if self.end_reason:
             lines.append(f"  {self.status}: {self.end_reason}")
+        if self.overhead_cpu_s is not None and self.duration_s > 0:
+            lines.append(f"  wattprint's own sampling: {self.overhead_cpu_s * 1e3:,.1f} ms CPU "
+                         f"({100 * self.overhead_cpu_s / self.duration_s:.3f} % of one core), "
+                         "measured")
         lines.extend(f"  warning: {w}" for w in self.warnings)
         if self.run_id:
             lines.append(f"  run id: {self.run_id}  (wattprint show {self.run_id})")

@@ -145,6 +145,8 @@ class Sampler:
         self.peak_power_w = 0.0
         self._share_due_s = 0.0
         self._next_due_s = 0.0
+        #: CPU seconds the sampler thread used, set when it ends (None before).
+        self.thread_cpu_s: float | None = None
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -233,6 +235,7 @@ class Sampler:
         while True:
             wait = self._next_due_s - clock()
             if acquire(timeout=wait if wait > 0.0 else 0.0):
+                self.thread_cpu_s = time.thread_time()  # this thread's own CPU clock
                 return
             try:
                 with lock:

@@ -578,7 +578,8 @@ class Tracker:
                          energy_high_j=high, by_domain=by_domain, devices=devices,
                          phases=phases, counters=dict(self._counters),
                          peak_power_w=self._sampler.peak_power_w, status=self._status,
-                         warnings=warnings, cpu_s=self._cpu_s, end_reason=self._end_reason)
+                         warnings=warnings, cpu_s=self._cpu_s, end_reason=self._end_reason,
+                         overhead_cpu_s=self._sampler.thread_cpu_s)
 
 
 #: Trackers started in this process and not stopped yet, stopped at interpreter exit.
