@@ -84,7 +84,9 @@ def test_show_labels_measured_and_modelled_devices(ledger_dir) -> None:
     assert "cpu-model" in out and "modelled" in out and "±35%" in out
     assert "max_w_per_vcpu=12.5" in out and "range" in out
     assert "phases" in out and "train" in out and "J/token" in out
+    assert "measuring cost" in out and "% of one core), measured" in out
     b = wp_json(ledger_dir, "show", "last~1")
+    assert b["overhead_cpu_s"] > 0
     assert b["name"] == "b" and b["devices"][0]["kind"] == "measured"
     assert b["per_unit"]["j_per_token"] == pytest.approx(b["energy_j"] / 1000)
     prefix = b["id"][:11]

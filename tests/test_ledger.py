@@ -68,6 +68,7 @@ def test_tracked_run_is_recorded_in_full(path) -> None:
     assert r.per_unit["j_per_token"] == pytest.approx(result.energy_j / 1000)
     assert r.samples == sum(d.samples for d in result.devices) > 10
     assert r.cpu_s is not None and r.cpu_s >= 0
+    assert r.overhead_cpu_s == result.overhead_cpu_s and r.overhead_cpu_s > 0
 
 
 def test_not_recorded_by_default_and_with_false(path) -> None:

@@ -30,7 +30,7 @@ def v1_path(tmp_path) -> str:
 
 def test_migrations_are_numbered_in_order() -> None:
     assert [v for v, _, _ in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == MIGRATIONS[-1][0] == 3
+    assert SCHEMA_VERSION == MIGRATIONS[-1][0] == 4
 
 
 def test_v1_fixture_is_migrated_without_loss(v1_path) -> None:

@@ -30,7 +30,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
              ("zone", "str"), ("energy_j", "float"), ("energy_low_j", "float"),
              ("energy_high_j", "float"), ("mean_power_w", "float"),
              ("peak_power_w", "float"), ("basis", "str"), ("cpu_s", "float"),
-             ("sample_count", "int"), ("command", "list"), ("settings", "json"),
+             ("overhead_cpu_s", "float"), ("sample_count", "int"), ("command", "list"), ("settings", "json"),
              *((f"count_{u}", "float") for u in COUNTER_COLUMNS),
              *((f"j_per_{u[:-1]}", "float") for u in COUNTER_COLUMNS)),
     "phases": (("run_id", "str"), ("phase", "str"), ("energy_j", "float"),
@@ -84,7 +84,7 @@ def _records(ledger: Any, what: str, ids: list[str], every_s: float | None
             yield [r.id, r.name, r.project, r.tags, r.status, r.started_at, r.ended_at,
                    r.duration_s, r.exit_code, r.host, r.mode, r.zone, r.energy_j,
                    r.energy_low_j, r.energy_high_j, r.mean_power_w, r.peak_power_w,
-                   r.basis, r.cpu_s, r.samples, r.command, r.settings,
+                   r.basis, r.cpu_s, r.overhead_cpu_s, r.samples, r.command, r.settings,
                    *_counters(r.counters, r.energy_j)]
         elif what == "phases":
             for p in r.phases:

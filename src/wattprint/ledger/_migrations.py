@@ -217,11 +217,16 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_running ON runs (host) WHERE status = 'running'")
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE runs ADD COLUMN overhead_cpu_s REAL")
+
+
 #: (version, what it does, function) — append only.
 MIGRATIONS: tuple[tuple[int, str, Callable[[sqlite3.Connection], None]], ...] = (
     (1, "runs, devices, phases, counters and samples", _v1),
     (2, "tags table, per-run CPU seconds and sample count, listing indexes", _v2),
     (3, "'stopped' status and the reason a run ended", _v3),
+    (4, "CPU seconds of wattprint's own sampling per run", _v4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

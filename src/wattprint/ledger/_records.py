@@ -26,7 +26,8 @@ RUN_COLUMNS = (
     "runs.command, runs.host, runs.pid, runs.mode, runs.status, runs.started_at, "
     "runs.ended_at, runs.duration_s, runs.exit_code, runs.zone, runs.settings, "
     "runs.energy_j, runs.energy_low_j, runs.energy_high_j, runs.peak_power_w, runs.basis, "
-    "runs.by_domain, runs.warnings, runs.cpu_s, runs.samples, runs.end_reason")
+    "runs.by_domain, runs.warnings, runs.cpu_s, runs.samples, runs.end_reason, "
+    "runs.overhead_cpu_s")
 
 DEVICE_COLUMNS = ("idx, name, domain, kind, device, counted, energy_j, device_energy_j, "
                   "mean_power_w, peak_power_w, samples, bridged_j, errors, last_error, "
@@ -82,6 +83,7 @@ class RunRecord:
     cpu_s: float | None
     samples: int
     end_reason: str | None = None  # why the run ended so (a budget that stopped it...)
+    overhead_cpu_s: float | None = None  # wattprint's own sampling CPU (measured)
     counters: dict[str, float] = field(default_factory=dict)
     devices: list[DeviceEnergy] = field(default_factory=list)
     phases: list[PhaseEnergy] = field(default_factory=list)
@@ -116,13 +118,13 @@ class RunRecord:
             phases=list(self.phases), counters=dict(self.counters),
             peak_power_w=self.peak_power_w or 0.0, status=self.status,
             warnings=list(self.warnings), run_id=self.id, cpu_s=self.cpu_s,
-            end_reason=self.end_reason)
+            end_reason=self.end_reason, overhead_cpu_s=self.overhead_cpu_s)
 
 
 def run_from_row(row: sqlite3.Row | tuple) -> RunRecord:
     (rid, id_, name, project, tags, command, host, pid, mode, status, started_at, ended_at,
      duration_s, exit_code, zone, settings, energy_j, low, high, peak, basis, by_domain,
-     warnings, cpu_s, samples, end_reason) = row
+     warnings, cpu_s, samples, end_reason, overhead_cpu_s) = row
     return RunRecord(
         id=id_, name=name, project=project,
         tags=sorted(tags.split("\x1f")) if tags else [],
@@ -131,7 +133,8 @@ def run_from_row(row: sqlite3.Row | tuple) -> RunRecord:
         exit_code=exit_code, zone=zone, settings=_json(settings, {}), energy_j=energy_j,
         energy_low_j=low, energy_high_j=high, peak_power_w=peak, basis=basis,
         by_domain=_json(by_domain, {}), warnings=_json(warnings, []), cpu_s=cpu_s,
-        samples=samples or 0, end_reason=end_reason, rid=rid)
+        samples=samples or 0, end_reason=end_reason, overhead_cpu_s=overhead_cpu_s,
+        rid=rid)
 
 
 def device_from_row(row: tuple) -> DeviceEnergy:

@@ -208,7 +208,7 @@ class RunWriter:
                     "UPDATE runs SET status = ?, ended_at = ?, duration_s = ?, exit_code = ?, "
                     "energy_j = ?, energy_low_j = ?, energy_high_j = ?, peak_power_w = ?, "
                     "basis = ?, by_domain = ?, warnings = ?, cpu_s = ?, end_reason = ?, "
-                    "samples = ? WHERE rid = ?", (*run, n, self.rid))
+                    "overhead_cpu_s = ?, samples = ? WHERE rid = ?", (*run, n, self.rid))
                 conn.execute("DELETE FROM devices WHERE rid = ?", (self.rid,))
                 conn.executemany(
                     "INSERT INTO devices (rid, idx, name, domain, kind, device, counted, "
@@ -238,7 +238,7 @@ def _run_update(result: RunResult, exit_code: int | None, ended_at: str) -> tupl
     return (result.status, ended_at, result.duration_s, exit_code, result.energy_j,
             result.energy_low_j, result.energy_high_j, result.peak_power_w, result.basis,
             _dumps(result.by_domain), _dumps(warnings), result.cpu_s,
-            getattr(result, "end_reason", None))
+            getattr(result, "end_reason", None), getattr(result, "overhead_cpu_s", None))
 
 
 def _write_counters_phases(conn: sqlite3.Connection, rid: int, counters: dict[str, float],
