@@ -121,6 +121,7 @@ def test_json_has_everything_with_a_schema_version(runs) -> None:
                 "carbon", "provenance", "equivalents", "sci", "uncertainty", "series"):
         assert key in data, key
     assert data["energy"]["basis"] == "modelled" and data["uncertainty"]["energy_low_j"] > 0
+    assert "cpu_s" in data["run"] and "overhead_cpu_s" in data["run"]
     for row in data["provenance"]:  # every number says what it rests on
         assert row["basis"] in ("measured", "modelled", "estimated", "reference", "user",
                                 "default"), row

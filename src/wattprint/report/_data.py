@@ -249,7 +249,7 @@ def build_report(ledger: Any, run: str, *, zone: str | None = None, pue: float |
                     started_at=record.started_at, ended_at=record.ended_at,
                     duration_s=duration, host=record.host, command=record.command,
                     mode=record.mode, samples=record.samples, cpu_s=record.cpu_s,
-                    settings=settings)
+                    overhead_cpu_s=record.overhead_cpu_s, settings=settings)
     work = dict(counters=dict(record.counters),
                 per_unit={_unit_label(k): v for k, v in record.per_unit.items()})
     accounting = acc.to_dict()
