@@ -114,7 +114,7 @@ def test_calls_in_the_same_instant_share_one_reading(monkeypatch) -> None:
     now[0] += ProcessTree.SAME_INSTANT_S / 2  # the CPU model and the attribution, one tick
     assert tree.cpu_s() == first
     now[0] += ProcessTree.SAME_INSTANT_S
-    assert tree.cpu_s() >= first + 0.04
+    assert tree.cpu_s() >= first + 0.025  # 0.05 s burnt, read in 10 ms ticks
 
 
 def test_machine_busy_cpu_matches_psutils_count() -> None:
