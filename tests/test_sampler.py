@@ -223,7 +223,7 @@ def test_shared_host_counter_is_read_once_a_window_in_process_mode() -> None:
     elapsed = sampler.stop_s - sampler.start_s
     assert intervals == [SHARE_INTERVAL_S, pytest.approx(0.02), pytest.approx(0.02)]
     # start, the boundary, stop, and one a second (0 here unless the machine stalled)
-    assert package.reads == 3 + int(elapsed // SHARE_INTERVAL_S)
+    assert 3 <= package.reads <= 3 + int(elapsed // SHARE_INTERVAL_S)
     assert host_power.reads >= 10 and gpu.reads >= 10
     # energy is not lost by reading less often: the counter's total is exact
     assert sampler.totals[0].energy_j == pytest.approx(
