@@ -101,19 +101,15 @@ def test_without_procfs_psutil_does_the_reads() -> None:
         child.wait()
 
 
-def test_calls_in_the_same_instant_share_one_reading(monkeypatch) -> None:
-    import wattprint._proctree as proctree
-
-    now = [1000.0]
-    monkeypatch.setattr(proctree.time, "monotonic", lambda: now[0])
+def test_calls_in_the_same_instant_share_one_reading() -> None:
     tree = ProcessTree()
+    tree.SAME_INSTANT_S = 60.0  # this instance: every call below is "the same tick"
     first = tree.cpu_s()
     t = time.process_time()
     while time.process_time() - t < 0.05:
         pass
-    now[0] += ProcessTree.SAME_INSTANT_S / 2  # the CPU model and the attribution, one tick
-    assert tree.cpu_s() == first
-    now[0] += ProcessTree.SAME_INSTANT_S
+    assert tree.cpu_s() == first  # the CPU model and the attribution, one tick
+    tree.SAME_INSTANT_S = 0.0
     assert tree.cpu_s() >= first + 0.025  # 0.05 s burnt, read in 10 ms ticks
 
 
