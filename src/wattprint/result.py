@@ -9,10 +9,13 @@ an uncertainty range.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
-__all__ = ["DeviceEnergy", "PhaseEnergy", "RunResult", "COUNTER_UNITS"]
+__all__ = ["DeviceEnergy", "PhaseEnergy", "RunResult", "Totals", "aggregate", "basis_of",
+           "uncertainty_of", "COUNTER_UNITS"]
 
 #: Units ``Tracker.count()`` accepts; energy per unit is reported as ``j_per_<unit>``.
 COUNTER_UNITS = ("tokens", "samples", "steps", "requests")
@@ -24,6 +27,73 @@ def _per_unit(energy_j: float, counters: dict[str, float]) -> dict[str, float]:
 
 def _unit_label(key: str) -> str:
     return "J/" + key.removeprefix("j_per_")
+
+
+def uncertainty_of(provenance: Any) -> float:
+    """The relative uncertainty a sensor's provenance declares (``{"uncertainty": 0.3}``,
+    as a dict or its JSON text), clamped to [0, 1]; 0 when absent or unreadable."""
+    if isinstance(provenance, (str, bytes)):
+        try:
+            provenance = json.loads(provenance or "{}")
+        except ValueError:
+            return 0.0
+    if not isinstance(provenance, dict):
+        return 0.0
+    try:
+        u = float(provenance.get("uncertainty") or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return min(max(u, 0.0), 1.0) if math.isfinite(u) else 0.0
+
+
+def basis_of(kinds: Iterable[str]) -> str:
+    """``measured``, ``modelled``, ``mixed`` or ``none``: what a total over sensors of
+    these kinds rests on."""
+    found = set(kinds)
+    return found.pop() if len(found) == 1 else ("mixed" if found else "none")
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A run's totals over its counted devices (see :func:`aggregate`)."""
+
+    energy_j: float
+    energy_low_j: float
+    energy_high_j: float
+    by_domain: dict[str, float]
+    basis: str  # measured | modelled | mixed | none
+    measured_j: float  # the part of energy_j from measured (not modelled) sensors
+
+    @property
+    def measured_fraction(self) -> float:
+        return self.measured_j / self.energy_j if self.energy_j > 0 else 0.0
+
+
+def aggregate(devices: Iterable[Any]) -> Totals:
+    """THE rule for a run's totals, used by the tracker, ledger recovery, reports and job
+    merges: the sum of the devices that are ``counted`` (a sensor nested in another, such
+    as RAPL core inside package, is not), the range from each device's own uncertainty
+    (``provenance["uncertainty"]``), energy by domain and the basis. Devices are anything
+    with ``counted``, ``kind``, ``domain``, ``energy_j`` and ``provenance`` (a
+    :class:`DeviceEnergy`). Unknown, negative or non-finite energies count as 0."""
+    total = low = high = measured = 0.0
+    by_domain: dict[str, float] = {}
+    kinds: list[str] = []
+    for d in devices:
+        if not d.counted:
+            continue
+        e = d.energy_j
+        e = float(e) if isinstance(e, (int, float)) and math.isfinite(e) and e > 0 else 0.0
+        u = uncertainty_of(d.provenance)
+        kinds.append(d.kind)
+        total += e
+        low += e * (1 - u)
+        high += e * (1 + u)
+        if d.kind == "measured":
+            measured += e
+        by_domain[d.domain] = by_domain.get(d.domain, 0.0) + e
+    return Totals(energy_j=total, energy_low_j=low, energy_high_j=high, by_domain=by_domain,
+                  basis=basis_of(kinds), measured_j=measured)
 
 
 @dataclass
@@ -94,14 +164,12 @@ class RunResult:
     @property
     def measured_fraction(self) -> float:
         """Share of the run's energy that comes from measured (not modelled) sensors."""
-        measured = sum(d.energy_j for d in self.devices if d.counted and d.kind == "measured")
-        return measured / self.energy_j if self.energy_j > 0 else 0.0
+        return aggregate(self.devices).measured_fraction
 
     @property
     def basis(self) -> str:
         """``measured``, ``modelled`` or ``mixed``: what the total rests on."""
-        kinds = {d.kind for d in self.devices if d.counted}
-        return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "none")
+        return basis_of(d.kind for d in self.devices if d.counted)
 
     @property
     def per_unit(self) -> dict[str, float]:

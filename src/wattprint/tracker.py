@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar, ove
 
 from ._recording import Recording
 from .errors import BudgetExceeded, LedgerError, UsageError
-from .result import COUNTER_UNITS, DeviceEnergy, PhaseEnergy, RunResult
+from .result import COUNTER_UNITS, DeviceEnergy, PhaseEnergy, RunResult, aggregate
 from .sampler import Sampler, SampleSink, Snapshot
 from .sensors import Detection, detect
 from .sensors.base import Sensor
@@ -544,8 +544,6 @@ class Tracker:
         assert self._t0 is not None and self._t1 is not None and self._sampler is not None
         duration = self._t1 - self._t0
         devices: list[DeviceEnergy] = []
-        by_domain: dict[str, float] = {}
-        total = low = high = 0.0
         warnings = list(self._warnings)
         for sensor, t in zip(self._sampler.sensors, self._sampler.totals):
             counted = getattr(sensor, "nested_in", None) is None
@@ -565,17 +563,12 @@ class Tracker:
             if t.errors:
                 warnings.append(f"sensor {sensor.name} failed {t.errors} time(s) "
                                 f"(last: {t.last_error}); {t.bridged_j:.1f} J bridged")
-            if not counted:
-                continue
-            total += t.attributed_j
-            by_domain[sensor.domain] = by_domain.get(sensor.domain, 0.0) + t.attributed_j
-            u = float(prov.get("uncertainty", 0.0) or 0.0)
-            low += t.attributed_j * (1 - u)
-            high += t.attributed_j * (1 + u)
+        totals = aggregate(devices)
         phases = self._closed_phases()  # all closed: stop() closed the open ones
         return RunResult(name=self.name, mode=self.mode, started_at=self._started_at or "",
-                         duration_s=duration, energy_j=total, energy_low_j=low,
-                         energy_high_j=high, by_domain=by_domain, devices=devices,
+                         duration_s=duration, energy_j=totals.energy_j,
+                         energy_low_j=totals.energy_low_j, energy_high_j=totals.energy_high_j,
+                         by_domain=totals.by_domain, devices=devices,
                          phases=phases, counters=dict(self._counters),
                          peak_power_w=self._sampler.peak_power_w, status=self._status,
                          warnings=warnings, cpu_s=self._cpu_s, end_reason=self._end_reason,

@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 
+from ..result import DeviceEnergy, aggregate
 from ._records import parse_time
 from ._sqlite import write_txn
 
@@ -48,12 +49,12 @@ def stale_runs(conn: sqlite3.Connection, host: str) -> list[int]:
     return [rid for rid, pid, started in rows if not process_alive(pid, started)]
 
 
-def _uncertainty(provenance: str | None) -> float:
+def _json_dict(text: str | None) -> dict[str, Any]:
     try:
-        value = json.loads(provenance or "{}").get("uncertainty", 0.0)
-        return float(value or 0.0)
-    except (ValueError, TypeError, AttributeError):
-        return 0.0
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def recover_run(conn: sqlite3.Connection, rid: int) -> bool:
@@ -71,9 +72,7 @@ def recover_run(conn: sqlite3.Connection, rid: int) -> bool:
                 "SELECT device, count(*), max(energy_j), max(power_w), max(t) "
                 "FROM samples WHERE rid = ? GROUP BY device", (rid,))}
         duration = max((v[3] for v in per_device.values()), default=0.0) or 0.0
-        total = low = high = 0.0
-        by_domain: dict[str, float] = {}
-        kinds: set[str] = set()
+        devices: list[DeviceEnergy] = []
         updates: list[tuple[Any, ...]] = []
         for idx, domain, kind, counted, provenance in conn.execute(
                 "SELECT idx, domain, kind, counted, provenance FROM devices WHERE rid = ?",
@@ -82,17 +81,13 @@ def recover_run(conn: sqlite3.Connection, rid: int) -> bool:
             energy = energy or 0.0
             updates.append((energy, energy / duration if duration > 0 else 0.0, peak or 0.0,
                             n, rid, idx))
-            if not counted:
-                continue
-            kinds.add(kind)
-            u = _uncertainty(provenance)
-            total += energy
-            low += energy * (1 - u)
-            high += energy * (1 + u)
-            by_domain[domain] = by_domain.get(domain, 0.0) + energy
+            devices.append(DeviceEnergy(
+                name="", domain=domain, kind=kind, device="", energy_j=energy,
+                device_energy_j=0.0, mean_power_w=0.0, peak_power_w=0.0, samples=n,
+                counted=bool(counted), provenance=_json_dict(provenance)))
         conn.executemany("UPDATE devices SET energy_j = ?, mean_power_w = ?, peak_power_w = ?, "
                          "samples = ? WHERE rid = ? AND idx = ?", updates)
-        basis = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "none")
+        totals = aggregate(devices)
         try:
             warnings = list(json.loads(warnings_text or "[]"))
         except ValueError:
@@ -108,6 +103,7 @@ def recover_run(conn: sqlite3.Connection, rid: int) -> bool:
             "energy_j = ?, energy_low_j = ?, energy_high_j = ?, peak_power_w = NULL, "
             "basis = ?, by_domain = ?, warnings = ?, "
             "samples = (SELECT count(*) FROM samples WHERE rid = ?) WHERE rid = ?",
-            (ended_at, duration, total, low, high, basis, json.dumps(by_domain),
+            (ended_at, duration, totals.energy_j, totals.energy_low_j, totals.energy_high_j,
+             totals.basis, json.dumps(totals.by_domain),
              json.dumps(warnings), rid, rid))
     return True

@@ -11,14 +11,14 @@ source. Series for charts are downsampled in the ledger (index seeks, at most
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from .. import __version__
 from ..errors import UsageError
 from ..ledger._records import RunRecord, parse_time
-from ..result import _unit_label
+from ..result import _unit_label, aggregate, uncertainty_of
 from ._fmt import fmt_kwh
 
 __all__ = ["ReportData", "build_report", "SCHEMA_VERSION", "hardware_groups"]
@@ -104,13 +104,6 @@ def hardware_groups(devices: Sequence[Any]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: (order.get(g["domain"], 9), g["device"]))
 
 
-def _uncertainty_of(prov: dict[str, Any]) -> float:
-    try:
-        return float(prov.get("uncertainty") or 0.0)
-    except (TypeError, ValueError):
-        return 0.0
-
-
 def _interp(points: Sequence[tuple[float, float, float]], t: float) -> float:
     """Cumulative energy of a device series at ``t`` (linear between points)."""
     if not points:
@@ -193,19 +186,18 @@ def build_report(ledger: Any, run: str, *, zone: str | None = None, pue: float |
                   market_factor_g_per_kwh=market_factor_g_per_kwh)
     pue_value = acc.pue.value
     facility_j = energy_j * pue_value
-    kinds = {d.kind for d in record.devices if d.counted}
-    basis = record.basis or (kinds.pop() if len(kinds) == 1 else "mixed" if kinds else "none")
+    basis = record.basis or aggregate(record.devices).basis
     low, high = record.energy_low_j, record.energy_high_j
     if low is None or high is None:  # not finished: from the devices' flushed samples
         last = {i: raw[i][-1][2] for i in counted if raw.get(i)}
-        unc = {i: _uncertainty_of(record.devices[i].provenance) for i in last}
-        low = sum(e * (1 - unc[i]) for i, e in last.items()) if last else energy_j
-        high = sum(e * (1 + unc[i]) for i, e in last.items()) if last else energy_j
-    measured_j = sum(d.energy_j for d in record.devices if d.counted and d.kind == "measured")
+        flushed = aggregate(replace(record.devices[i], energy_j=e) for i, e in last.items())
+        low, high = ((flushed.energy_low_j, flushed.energy_high_j) if last
+                     else (energy_j, energy_j))
+    measured_j = aggregate(record.devices).measured_j
     devices = [dict(index=i, name=d.name, domain=d.domain, kind=d.kind, device=d.device,
                     counted=d.counted, energy_j=d.energy_j, mean_power_w=d.mean_power_w,
                     peak_power_w=d.peak_power_w, samples=d.samples, bridged_j=d.bridged_j,
-                    errors=d.errors, uncertainty=_uncertainty_of(d.provenance),
+                    errors=d.errors, uncertainty=uncertainty_of(d.provenance),
                     source=_describe_source(d.provenance, d.kind), provenance=d.provenance)
                for i, d in enumerate(record.devices)]
     hardware = hardware_groups(record.devices)
@@ -354,7 +346,7 @@ def _provenance(record: RunRecord, acc: Any, basis: str) -> list[dict[str, Any]]
     for d in record.devices:
         if not d.counted:
             continue
-        unc = _uncertainty_of(d.provenance)
+        unc = uncertainty_of(d.provenance)
         rows.append(dict(figure=f"energy, {d.name} ({d.domain})", value=d.energy_j,
                          unit="J", basis=d.kind, source=_describe_source(d.provenance, d.kind),
                          device=d.device, uncertainty=unc or None, zone=None, dataset=None,
@@ -390,7 +382,7 @@ def _series(raw: dict[int, list[tuple[float, float, float]]], record: RunRecord,
         if not pts:
             continue
         devices.append(dict(index=i, name=d.name, domain=d.domain, kind=d.kind,
-                            counted=d.counted, uncertainty=_uncertainty_of(d.provenance),
+                            counted=d.counted, uncertainty=uncertainty_of(d.provenance),
                             power_w=[[round(t, 3), round(p, 4)] for t, p, _ in pts]))
     total = [[round(b[0], 3), (b[1] - a[1]) / (b[0] - a[0])]
              for a, b in zip(trace, trace[1:]) if b[0] > a[0]]
@@ -403,7 +395,7 @@ def _series(raw: dict[int, list[tuple[float, float, float]]], record: RunRecord,
         for i, d in enumerate(record.devices):
             if not d.counted or i not in raw:
                 continue
-            u = _uncertainty_of(d.provenance)
+            u = uncertainty_of(d.provenance)
             prev_t, prev_e = 0.0, 0.0
             for k, t in enumerate(grid):
                 e = _interp(raw[i], t)

@@ -1,0 +1,46 @@
+"""One rule for run totals: ``wattprint.result.aggregate`` (used by the tracker, ledger
+recovery, reports and job merges)."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, strategies as st
+
+from wattprint.result import DeviceEnergy, aggregate, basis_of, uncertainty_of
+
+
+def dev(energy_j, *, kind="measured", domain="gpu", counted=True, u=None):
+    prov = {} if u is None else {"uncertainty": u}
+    return DeviceEnergy(name="d", domain=domain, kind=kind, device="0", energy_j=energy_j,
+                        device_energy_j=energy_j or 0.0, mean_power_w=0.0, peak_power_w=0.0,
+                        samples=1, counted=counted, provenance=prov)
+
+
+def test_nested_devices_are_not_summed_and_ranges_come_from_each_device():
+    t = aggregate([dev(100.0), dev(40.0, kind="modelled", domain="cpu", u=0.25),
+                   dev(30.0, domain="cpu", counted=False)])
+    assert t.energy_j == 140.0
+    assert (t.energy_low_j, t.energy_high_j) == (130.0, 150.0)
+    assert t.by_domain == {"gpu": 100.0, "cpu": 40.0}
+    assert t.basis == "mixed" and t.measured_j == 100.0
+    assert math.isclose(t.measured_fraction, 100 / 140)
+
+
+def test_basis_and_uncertainty_parsing():
+    assert basis_of([]) == "none" and basis_of(["modelled", "modelled"]) == "modelled"
+    assert uncertainty_of('{"uncertainty": 0.3}') == 0.3
+    assert uncertainty_of("not json") == 0.0
+    assert uncertainty_of({"uncertainty": float("nan")}) == 0.0
+    assert uncertainty_of({"uncertainty": 7}) == 1.0  # a range never goes below zero
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+                          st.sampled_from(["measured", "modelled"]),
+                          st.one_of(st.none(), st.floats(allow_nan=True)), st.booleans()),
+                max_size=6))
+def test_totals_are_always_finite_and_ordered(rows):
+    t = aggregate(dev(e, kind=k, u=u, counted=c) for e, k, u, c in rows)
+    for value in (t.energy_j, t.energy_low_j, t.energy_high_j, *t.by_domain.values()):
+        assert math.isfinite(value) and value >= 0
+    assert t.energy_low_j <= t.energy_j * (1 + 1e-12) and t.energy_j <= t.energy_high_j * (1 + 1e-12)
