@@ -122,3 +122,27 @@ def test_explicit_user_file(dirs, tmp_path) -> None:
     user.write_text('mode = "machine"\n')
     config = load_config(cwd=str(sub), env={**env, "WATTPRINT_CONFIG": str(user)})
     assert config.mode == "machine" and config.sources["mode"] == str(user)
+
+
+def test_config_does_not_import_the_ledger(dirs) -> None:
+    """The config ↔ ledger cycle is gone: config takes the default path and the tag rule
+    from a small shared module, and loading a config never pulls in the ledger package."""
+    import ast
+    import subprocess
+    import sys
+
+    import wattprint.config as config_module
+
+    tree = ast.parse(open(config_module.__file__, encoding="utf-8").read())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert not [m for m in imported if m.lstrip(".").startswith("ledger")
+                or m.startswith("wattprint.ledger")], imported
+    _, _, sub, env = dirs
+    code = ("import sys; from wattprint.config import load_config; "
+            f"c = load_config(cwd={str(sub)!r}, env={env!r}); "
+            "assert c.ledger.endswith('ledger.db'); "
+            "print('wattprint.ledger' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from ._ledger_rules import clean_tags, default_ledger_path
 from .errors import ConfigError
 
 try:
@@ -93,8 +94,6 @@ def _string(pattern: re.Pattern[str] | None = None) -> Callable[[Any, bool], str
 
 
 def _tags(value: Any, text: bool) -> list[str]:
-    from .ledger._query import clean_tags
-
     if text and isinstance(value, str):
         value = [t for t in value.split(",") if t.strip()]
     if not isinstance(value, list):
@@ -106,8 +105,6 @@ def _tags(value: Any, text: bool) -> list[str]:
 
 
 def _default_ledger(env: Mapping[str, str]) -> str:
-    from .ledger import default_ledger_path
-
     return default_ledger_path(env)
 
 

@@ -380,7 +380,7 @@ class Tracker:
             totals.duration_s += end.time_s - start.time_s
             for sensor, e0, e1 in zip(self._sampler.sensors if self._sampler else [],
                                       start.attributed_j, end.attributed_j):
-                if getattr(sensor, "nested_in", None) is not None:
+                if sensor.nested_in is not None:
                     continue
                 delta = max(e1 - e0, 0.0)
                 totals.energy_j += delta
@@ -487,7 +487,7 @@ class Tracker:
             return 0.0
         return sum(t.attributed_j + t.pending_j * t.provisional_share
                    for s, t in zip(self._sampler.sensors, self._sampler.totals)
-                   if getattr(s, "nested_in", None) is None)
+                   if s.nested_in is None)
 
     @property
     def power_w(self) -> float:
@@ -495,7 +495,7 @@ class Tracker:
         if self._sampler is None or not self.running:
             return 0.0
         return sum(t.power_w for s, t in zip(self._sampler.sensors, self._sampler.totals)
-                   if getattr(s, "nested_in", None) is None)
+                   if s.nested_in is None)
 
     @property
     def counters(self) -> dict[str, float]:
@@ -546,7 +546,7 @@ class Tracker:
         devices: list[DeviceEnergy] = []
         warnings = list(self._warnings)
         for sensor, t in zip(self._sampler.sensors, self._sampler.totals):
-            counted = getattr(sensor, "nested_in", None) is None
+            counted = sensor.nested_in is None
             try:
                 prov = dict(sensor.provenance())
             except Exception as err:  # noqa: BLE001

@@ -27,6 +27,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import psutil
 
+from .._ledger_rules import default_ledger_path
 from ..errors import LedgerError, UsageError
 from ._ids import new_run_id
 from ._migrations import SCHEMA_VERSION, _state, check_version, migrate
@@ -39,15 +40,6 @@ from ._writer import RunWriter, device_row
 
 __all__ = ["Ledger", "RunRecord", "RunWriter", "STATUSES", "SORT_KEYS", "SCHEMA_VERSION",
            "default_ledger_path"]
-
-
-def default_ledger_path(env: Mapping[str, str] | None = None) -> str:
-    """``$XDG_DATA_HOME/wattprint/ledger.db``, or ``~/.local/share/wattprint/ledger.db``
-    (the place used when neither a flag, ``WATTPRINT_LEDGER`` nor a config file says)."""
-    env = os.environ if env is None else env
-    base = env.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"),
-                                                            ".local", "share")
-    return os.path.join(base, "wattprint", "ledger.db")
 
 
 def _host() -> str:

@@ -11,6 +11,7 @@ import re
 import sqlite3
 from typing import Iterable, Iterator, Sequence
 
+from .._ledger_rules import clean_tags
 from ..errors import RunNotFound, UsageError
 from ._ids import ID_LENGTH, is_id_prefix
 from ._records import (DEVICE_COLUMNS, RUN_COLUMNS, STATUSES, RunRecord, device_from_row,
@@ -29,20 +30,7 @@ SORT_KEYS = {
     "project": "runs.project",
     "status": "runs.status",
 }
-_TAG = re.compile(r"^[^\s,]{1,64}$")
 _LAST = re.compile(r"^(?:last|latest)(?:~(\d+))?$")
-
-
-def clean_tags(tags: Iterable[str]) -> list[str]:
-    """Validated, de-duplicated tags in order. Raises :class:`UsageError`."""
-    out: list[str] = []
-    for tag in tags:
-        if not isinstance(tag, str) or not _TAG.match(tag.strip()):
-            raise UsageError(f"tag {tag!r} is not valid; a tag is 1 to 64 characters without "
-                             "spaces or commas (e.g. 'baseline', 'lr=3e-4')")
-        if tag.strip() not in out:
-            out.append(tag.strip())
-    return out
 
 
 def list_runs(conn: sqlite3.Connection, *, project: str | None = None,

@@ -62,7 +62,7 @@ def device_row(rid: int, idx: int, sensor: Any) -> tuple:
         prov = {"kind": getattr(sensor, "kind", "measured"), "error": repr(err)}
     return (rid, idx, str(sensor.name), str(sensor.domain), str(sensor.kind),
             str(getattr(sensor, "device", "") or ""),
-            int(getattr(sensor, "nested_in", None) is None), _dumps(prov))
+            int(sensor.nested_in is None), _dumps(prov))
 
 
 class RunWriter:

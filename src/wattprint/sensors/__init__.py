@@ -69,7 +69,7 @@ def detect(*, mode: str = "process", tree: Any = None, gpus: bool = True,
         _try(detection, "amdsmi", lambda: _amdsmi.open_amdsmi_sensors(amdsmi=amdsmi))
     rapl = _try(detection, "rapl", lambda: _rapl.open_rapl_sensors(
         rapl_root, cpuinfo_path=cpuinfo_path))
-    counted = [s for s in rapl if getattr(s, "nested_in", None) is None]
+    counted = [s for s in rapl if s.nested_in is None]
     if models:
         model_tree = tree if mode == "process" else None
         if not any(s.domain in ("cpu", "system") for s in counted):

@@ -94,6 +94,11 @@ class Sensor(abc.ABC):
     #: Seconds between reads; ``None`` means the sampler's rate. Cumulative sources that
     #: are costly to read (the CPU-time model) use a longer interval without losing energy.
     interval_s: float | None = None
+    #: The ``name`` of the sensor whose energy already includes this one's (a RAPL core or
+    #: uncore sub-domain inside its package, ``"rapl:package-0"``), or ``None`` for a
+    #: sensor counted on its own. Nested sensors are recorded and shown but never summed
+    #: into run totals, so nothing is counted twice.
+    nested_in: str | None = None
 
     @abc.abstractmethod
     def read(self) -> Reading:
