@@ -1,0 +1,35 @@
+"""Real ``torchrun`` for tests: ``python -m torch.distributed.run --standalone`` (what the
+``torchrun`` command runs) with N CPU ranks, gloo kept on the loopback interface."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from ._proc import clean_env
+
+PIP_TORCH = "pip install -e '.[test,integrations]'"
+
+
+def torchrun_argv(script: str | Path, nproc: int, args: Sequence[str] = ()) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+            f"--nproc_per_node={nproc}", "--max_restarts=0", str(script), *args]
+
+
+def torchrun(script: str | Path, nproc: int = 2, env: Mapping[str, str] | None = None,
+             timeout: float = 180, args: Sequence[str] = (), cwd: Path | str | None = None,
+             prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """Run ``torchrun --standalone --nproc_per_node=NPROC SCRIPT ARGS`` and return the
+    finished process. ``env`` is added to an environment without inherited launcher
+    variables (``GLOO_SOCKET_IFNAME=lo`` is set); ``prefix`` goes before the launcher,
+    e.g. ``[*WATTPRINT, "run", "--"]`` to wrap it."""
+    try:
+        import torch.distributed.run  # noqa: F401
+    except ImportError:
+        import pytest
+        pytest.fail(f"torch is not installed; install it with `{PIP_TORCH}`", pytrace=False)
+    return subprocess.run([*prefix, *torchrun_argv(script, nproc, args)],
+                          env=clean_env(env), cwd=str(cwd) if cwd else None,
+                          capture_output=True, text=True, timeout=timeout)

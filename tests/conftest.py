@@ -1,0 +1,56 @@
+"""Session fixtures for the real distributed engines (see ``_services``). A test that uses
+one is marked ``services`` and ``slow`` automatically; the start-up time of each service
+is printed at the end of the run."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from _services import RayCluster, SlurmCluster, start_ray, start_slurm
+
+SERVICE_FIXTURES = {"slurm_cluster", "slurm_two_nodes", "ray_cluster"}
+_started: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    """munged + slurmctld + one slurmd (``NodeName=localhost``, 4 CPUs declared)."""
+    cluster = start_slurm(tmp_path_factory.mktemp("slurm"), nodes=["localhost"])
+    _started["slurm_cluster"] = cluster.start_s
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def slurm_two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    """Two slurmd "nodes", ``n1`` and ``n2`` (2 CPUs each), on this one host."""
+    cluster = start_slurm(tmp_path_factory.mktemp("slurm2"), nodes=["n1", "n2"],
+                          cpus_per_node=2)
+    _started["slurm_two_nodes"] = cluster.start_s
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayCluster]:
+    """A Ray head (4 logical CPUs) in a network namespace with only loopback."""
+    cluster = start_ray()
+    _started["ray_cluster"] = cluster.start_s
+    yield cluster
+    cluster.stop()
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _started:
+        terminalreporter.write_line("services started: " + ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in sorted(_started.items())))
