@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import Callable
 
 import psutil
 
@@ -160,9 +161,13 @@ class ProcessTree:
     #: Calls of ``cpu_s()`` closer together than this return the same reading.
     SAME_INSTANT_S = 0.002
 
-    def __init__(self, root_pid: int | None = None, *, refresh_s: float = 1.0) -> None:
+    def __init__(self, root_pid: int | None = None, *, refresh_s: float = 1.0,
+                 descendants: Callable[[int], list[int]] | None = None) -> None:
         self.root_pid = os.getpid() if root_pid is None else int(root_pid)
         self.refresh_s = float(refresh_s)
+        #: how the tree's members below the root are found (a distributed job's rank
+        #: passes one that stops at the other ranks: see wattprint.distributed)
+        self._descendants = descendants
         self._refreshed_s = float("-inf")
         try:
             self._root = psutil.Process(self.root_pid)
@@ -196,7 +201,9 @@ class ProcessTree:
     def _refresh(self) -> None:
         old = self._members
         members: dict[int, object] = {self.root_pid: self._root}
-        if self._children_files:
+        if self._descendants is not None:
+            pids = self._descendants(self.root_pid)
+        elif self._children_files:
             pids = descendant_pids(self.root_pid)
         else:
             try:

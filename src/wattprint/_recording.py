@@ -102,11 +102,28 @@ class Recording:
                 name=tracker.name, project=self.project, tags=self.tags,
                 command=self.command if self.command is not None else list(sys.argv),
                 mode=tracker.mode, zone=self.zone, settings=settings,
-                sensors=tracker._sampler.sensors, pid=os.getpid())
+                sensors=tracker._sampler.sensors, pid=os.getpid(), job=tracker.job)
             self.writer.progress = tracker._ledger_progress
         except Exception as err:  # noqa: BLE001 - never kill the user's program
             self._failed(err, "this run is not recorded in the ledger", tracker._warnings)
             self._close_owned()
+
+    def job_parts(self) -> list[Any]:
+        """The parts of this run's job recorded in the ledger (for gathering without a
+        process group); empty when the run is not recorded."""
+        writer = self.writer
+        job = getattr(writer, "job_id", None) if writer is not None else None
+        if writer is None or not job:
+            return []
+        from .distributed import JobPart
+        from .ledger import Ledger
+
+        try:
+            with Ledger(writer.ledger.path, readonly=True) as ledger:
+                return [JobPart.from_record(r) for r in ledger.job_parts(job)]
+        except Exception as err:  # noqa: BLE001
+            log.debug("wattprint: reading the job's parts failed: %r", err)
+            return []
 
     def start_flushing(self, t0: float) -> None:
         if self.writer is not None:

@@ -133,7 +133,8 @@ class Tracker:
                  total_work: Mapping[str, float] | None = None,
                  budget_kwh: float | None = None, budget_co2e_kg: float | None = None,
                  budget_cost: float | None = None, on_budget: Any = "stop",
-                 price_per_kwh: float | None = None, currency: str | None = None) -> None:
+                 price_per_kwh: float | None = None, currency: str | None = None,
+                 job: Any = None) -> None:
         if mode not in MODES:
             raise UsageError(f"mode={mode!r} is not a tracking mode; use 'process' (the "
                              "tracked process tree) or 'machine' (whole devices)")
@@ -142,9 +143,19 @@ class Tracker:
                              "per second between 0 and 1000 (default 10)")
         if name is not None and not isinstance(name, str):
             raise UsageError(f"name={name!r} must be a string")
+        if not (job is None or job is True or job is False or isinstance(job, str)
+                or type(job).__name__ == "JobIdentity"):
+            raise UsageError(f"job={job!r} is not a job; pass a job id string, a "
+                             "wattprint.distributed.JobIdentity, False (not part of a job) "
+                             "or nothing (detected from the launcher)")
         self.name = name
         self.mode = mode
         self.pid = pid
+        self._job_option = job
+        #: this process's place in a distributed job (detected at start), or None
+        self.job: Any = None
+        self._registry: Any = None
+        self._job_result: Any = None
         self.rate_hz = float(rate_hz)
         self._given_sensors = list(sensors) if sensors is not None else None
         self._gpus = gpus
@@ -199,8 +210,10 @@ class Tracker:
                                  "wattprint.track() for each run")
             from ._proctree import ProcessTree, machine_busy_cpu_s
 
-            self._tree = ProcessTree(self.pid) if self.mode == "process" else None
-            sensors = self._open_sensors()
+            descendants = self._join_job()
+            self._tree = (ProcessTree(self.pid, descendants=descendants)
+                          if self.mode == "process" else None)
+            sensors = self._own(self._open_sensors())
             share_source = None
             if self._tree is not None:
                 tree = self._tree
@@ -225,6 +238,90 @@ class Tracker:
                 self._warnings.append(f"sampling could not start: {err!r}")
             _running_at_exit(self)
             return self
+
+    # -- distributed jobs (wattprint.distributed) -----------------------------------------
+    def _join_job(self) -> Any:
+        """Find this process's job and announce it on this machine; return the process
+        tree walker that leaves out the other ranks (None when not in a job)."""
+        from .distributed import as_identity
+
+        try:
+            self.job = as_identity(self._job_option)
+        except UsageError as err:
+            if self._job_option not in (None, True):
+                raise
+            log.warning("wattprint: %s; measuring this process alone", err)
+            self._warnings.append(f"the distributed job could not be identified: {err}")
+            return None
+        if self.job is None:
+            return None
+        from .distributed._registry import JobRegistry, pruned_descendants
+
+        root = os.getpid() if self.pid is None else int(self.pid)
+        try:
+            self._registry = JobRegistry(self.job.job_id, self.job.host_id)
+            self._registry.register("launcher" if self.job.launcher else str(self.job.rank),
+                                    pid=root)
+        except OSError as err:
+            log.warning("wattprint: could not register this rank (%s); other ranks below "
+                        "this process may be counted twice", err)
+            self._warnings.append(f"rank registration failed: {err}")
+            self._registry = None
+            return None
+        registry = self._registry
+        return pruned_descendants(lambda: registry.peers(exclude=root))
+
+    def _own(self, sensors: list[Sensor]) -> list[Sensor]:
+        """In a job, keep what this process measures: its share of the GPUs, and the host
+        devices once per machine in machine mode (see wattprint.distributed)."""
+        if self.job is None or self._given_sensors is not None:
+            return sensors
+        from .distributed import owned_gpus
+
+        gpus = [s for s in sensors if s.domain == "gpu"]
+        keep_gpu = {id(gpus[i]) for i in owned_gpus(len(gpus), self.job)}
+        host_owner = True
+        if self.mode == "machine" and any(s.domain != "gpu" for s in sensors):
+            host_owner = self._registry.claim_host() if self._registry is not None else \
+                self.job.local_rank == 0
+        kept, dropped = [], []
+        for s in sensors:
+            mine = id(s) in keep_gpu if s.domain == "gpu" else host_owner
+            (kept if mine else dropped).append(s)
+        for s in dropped:
+            try:
+                s.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if dropped:
+            log.info("wattprint: %s of job %s measures %d device(s); %s measured by other "
+                     "ranks", "launcher" if self.job.launcher else f"rank {self.job.rank}",
+                     self.job.job_id, len(kept), ", ".join(s.name for s in dropped))
+        return kept
+
+    @property
+    def job_result(self) -> Any:
+        """On global rank 0 of a distributed job, after :meth:`stop`: the whole job's
+        :class:`wattprint.distributed.JobResult` (every rank's part gathered at stop);
+        None on other ranks, before stop, and outside a job."""
+        return self._job_result
+
+    def _finish_job(self) -> None:
+        """Withdraw from the machine's job registry and gather the job's parts."""
+        if self._registry is not None:
+            self._registry.close()
+        if self.job is None or self._result is None:
+            return
+        from .distributed import JobPart
+        from .distributed._gather import gather_parts
+
+        part = JobPart.from_result(self._result, self.job, host=_hostname(),
+                                  exit_code=self._exit_code)
+        try:
+            self._job_result = gather_parts(self.job, part,
+                                            ledger_parts=self._recording.job_parts)
+        except Exception as err:  # noqa: BLE001 - never fail the user's program
+            log.error("wattprint: gathering the job's parts failed: %r", err)
 
     def _open_sensors(self) -> list[Sensor]:
         if self._given_sensors is not None:
@@ -292,6 +389,7 @@ class Tracker:
                                 err)
             self._result = self._build_result()
             self._recording.finish(self._result, exit_code=self._exit_code)
+            self._finish_job()
             return self._result
 
     @property
@@ -337,7 +435,7 @@ class Tracker:
                     sensors=self._given_sensors, rate_hz=self.rate_hz, gpus=self._gpus,
                     rapl_root=self._rapl_root, sink=self._sink,
                     detect_options=self._detect_options, **self._recording.options(),
-                    **self._outlook_options)
+                    **self._outlook_options, job=self._job_option)
 
     # -- phases and counters --------------------------------------------------------------
     def phase(self, name: str) -> Phase:
@@ -603,6 +701,12 @@ def _stop_at_exit() -> None:
             tracker._stop_at_exit(exc)
         except Exception as err:  # noqa: BLE001 - the program is exiting: log, go on
             log.error("wattprint: could not stop run %r at exit: %r", tracker.name, err)
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname() or "localhost"
 
 
 def _decorate(func: F, settings: dict[str, Any]) -> F:

@@ -28,11 +28,11 @@ from typing import Any, Iterator, Mapping, Sequence
 import psutil
 
 from .._ledger_rules import default_ledger_path
-from ..errors import LedgerError, UsageError
+from ..errors import LedgerError, RunNotFound, UsageError
 from ._ids import new_run_id
 from ._migrations import SCHEMA_VERSION, _state, check_version, migrate
-from ._query import (SORT_KEYS, clean_tags, count_runs, iter_samples, list_runs, load_run,
-                     resolve, sample_series)
+from ._query import (SORT_KEYS, clean_tags, count_runs, iter_samples, job_rids, list_runs,
+                     load_run, resolve, sample_series)
 from ._records import STATUSES, RunRecord, utc_now_iso
 from ._recovery import process_alive, recover_run, stale_runs
 from ._sqlite import DEFAULT_TIMEOUT_S, connect, guard, retry_busy, write_txn
@@ -159,11 +159,13 @@ class Ledger:
                   mode: str | None = None, zone: str | None = None,
                   settings: Mapping[str, Any] | None = None, sensors: Sequence[Any] = (),
                   pid: int | None = None, t0: float | None = None,
-                  flush_interval_s: float | None = None) -> RunWriter:
+                  flush_interval_s: float | None = None, job: Any = None) -> RunWriter:
         """Insert a ``running`` run (and its devices, from ``sensors``) and return the
         :class:`RunWriter` that records it. ``pid`` is the process whose death means the
         run was interrupted (default: this process). ``flush_interval_s`` fixes the seconds
-        between sample flushes; by default 0.5 s for the first 10 s of the run, 2 s after."""
+        between sample flushes; by default 0.5 s for the first 10 s of the run, 2 s after.
+        ``job``: the :class:`wattprint.distributed.JobIdentity` when the run is one part
+        of a distributed job."""
         tags = clean_tags(tags)
         if project is not None and (not isinstance(project, str) or not project.strip()):
             raise UsageError(f"project {project!r} must be a non-empty string")
@@ -175,7 +177,9 @@ class Ledger:
         started_at = utc_now_iso()
         row = (name, project, json.dumps(list(command)) if command is not None else None,
                self.host, pid, pid_started, mode, started_at, zone,
-               json.dumps(dict(settings or {}), default=str, sort_keys=True))
+               json.dumps(dict(settings or {}), default=str, sort_keys=True),
+               job.job_id if job is not None else None,
+               json.dumps(job.to_dict(), sort_keys=True) if job is not None else None)
         rid = 0
         for _attempt in range(8):
             run_id = new_run_id()
@@ -183,8 +187,8 @@ class Ledger:
                 with self._writing() as conn:
                     rid = conn.execute(
                         "INSERT INTO runs (id, name, project, command, host, pid, "
-                        "pid_started, mode, status, started_at, zone, settings) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                        "pid_started, mode, status, started_at, zone, settings, job_id, job) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
                         (run_id, *row)).lastrowid or 0
                     conn.executemany("INSERT INTO run_tags (rid, tag) VALUES (?, ?)",
                                      [(rid, t) for t in tags])
@@ -200,26 +204,70 @@ class Ledger:
             raise LedgerError("could not allocate a unique run id", path=self.path)
         writer = RunWriter(self, rid, run_id, time.monotonic() if t0 is None else t0,
                            flush_interval_s=flush_interval_s)
+        writer.job_id = job.job_id if job is not None else None
         return writer
 
     # -- reading ------------------------------------------------------------------------
     def runs(self, *, project: str | None = None, tags: Sequence[str] = (),
              status: Sequence[str] | str | None = None, since: str | None = None,
              until: str | None = None, name: str | None = None, sort: str = "started",
-             descending: bool = True, limit: int | None = None) -> list[RunRecord]:
+             descending: bool = True, limit: int | None = None,
+             per_job: bool = False) -> list[RunRecord]:
         """Runs (summaries: no devices or phases) matching every filter given; see
-        :func:`wattprint.ledger._query.list_runs`."""
+        :func:`wattprint.ledger._query.list_runs`. ``per_job``: one row per distributed
+        job (its first part; :meth:`job` gives the job's figures)."""
         with self._reading() as conn:
             return list_runs(conn, project=project, tags=tags, status=status, since=since,
                              until=until, name=name, sort=sort, descending=descending,
-                             limit=limit)
+                             limit=limit, per_job=per_job)
 
     def count(self, *, project: str | None = None, tags: Sequence[str] = (),
               status: Sequence[str] | str | None = None, since: str | None = None,
-              until: str | None = None, name: str | None = None) -> int:
+              until: str | None = None, name: str | None = None,
+              per_job: bool = False) -> int:
         with self._reading() as conn:
             return count_runs(conn, project=project, tags=tags, status=status, since=since,
-                              until=until, name=name)
+                              until=until, name=name, per_job=per_job)
+
+    def job_parts(self, job: str) -> list[RunRecord]:
+        """Every recorded part (in full) of a distributed job, named by its job id or by
+        the id of any of its runs. Raises :class:`~wattprint.errors.RunNotFound`."""
+        with self._reading() as conn:
+            rids = job_rids(conn, job)
+            if not rids:
+                rid, _ = resolve(conn, job, self.path)
+                record = load_run(conn, rid)
+                rids = job_rids(conn, record.job_id) if record.job_id else [rid]
+            return [load_run(conn, rid) for rid in rids]
+
+    def job(self, job: str) -> Any:
+        """The :class:`wattprint.distributed.JobResult` of a distributed job (every part
+        recorded in this ledger merged by :func:`wattprint.distributed.merge_parts`),
+        named by its job id or any of its runs' ids. A part whose process died on this
+        host is recovered first when the ledger is writable."""
+        from ..distributed import JobPart, merge_parts
+
+        if not self.readonly:
+            self.recover()
+        parts = self.job_parts(job)
+        if not parts[0].job_id:
+            raise RunNotFound(f"run {parts[0].id} is not part of a distributed job",
+                              run_id=job, path=self.path,
+                              fix="show it with `wattprint show RUN`")
+        return merge_parts(JobPart.from_record(r) for r in parts)
+
+    def import_runs(self, other: "Ledger", *, samples: bool = True) -> list[str]:
+        """Copy every run of ``other`` that this ledger lacks (same id), with its
+        devices, phases, counters, tags and (``samples=True``) samples, in one
+        transaction; return the ids copied. How the ledgers of several hosts of one job
+        are brought together (``wattprint merge``)."""
+        from ._import import copy_runs
+
+        if os.path.abspath(other.path) == self.path:
+            raise UsageError(f"cannot merge the ledger {self.path} into itself; name "
+                             "another host's ledger file")
+        with other._reading() as src, self._writing() as dst:
+            return copy_runs(src, dst, samples=samples)
 
     def resolve(self, run: str) -> str:
         """The full id of the run named by an id, a unique prefix or ``last``/``last~N``."""

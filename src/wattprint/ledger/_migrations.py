@@ -221,12 +221,21 @@ def _v4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE runs ADD COLUMN overhead_cpu_s REAL")
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    # a run that is one part of a distributed job: the job's id, and this part's place in
+    # it (JSON of wattprint.distributed.JobIdentity: engine, rank, local rank, host id...)
+    conn.execute("ALTER TABLE runs ADD COLUMN job_id TEXT")
+    conn.execute("ALTER TABLE runs ADD COLUMN job TEXT")
+    conn.execute("CREATE INDEX runs_job ON runs (job_id, rid) WHERE job_id IS NOT NULL")
+
+
 #: (version, what it does, function) — append only.
 MIGRATIONS: tuple[tuple[int, str, Callable[[sqlite3.Connection], None]], ...] = (
     (1, "runs, devices, phases, counters and samples", _v1),
     (2, "tags table, per-run CPU seconds and sample count, listing indexes", _v2),
     (3, "'stopped' status and the reason a run ended", _v3),
     (4, "CPU seconds of wattprint's own sampling per run", _v4),
+    (5, "distributed jobs: each run's job id and place in the job", _v5),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

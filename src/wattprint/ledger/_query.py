@@ -37,18 +37,25 @@ def list_runs(conn: sqlite3.Connection, *, project: str | None = None,
               tags: Sequence[str] = (), status: Sequence[str] | str | None = None,
               since: str | None = None, until: str | None = None, name: str | None = None,
               sort: str = "started", descending: bool = True,
-              limit: int | None = None) -> list[RunRecord]:
+              limit: int | None = None, per_job: bool = False) -> list[RunRecord]:
     """Runs matching every filter given. ``since``/``until``: ISO 8601 UTC bounds on the
-    start time; ``name``: a substring of the name; ``limit`` None or 0: all."""
+    start time; ``name``: a substring of the name; ``limit`` None or 0: all;
+    ``per_job``: one run per distributed job (its first part), so a job is one row."""
     if sort not in SORT_KEYS:
         raise UsageError(f"cannot sort by {sort!r}; use one of {', '.join(SORT_KEYS)}")
-    where, params = _filters(project, tags, status, since, until, name)
+    where, params = _filters(project, tags, status, since, until, name, per_job)
     direction = "DESC" if descending else "ASC"
     sql = (f"SELECT {RUN_COLUMNS} FROM runs{where} ORDER BY {SORT_KEYS[sort]} {direction} "
            f"NULLS LAST, runs.id {direction}")
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [run_from_row(row) for row in conn.execute(sql, params)]
+
+
+def job_rids(conn: sqlite3.Connection, job_id: str) -> list[int]:
+    """Row ids of every part of the job ``job_id``."""
+    return [rid for (rid,) in conn.execute(
+        "SELECT rid FROM runs WHERE job_id = ? ORDER BY rid", (job_id,))]
 
 
 def count_runs(conn: sqlite3.Connection, **filters: object) -> int:
@@ -58,9 +65,13 @@ def count_runs(conn: sqlite3.Connection, **filters: object) -> int:
 
 def _filters(project: str | None = None, tags: Sequence[str] = (),
              status: Sequence[str] | str | None = None, since: str | None = None,
-             until: str | None = None, name: str | None = None) -> tuple[str, list]:
+             until: str | None = None, name: str | None = None,
+             per_job: bool = False) -> tuple[str, list]:
     clauses: list[str] = []
     params: list[object] = []
+    if per_job:
+        clauses.append("(runs.job_id IS NULL OR runs.rid = (SELECT min(j.rid) FROM runs j "
+                       "WHERE j.job_id = runs.job_id))")
     if project is not None:
         clauses.append("runs.project = ?")
         params.append(project)

@@ -27,7 +27,7 @@ RUN_COLUMNS = (
     "runs.ended_at, runs.duration_s, runs.exit_code, runs.zone, runs.settings, "
     "runs.energy_j, runs.energy_low_j, runs.energy_high_j, runs.peak_power_w, runs.basis, "
     "runs.by_domain, runs.warnings, runs.cpu_s, runs.samples, runs.end_reason, "
-    "runs.overhead_cpu_s")
+    "runs.overhead_cpu_s, runs.job")
 
 DEVICE_COLUMNS = ("idx, name, domain, kind, device, counted, energy_j, device_energy_j, "
                   "mean_power_w, peak_power_w, samples, bridged_j, errors, last_error, "
@@ -84,6 +84,8 @@ class RunRecord:
     samples: int
     end_reason: str | None = None  # why the run ended so (a budget that stopped it...)
     overhead_cpu_s: float | None = None  # wattprint's own sampling CPU (measured)
+    #: the run's place in a distributed job (JobIdentity as a dict), None for a lone run
+    job_info: dict[str, Any] | None = None
     counters: dict[str, float] = field(default_factory=dict)
     devices: list[DeviceEnergy] = field(default_factory=list)
     phases: list[PhaseEnergy] = field(default_factory=list)
@@ -94,6 +96,19 @@ class RunRecord:
         if self.energy_j is None or not self.duration_s:
             return None
         return self.energy_j / self.duration_s
+
+    @property
+    def job(self) -> Any:
+        """The :class:`wattprint.distributed.JobIdentity` of a job part, else None."""
+        if not self.job_info:
+            return None
+        from ..distributed import JobIdentity
+
+        return JobIdentity.from_dict(self.job_info)
+
+    @property
+    def job_id(self) -> str | None:
+        return (self.job_info or {}).get("job_id")
 
     @property
     def per_unit(self) -> dict[str, float]:
@@ -124,7 +139,7 @@ class RunRecord:
 def run_from_row(row: sqlite3.Row | tuple) -> RunRecord:
     (rid, id_, name, project, tags, command, host, pid, mode, status, started_at, ended_at,
      duration_s, exit_code, zone, settings, energy_j, low, high, peak, basis, by_domain,
-     warnings, cpu_s, samples, end_reason, overhead_cpu_s) = row
+     warnings, cpu_s, samples, end_reason, overhead_cpu_s, job) = row
     return RunRecord(
         id=id_, name=name, project=project,
         tags=sorted(tags.split("\x1f")) if tags else [],
@@ -134,7 +149,7 @@ def run_from_row(row: sqlite3.Row | tuple) -> RunRecord:
         energy_low_j=low, energy_high_j=high, peak_power_w=peak, basis=basis,
         by_domain=_json(by_domain, {}), warnings=_json(warnings, []), cpu_s=cpu_s,
         samples=samples or 0, end_reason=end_reason, overhead_cpu_s=overhead_cpu_s,
-        rid=rid)
+        job_info=_json(job, None), rid=rid)
 
 
 def device_from_row(row: tuple) -> DeviceEnergy:

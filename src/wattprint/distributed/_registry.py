@@ -1,0 +1,158 @@
+"""The ranks of one job on one machine, so that nothing on the machine is counted twice.
+
+Each tracked rank writes a small file ``<rank>.pid`` (its PID and start time) into a
+folder per job under the user's runtime folder. Readers use it two ways:
+
+- **process mode**: a rank's process tree leaves out the subtrees of the other ranks of
+  its job (under Lightning's DDP launcher rank 1 is a child of rank 0; ``wattprint run --
+  torchrun`` has every rank below it). Each rank then counts its own share of the
+  host-level sensors (CPU share of RAPL package/DRAM, the CPU and RAM models, all linear
+  in the tree's CPU time or memory), so the shares add up to the job's exactly once.
+- **machine mode**: whole host devices are counted by one process per machine, the
+  holder of the folder's ``host.lock`` (an ``flock``, released when it exits).
+
+A registration of a process that is gone (PID dead or reused) is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import time
+from typing import Callable
+
+import psutil
+
+from .._proctree import descendant_pids
+
+__all__ = ["JobRegistry", "registry_root"]
+
+try:
+    import fcntl
+except ImportError:  # Windows: machine-mode ownership falls back to local rank 0
+    fcntl = None  # type: ignore[assignment]
+
+
+def registry_root() -> str:
+    """``$WATTPRINT_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/wattprint``, else
+    ``<tmp>/wattprint-<uid>``: a per-user folder on this machine."""
+    explicit = os.environ.get("WATTPRINT_RUNTIME_DIR")
+    if explicit:
+        return explicit
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and os.path.isdir(xdg):
+        return os.path.join(xdg, "wattprint")
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return os.path.join(tempfile.gettempdir(), f"wattprint-{uid}")
+
+
+def _folder_name(job_id: str, host: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", job_id)[:60]
+    digest = hashlib.sha256(f"{job_id}\0{host}".encode()).hexdigest()[:10]
+    return f"{safe}-{digest}"
+
+
+def _started(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+class JobRegistry:
+    """This machine's registrations of one job (see the module doc)."""
+
+    #: Seconds a peers() reading is reused (the process tree refreshes once a second).
+    REFRESH_S = 0.5
+
+    def __init__(self, job_id: str, host: str, *, root: str | None = None) -> None:
+        self.folder = os.path.join(root or registry_root(), "jobs", _folder_name(job_id, host))
+        self._own_file: str | None = None
+        self._lock_fd = -1
+        self._peers: set[int] = set()
+        self._read_s = float("-inf")
+
+    def register(self, key: str, pid: int | None = None) -> None:
+        """Announce ``pid`` (default: this process) as a member under ``key`` (its rank)."""
+        pid = os.getpid() if pid is None else pid
+        os.makedirs(self.folder, mode=0o700, exist_ok=True)
+        path = os.path.join(self.folder, f"{re.sub(r'[^A-Za-z0-9_-]', '_', key)}.pid")
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write(f"{pid} {_started(pid) or 0:.3f}\n")
+        os.replace(tmp, path)
+        self._own_file = path
+
+    def peers(self, exclude: int | None = None) -> set[int]:
+        """PIDs of the live registered members, other than ``exclude``."""
+        now = time.monotonic()
+        if now - self._read_s >= self.REFRESH_S:
+            found: set[int] = set()
+            try:
+                names = os.listdir(self.folder)
+            except OSError:
+                names = []
+            for name in names:
+                if not name.endswith(".pid"):
+                    continue
+                try:
+                    with open(os.path.join(self.folder, name), encoding="ascii") as f:
+                        pid_text, started_text = f.read().split()[:2]
+                    pid, started = int(pid_text), float(started_text)
+                except (OSError, ValueError):
+                    continue
+                actual = _started(pid)
+                if actual is not None and abs(actual - started) < 1.0:
+                    found.add(pid)
+            self._peers, self._read_s = found, now
+        return self._peers - ({exclude} if exclude is not None else set())
+
+    def claim_host(self) -> bool:
+        """Try to become the one process that counts whole host devices (machine mode)
+        on this machine for this job. Held until :meth:`close` or the process exits."""
+        if self._lock_fd >= 0:
+            return True
+        if fcntl is None:
+            return True
+        os.makedirs(self.folder, mode=0o700, exist_ok=True)
+        fd = os.open(os.path.join(self.folder, "host.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    def close(self) -> None:
+        """Withdraw this process's registration and host claim."""
+        if self._own_file is not None:
+            try:
+                os.unlink(self._own_file)
+            except OSError:
+                pass
+            self._own_file = None
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+
+def pruned_descendants(peers: Callable[[], set[int]]) -> Callable[[int, str], list[int]]:
+    """A ``descendant_pids`` that stops at the members in ``peers()``: their subtrees are
+    measured by those members themselves."""
+    def walk(root_pid: int, proc_root: str = "/proc") -> list[int]:
+        stop = peers()
+        if not stop:
+            return descendant_pids(root_pid, proc_root)
+        found = descendant_pids(root_pid, proc_root)
+        if not found:
+            return found
+        excluded: set[int] = set()
+        for pid in found:
+            if pid in stop and pid not in excluded:
+                excluded.add(pid)
+                excluded.update(descendant_pids(pid, proc_root))
+        return [p for p in found if p not in excluded]
+    return walk
