@@ -94,6 +94,17 @@ def _stat_times(pid: int, proc_root: str = "/proc") -> tuple[float, int]:
         raise OSError(f"unexpected content in {proc_root}/{pid}/stat: {raw[:80]!r}") from err
 
 
+def _stat_parent(pid: int, proc_root: str = "/proc") -> tuple[int, float, int]:
+    """``(parent PID, CPU seconds as in _stat_times, start time in ticks)`` of ``pid``."""
+    raw = _read_small(f"{proc_root}/{pid}/stat")
+    try:
+        f = raw[raw.rindex(b")") + 2:].split()
+        return (int(f[1]), (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / _CLK_TCK,
+                int(f[19]))
+    except (ValueError, IndexError) as err:
+        raise OSError(f"unexpected content in {proc_root}/{pid}/stat: {raw[:80]!r}") from err
+
+
 def _rss_bytes(pid: int, proc_root: str = "/proc") -> int:
     """Resident set size of ``pid`` from ``/proc/<pid>/statm`` (as psutil reports it)."""
     raw = _read_small(f"{proc_root}/{pid}/statm")
@@ -162,12 +173,14 @@ class ProcessTree:
     SAME_INSTANT_S = 0.002
 
     def __init__(self, root_pid: int | None = None, *, refresh_s: float = 1.0,
-                 descendants: Callable[[int], list[int]] | None = None) -> None:
+                 exclude: Callable[[], set[int]] | None = None) -> None:
         self.root_pid = os.getpid() if root_pid is None else int(root_pid)
         self.refresh_s = float(refresh_s)
-        #: how the tree's members below the root are found (a distributed job's rank
-        #: passes one that stops at the other ranks: see wattprint.distributed)
-        self._descendants = descendants
+        #: PIDs whose subtrees are left out (the other ranks of a distributed job, which
+        #: measure themselves: see wattprint.distributed); see _left_out_cpu_s
+        self._exclude = exclude
+        self._excluded: dict[int, list[float]] = {}  # pid -> [ppid, start ticks, cpu_s]
+        self._reaped_excluded_s = 0.0
         self._refreshed_s = float("-inf")
         try:
             self._root = psutil.Process(self.root_pid)
@@ -201,10 +214,10 @@ class ProcessTree:
     def _refresh(self) -> None:
         old = self._members
         members: dict[int, object] = {self.root_pid: self._root}
-        if self._descendants is not None:
-            pids = self._descendants(self.root_pid)
-        elif self._children_files:
+        if self._children_files:
             pids = descendant_pids(self.root_pid)
+            if self._exclude is not None:
+                pids = self._leave_out(pids)
         else:
             try:
                 pids = [p.pid for p in self._root.children(recursive=True)]
@@ -219,6 +232,43 @@ class ProcessTree:
                     continue
             members[pid] = known
         self._members = members
+
+    def _leave_out(self, pids: list[int]) -> list[int]:
+        """``pids`` without the excluded subtrees; newly excluded roots are remembered
+        with their parent, so their CPU time is taken out again when a member reaps them."""
+        stop = self._exclude() if self._exclude is not None else set()
+        if not stop:
+            return pids
+        dropped: set[int] = set()
+        for pid in pids:
+            if pid in stop and pid not in dropped:
+                dropped.add(pid)
+                dropped.update(descendant_pids(pid))
+                if pid not in self._excluded:
+                    try:
+                        ppid, cpu_s, started = _stat_parent(pid)
+                    except OSError:
+                        continue
+                    self._excluded[pid] = [ppid, started, cpu_s]
+        return [p for p in pids if p not in dropped]
+
+    def _left_out_cpu_s(self) -> float:
+        """CPU seconds of excluded subtrees that a member of the tree reaped (Linux then
+        adds them to the member's ``children_*`` times): to be taken out of the total.
+        Each excluded root's CPU is read at every call, so at most one interval of its
+        very last CPU time is missed."""
+        for pid, rec in list(self._excluded.items()):
+            try:
+                _ppid, cpu_s, started = _stat_parent(pid)
+                if started == rec[1]:
+                    rec[2] = cpu_s
+                    continue
+            except OSError:
+                pass
+            if int(rec[0]) in self._members:  # reaped inside the tree: its time moved here
+                self._reaped_excluded_s += rec[2]
+            del self._excluded[pid]
+        return self._reaped_excluded_s
 
     # -- reads ----------------------------------------------------------------------------
     def _raw_total(self) -> float:
@@ -246,6 +296,10 @@ class ProcessTree:
                 if pid == self.root_pid:
                     raise
                 continue
+        if self._excluded:
+            total -= self._left_out_cpu_s()
+        elif self._reaped_excluded_s:
+            total -= self._reaped_excluded_s
         return total
 
     def cpu_s(self) -> float:

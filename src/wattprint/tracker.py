@@ -210,8 +210,8 @@ class Tracker:
                                  "wattprint.track() for each run")
             from ._proctree import ProcessTree, machine_busy_cpu_s
 
-            descendants = self._join_job()
-            self._tree = (ProcessTree(self.pid, descendants=descendants)
+            exclude = self._join_job()
+            self._tree = (ProcessTree(self.pid, exclude=exclude)
                           if self.mode == "process" else None)
             sensors = self._own(self._open_sensors())
             share_source = None
@@ -241,8 +241,9 @@ class Tracker:
 
     # -- distributed jobs (wattprint.distributed) -----------------------------------------
     def _join_job(self) -> Any:
-        """Find this process's job and announce it on this machine; return the process
-        tree walker that leaves out the other ranks (None when not in a job)."""
+        """Find this process's job and announce it on this machine; return what the
+        process tree leaves out: the other ranks of the job here (None when not in a
+        job)."""
         from .distributed import as_identity
 
         try:
@@ -255,7 +256,7 @@ class Tracker:
             return None
         if self.job is None:
             return None
-        from .distributed._registry import JobRegistry, pruned_descendants
+        from .distributed._registry import JobRegistry
 
         root = os.getpid() if self.pid is None else int(self.pid)
         try:
@@ -269,7 +270,7 @@ class Tracker:
             self._registry = None
             return None
         registry = self._registry
-        return pruned_descendants(lambda: registry.peers(exclude=root))
+        return lambda: registry.peers(exclude=root)
 
     def _own(self, sensors: list[Sensor]) -> list[Sensor]:
         """In a job, keep what this process measures: its share of the GPUs, and the host

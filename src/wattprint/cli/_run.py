@@ -202,14 +202,16 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
                       settings=settings, budget_kwh=args.budget_kwh,
                       budget_co2e_kg=args.budget_co2e_kg, budget_cost=args.budget_cost,
                       on_budget=stopper if args.on_budget == "stop" else _warn_budget,
-                      price_per_kwh=args.price_per_kwh, currency=args.currency)
+                      price_per_kwh=args.price_per_kwh, currency=args.currency,
+                      job=_launcher_job())
     progress_file = _progress_path()
     tracker.start()
     if tracker.ledger_error is not None:
         tracker.stop()
         raise tracker.ledger_error
     try:
-        child = subprocess.Popen(cmd, env={**os.environ, PROGRESS_ENV: progress_file})
+        child = subprocess.Popen(cmd, env={**os.environ, PROGRESS_ENV: progress_file,
+                                           **_job_env(tracker)})
         stopper.child = child
     except OSError as err:
         tracker.stop(exit_code=127)
@@ -269,6 +271,9 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
     if not config.quiet:
         print(result.summary(), file=sys.stderr)
         print(accounting_summary(result, config), file=sys.stderr)
+        job_text = _job_summary(tracker, ledger)
+        if job_text:
+            print(job_text, file=sys.stderr)
     code = returncode if returncode >= 0 else 128 - returncode
     if stopper.event is not None:
         print(f"wattprint: stopped: {result.end_reason}", file=sys.stderr)
@@ -277,6 +282,47 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
         print(f"wattprint: error: {tracker.ledger_error}", file=sys.stderr)
         return code or 2
     return code
+
+
+# -- distributed jobs ----------------------------------------------------------------------
+def _launcher_job() -> Any:
+    """``wattprint run`` around a launcher (torchrun, mpirun, a script starting ranks) is
+    the job's launcher part: the ranks that track themselves join its job and are left
+    out of its process tree, so nothing is counted twice. Inside a job already (``srun
+    wattprint run -- …``) it is that job's rank instead (detected as usual)."""
+    from ..distributed import JobIdentity, detect_job, host_id
+    from ..ledger._ids import new_run_id
+
+    try:
+        if detect_job(ray=False) is not None:
+            return None
+    except UsageError:
+        return None
+    return JobIdentity(engine="wattprint", job_id=f"wattprint:{new_run_id()}",
+                       host_id=host_id(), launcher=True)
+
+
+def _job_env(tracker: Tracker) -> dict[str, str]:
+    job = tracker.job
+    if job is None or not job.launcher:
+        return {}
+    return {"WATTPRINT_LAUNCHER_JOB": job.job_id}
+
+
+def _job_summary(tracker: Tracker, ledger: Any) -> str | None:
+    """The whole job, when ranks inside the command recorded parts of it."""
+    job = tracker.job
+    if job is None or ledger is None or tracker.run_id is None:
+        return None
+    try:
+        result = ledger.job(job.job_id)
+    except Exception:  # noqa: BLE001 - the summary above stands
+        return None
+    if len(result.parts) < 2:
+        return None
+    from ._show import job_lines
+
+    return "\n".join(job_lines(result))
 
 
 # -- budgets and progress ----------------------------------------------------------------

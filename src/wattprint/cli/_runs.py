@@ -32,8 +32,11 @@ def handle(args: argparse.Namespace) -> int:
     filters = filters_from(args)
     limit = None if args.all or args.limit <= 0 else args.limit
     with open_ledger(args, write=False) as ledger:
-        runs = ledger.runs(**filters, sort=args.sort, descending=not args.asc, limit=limit)
-        total = ledger.count(**filters) if limit is not None and len(runs) == limit else len(runs)
+        runs = ledger.runs(**filters, sort=args.sort, descending=not args.asc, limit=limit,
+                           per_job=True)
+        total = (ledger.count(**filters, per_job=True) if limit is not None
+                 and len(runs) == limit else len(runs))
+        jobs = {r.job_id: ledger.job(r.job_id) for r in runs if r.job_id}
         path = ledger.path
     if args.json:
         out = []
@@ -41,6 +44,10 @@ def handle(args: argparse.Namespace) -> int:
             d = r.to_dict()
             for key in ("devices", "phases", "counters", "per_unit"):
                 d.pop(key, None)
+            job = jobs.get(r.job_id) if r.job_id else None
+            if job is not None and len(job.parts) > 1:
+                d["job"] = {k: v for k, v in job.to_dict().items()
+                            if k not in ("phases", "by_host")}
             out.append(d)
         print(json.dumps(out, indent=1, default=str))
         return 0
@@ -52,6 +59,14 @@ def handle(args: argparse.Namespace) -> int:
     rows = []
     for r in runs:
         name = r.name or ""
+        job = jobs.get(r.job_id) if r.job_id else None
+        if job is not None and len(job.parts) > 1:  # one row for the whole job
+            parts = f" [{len(job.parts)} parts]"
+            name = name[:48 - len(parts)] + parts
+            rows.append((job.job_id, fmt_time(job.started_at), job.status,
+                         fmt_duration(job.duration_s), fmt_energy(job.energy_j), job.basis,
+                         r.project or "", ",".join(r.tags), name))
+            continue
         rows.append((r.id, fmt_time(r.started_at), r.status, fmt_duration(r.duration_s),
                      fmt_energy(r.energy_j), r.basis or "-", r.project or "",
                      ",".join(r.tags), name if len(name) <= 48 else name[:47] + "…"))

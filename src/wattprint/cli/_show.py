@@ -17,7 +17,12 @@ USES_LEDGER = True
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", metavar="RUN",
-                   help="a run id, a unique prefix of one, 'last' or 'last~N'")
+                   help="a run id, a unique prefix of one, 'last' or 'last~N'; or a "
+                        "distributed job's id (as `wattprint runs` lists it): the job "
+                        "with its breakdown by rank and host")
+    p.add_argument("--part", action="store_true",
+                   help="for a run that is one part of a distributed job: show that part "
+                        "alone, not the whole job")
     p.add_argument("--json", action="store_true", help="JSON output for scripts")
     p.add_argument("--provenance", action="store_true",
                    help="print every device's full provenance")
@@ -107,9 +112,63 @@ def render(r: Any, *, full_provenance: bool = False) -> list[str]:
     return lines
 
 
+def job_lines(job: Any) -> list[str]:
+    """A distributed job: its totals, then one row per part (rank or launcher) and per
+    host. Every figure comes from :func:`wattprint.distributed.merge_parts`."""
+    hosts = job.by_host()
+    head = (f"job {job.job_id}  ({job.engine}, {job.world_size} rank"
+            f"{'s' if job.world_size != 1 else ''} on {len(hosts)} host"
+            f"{'s' if len(hosts) != 1 else ''})")
+    energy = f"{fmt_energy(job.energy_j)} [{job.basis}]"
+    if job.basis in ("modelled", "mixed"):
+        energy += f", range {fmt_energy(job.energy_low_j)} - {fmt_energy(job.energy_high_j)}"
+    facts = [("status", job.status), ("started", fmt_time(job.started_at, seconds=True)),
+             ("duration", fmt_duration(job.duration_s)), ("energy", energy),
+             ("by domain", ", ".join(f"{k} {fmt_energy(v)}"
+                                     for k, v in sorted(job.by_domain.items())) or "-")]
+    lines = [head] + table(("", ""), facts, indent="  ")[1:]
+    rows = []
+    for row in job.by_rank():
+        share = f"{100 * row['energy_j'] / job.energy_j:.1f} %" if job.energy_j > 0 else "-"
+        rows.append((row["part"], row["host"], row["status"], fmt_energy(row["energy_j"]),
+                     share, fmt_duration(row["duration_s"]), row["run_id"] or "-"))
+    lines += ["", "parts"] + table(("PART", "HOST", "STATUS", "ENERGY", "SHARE", "DURATION",
+                                    "RUN"), rows, right=(3, 4, 5), indent="  ")
+    if len(hosts) > 1:
+        rows = [(h["host"] or host, host, ", ".join(h["parts"]), fmt_energy(h["energy_j"]))
+                for host, h in sorted(hosts.items())]
+        lines += ["", "hosts"] + table(("HOST", "HOST ID", "PARTS", "ENERGY"), rows,
+                                       right=(3,), indent="  ")
+    if job.phases:
+        lines += ["", "phases"]
+        rows = [(p.name, fmt_energy(p.energy_j), fmt_duration(p.duration_s)) for p in job.phases]
+        lines += table(("PHASE", "ENERGY", "DURATION"), rows, right=(1, 2), indent="  ")
+    if job.counters:
+        lines += ["", "work (all ranks)"]
+        lines += [f"  {unit}: {value:,.6g}" for unit, value in sorted(job.counters.items())]
+        lines += [f"  {_unit_label(k)}: {v:,.4g}" for k, v in job.per_unit.items()]
+    if job.warnings:
+        lines += ["", "warnings"] + [f"  {w}" for w in job.warnings]
+    return lines
+
+
 def handle(args: argparse.Namespace) -> int:
     with open_ledger(args, write=False) as ledger:
-        record = ledger.get(args.run)
+        if ":" in args.run:  # a job id (engine:id)
+            job = ledger.job(args.run)
+            record = None
+        else:
+            record = ledger.get(args.run)
+            job = ledger.job(record.id) if record.job_id and not args.part else None
+            if job is not None and len(job.parts) < 2:
+                job = None  # a job of one part reads as the run it is
+    if job is not None:
+        if args.json:
+            print(json.dumps(job.to_dict(), indent=1, default=str))
+        else:
+            print("\n".join(job_lines(job)))
+        return 0
+    assert record is not None
     if args.json:
         print(json.dumps(record.to_dict(), indent=1, default=str))
     else:

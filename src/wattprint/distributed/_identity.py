@@ -120,6 +120,42 @@ def _torch_ranks(env: Mapping[str, str]) -> dict[str, Any] | None:
                 node_rank=_int(env, "GROUP_RANK", "NODE_RANK"))
 
 
+def _torch_group(env: Mapping[str, str]) -> dict[str, Any] | None:
+    """Ranks from an initialised ``torch.distributed`` default group (only when torch is
+    already imported): Lightning's DDP launcher sets no ``RANK`` in its processes."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is None:
+        return None
+    try:
+        if not (dist.is_available() and dist.is_initialized()):
+            return None
+        rank, world = int(dist.get_rank()), int(dist.get_world_size())
+    except Exception:  # noqa: BLE001
+        return None
+    if world <= 1:
+        return None
+    return dict(rank=rank, world_size=world, local_rank=_int(env, "LOCAL_RANK") or 0,
+                local_world_size=_int(env, "LOCAL_WORLD_SIZE"),
+                node_rank=_int(env, "GROUP_RANK", "NODE_RANK"))
+
+
+def _group_job_id(env: Mapping[str, str]) -> str | None:
+    """A job id for a process group without an elastic run id: its rendezvous endpoint,
+    else an id agreed through the group's store."""
+    if env.get("MASTER_PORT"):
+        return f"torch:{env.get('MASTER_ADDR', 'localhost')}:{env['MASTER_PORT']}"
+    try:
+        import uuid
+
+        from torch.distributed import distributed_c10d
+
+        store = distributed_c10d._get_default_store()
+        value = store.compare_set("wattprint/job-id", "", f"torch:{uuid.uuid4().hex[:16]}")
+        return value.decode() if isinstance(value, bytes) else str(value)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def _slurm(env: Mapping[str, str]) -> dict[str, Any] | None:
     job = env.get("SLURM_JOB_ID", "").strip() or env.get("SLURM_JOBID", "").strip()
     rank = _int(env, "SLURM_PROCID")
@@ -242,6 +278,11 @@ def detect_job(env: Mapping[str, str] | None = None, *, ray: bool = True) -> Job
                      job_id=f"torch:{env.get('MASTER_ADDR', 'localhost')}:"
                             f"{env['MASTER_PORT']}",
                      **torch_ranks)
+    if found is None:
+        group = _torch_group(env)
+        job_id = _group_job_id(env) if group is not None else None
+        if group is not None and job_id:
+            found = dict(engine="torch", job_id=job_id, **group)
     if found is None:
         found = _slurm(env)
     if found is None:

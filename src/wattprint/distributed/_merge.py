@@ -4,7 +4,8 @@ A *part* is what one process measured: a rank (or the launcher that started the 
 on one host. Parts never overlap — each GPU is measured by one rank, host-level sensors
 by shares of disjoint process trees (see :mod:`._registry`) — so the job's energy is the
 :func:`wattprint.result.aggregate` of every part's counted devices, its counters are the
-sums of the parts' counters (J/token on the job's total tokens), and phases add up by
+sums of the parts' counters (J/token on the job's total tokens; steps, which the ranks
+of a data-parallel job take together, are the largest rank's), and phases add up by
 name. Status: ``running`` while any part runs, else ``failed`` if any part failed, else
 ``interrupted`` / ``stopped`` if any part was, else ``finished``. Ranks of the job's
 world size that left no part are listed in ``missing_ranks`` with a warning.
@@ -210,9 +211,24 @@ def _merge_phases(parts: Sequence[JobPart]) -> list[PhaseEnergy]:
             m.entries = max(m.entries, ph.entries)
             for k, v in ph.by_domain.items():
                 m.by_domain[k] = m.by_domain.get(k, 0.0) + v
-            for k, v in ph.counters.items():
-                m.counters[k] = m.counters.get(k, 0.0) + v
+            m.counters = _merge_counters([m.counters, ph.counters])
     return list(merged.values())
+
+
+#: Counters the ranks of a data-parallel job advance together (each rank takes every
+#: optimiser step): the job's count is the largest rank's, not the sum.
+LOCKSTEP_COUNTERS = ("steps",)
+
+
+def _merge_counters(each: Iterable[dict[str, float]]) -> dict[str, float]:
+    """Work counted by several ranks: tokens, samples and requests add up (each rank
+    does its own share); steps are taken together, so the job's steps are the most any
+    rank took."""
+    out: dict[str, float] = {}
+    for counters in each:
+        for k, v in counters.items():
+            out[k] = max(out.get(k, 0.0), v) if k in LOCKSTEP_COUNTERS else out.get(k, 0.0) + v
+    return out
 
 
 def merge_parts(parts: Iterable[JobPart]) -> JobResult:
@@ -231,10 +247,7 @@ def merge_parts(parts: Iterable[JobPart]) -> JobResult:
         unique[key] = p
     parts = list(unique.values())
     totals = aggregate(d for p in parts for d in p.devices)
-    counters: dict[str, float] = {}
-    for p in parts:
-        for k, v in p.counters.items():
-            counters[k] = counters.get(k, 0.0) + v
+    counters = _merge_counters(p.counters for p in parts)
     statuses = {p.status for p in parts}
     status = next((s for s in STATUS_ORDER if s in statuses), "finished")
     starts = [(_parse(p.started_at), p) for p in parts if p.started_at]

@@ -21,11 +21,7 @@ import os
 import re
 import tempfile
 import time
-from typing import Callable
-
 import psutil
-
-from .._proctree import descendant_pids
 
 __all__ = ["JobRegistry", "registry_root"]
 
@@ -137,22 +133,3 @@ class JobRegistry:
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
-
-
-def pruned_descendants(peers: Callable[[], set[int]]) -> Callable[[int, str], list[int]]:
-    """A ``descendant_pids`` that stops at the members in ``peers()``: their subtrees are
-    measured by those members themselves."""
-    def walk(root_pid: int, proc_root: str = "/proc") -> list[int]:
-        stop = peers()
-        if not stop:
-            return descendant_pids(root_pid, proc_root)
-        found = descendant_pids(root_pid, proc_root)
-        if not found:
-            return found
-        excluded: set[int] = set()
-        for pid in found:
-            if pid in stop and pid not in excluded:
-                excluded.add(pid)
-                excluded.update(descendant_pids(pid, proc_root))
-        return [p for p in found if p not in excluded]
-    return walk

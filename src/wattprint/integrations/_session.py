@@ -116,6 +116,8 @@ class TrainingSession:
         self.tracker: Tracker | None = run
         self.owned = False
         self.results: list[RunResult] = []
+        #: on global rank 0 of a distributed job: each run's whole-job figures
+        self.job_results: list[Any] = []
         self.last_record: dict[str, float] = {}
         self.warnings: list[str] = []
         self._current: Phase | None = None
@@ -157,6 +159,8 @@ class TrainingSession:
     def sinks_for(self, extra: Sequence[Any] = ()) -> list[Any]:
         """The experiment-tracker sinks, created on first use (``extra``: sinks the
         framework supplies, e.g. one bound to Lightning's MLFlowLogger)."""
+        if not self.acts_for_job:
+            return []  # another rank of the job logs and writes, once, with its totals
         if self.sinks is None:
             self.sinks = list(extra) + resolve_sinks(
                 [s for s in self._spec_list() if not any(_same_kind(s, e) for e in extra)],
@@ -171,6 +175,13 @@ class TrainingSession:
 
     def wants(self, kind: str) -> bool:
         return kind in self._spec_list()
+
+    @property
+    def acts_for_job(self) -> bool:
+        """False on every process of a distributed job but global rank 0: sinks, model
+        cards and final records are written once per job (wattprint.distributed)."""
+        job = getattr(self.tracker, "job", None)
+        return job is None or job.is_global_zero
 
     def finish(self, *, exit_code: int | None = 0, step: int | None = None,
                model_card_dir: str | None = None, card: bool = True) -> dict[str, float]:
@@ -187,6 +198,16 @@ class TrainingSession:
         result = self.tracker.stop(exit_code=exit_code)
         self.owned = False
         self.results.append(result)
+        if not self.acts_for_job:
+            record = run_metrics(result, None)  # this rank's part; logged by nobody
+            self.last_record = record
+            return record
+        job_result = self.tracker.job_result
+        if job_result is not None and self.tracker.job is not None:
+            # global rank 0: everything below reports the whole job
+            result = job_result.to_result(name=result.name)
+            result.run_id = self.results[-1].run_id
+            self.job_results.append(job_result)
         accounting = (_carbon.try_account_run(result, zone=self.zone, pue=self.pue,
                                               warnings=self.warnings)
                       if self.carbon else None)

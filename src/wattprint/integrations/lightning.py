@@ -111,8 +111,16 @@ class _WattprintHooks(SessionViews):
     def _log(self, pl_module: Any, metrics: dict[str, float], *, on_step: bool,
              to_sinks: bool = True) -> None:
         if self.log_metrics and metrics:
-            pl_module.log_dict(metrics, on_step=on_step, on_epoch=not on_step,
-                               logger=True, prog_bar=False, sync_dist=False)
+            if on_step or not _distributed(pl_module):
+                pl_module.log_dict(metrics, on_step=on_step, on_epoch=not on_step,
+                                   logger=True, prog_bar=False, sync_dist=False)
+            else:
+                # epoch-level values under DDP: reduced across ranks as Lightning expects
+                # (no sync_dist warning) - energies, counts and powers add up over the
+                # ranks to the job's; ratios are averaged
+                for reduce_fx, group in _by_reduction(metrics).items():
+                    pl_module.log_dict(group, on_step=False, on_epoch=True, logger=True,
+                                       prog_bar=False, sync_dist=True, reduce_fx=reduce_fx)
         if to_sinks and metrics:
             self._session.log_live(metrics, step=getattr(pl_module, "global_step", None))
 
@@ -272,6 +280,24 @@ def _stepping_batches(trainer: Any) -> float | None:
     except Exception:  # noqa: BLE001 - no total: no forecast, training goes on
         return None
     return total if 0 < total < float("inf") else None
+
+
+def _distributed(pl_module: Any) -> bool:
+    trainer = getattr(pl_module, "_trainer", None)
+    try:
+        return trainer is not None and trainer.world_size > 1
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _by_reduction(metrics: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Metrics grouped by how ranks combine: ``sum`` for energies, counts and powers,
+    ``mean`` for per-unit ratios, intensities and forecasts."""
+    out: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        ratio = "/j_per_" in key or key.startswith(("carbon/", "forecast/"))
+        out.setdefault("mean" if ratio else "sum", {})[key] = value
+    return out
 
 
 def _checkpoint_dir(trainer: Any) -> str | None:
