@@ -30,7 +30,7 @@ def v1_path(tmp_path) -> str:
 
 def test_migrations_are_numbered_in_order() -> None:
     assert [v for v, _, _ in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == MIGRATIONS[-1][0] == 4
+    assert SCHEMA_VERSION == MIGRATIONS[-1][0] == 5
 
 
 def test_v1_fixture_is_migrated_without_loss(v1_path) -> None:
@@ -44,6 +44,7 @@ def test_v1_fixture_is_migrated_without_loss(v1_path) -> None:
         assert first.energy_j == 600.0 and first.samples == 3
         assert first.phases[0].counters == {"tokens": 1000.0}
         assert first.per_unit == {"j_per_token": 0.6}
+        assert first.job is None and first.job_id is None  # old runs are lone runs
         assert [s[3] for s in ledger.samples("01j0000000aa")] == [200.0, 400.0, 600.0]
         assert runs["01j0000001bb"].tags == [] and runs["01j0000001bb"].status == "failed"
         assert runs["01j0000002cc"].status == "interrupted"  # v1 allowed any status text
@@ -54,7 +55,7 @@ def test_v1_fixture_is_migrated_without_loss(v1_path) -> None:
         assert ledger.tag("01j0000001bb", add=["new"]) == ["new"]
     conn = sqlite3.connect(v1_path)
     columns = [r[1] for r in conn.execute("PRAGMA table_info(runs)")]
-    assert "tags" not in columns and "cpu_s" in columns
+    assert "tags" not in columns and "cpu_s" in columns and "job_id" in columns
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
