@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -66,51 +68,190 @@ def _burnt_child() -> subprocess.Popen:
     return child
 
 
-def test_live_child_cpu_is_read_from_procfs_and_a_reused_pid_is_not_counted() -> None:
-    tree = ProcessTree(refresh_s=3600)  # no re-walk during the test: members stay as found
+class FakeClock:
+    """Monotonic seconds that move only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_live_child_cpu_is_read_from_procfs() -> None:
+    clock = FakeClock()
+    tree = ProcessTree(refresh_s=3600, clock=clock)  # walks only when the clock says so
+    before = tree.cpu_s()
     child = _burnt_child()
     try:
-        tree._refreshed_s = float("-inf")  # walk now: the child is a member
-        with_child = tree.cpu_s()
-        assert child.pid in tree._members
-        assert with_child >= 0.28  # 10 ms ticks: 0.3 s of burn may read 0.29
-        # the PID now "belongs" to another process: its start time no longer matches
-        tree._members[child.pid] = tree._members[child.pid] + 1
-        tree._last_call_s = float("-inf")
-        assert tree.cpu_s() == pytest.approx(with_child, abs=0.05)  # carried, not re-added
-        assert tree._carry_s >= 0.28
+        clock.advance(3600)  # a walk is due: the child becomes a member
+        assert tree.cpu_s() - before >= 0.28  # 10 ms ticks: 0.3 s of burn may read 0.29
+        assert child.pid in tree.pids()
     finally:
         child.stdin.close()
         child.wait()
 
 
 def test_without_procfs_psutil_does_the_reads() -> None:
-    tree = ProcessTree(refresh_s=0)
-    tree._procfs = tree._children_files = False  # as on macOS
-    tree._members = {tree.root_pid: tree._root}
+    clock = FakeClock()
+    tree = ProcessTree(refresh_s=0, procfs_path=None, clock=clock)  # as on macOS
     before = tree.cpu_s()
     child = _burnt_child()
     try:
         assert child.pid in tree.pids()
-        assert isinstance(tree._members[child.pid], psutil.Process)
         assert tree.rss_bytes() > psutil.Process().memory_info().rss
-        tree._last_call_s = float("-inf")
+        clock.advance(1.0)
         assert tree.cpu_s() - before >= 0.28
+        assert tree.alive()
     finally:
         child.stdin.close()
         child.wait()
 
 
 def test_calls_in_the_same_instant_share_one_reading() -> None:
-    tree = ProcessTree()
-    tree.SAME_INSTANT_S = 60.0  # this instance: every call below is "the same tick"
+    clock = FakeClock()
+    tree = ProcessTree(clock=clock)
     first = tree.cpu_s()
     t = time.process_time()
     while time.process_time() - t < 0.05:
         pass
+    clock.advance(tree.SAME_INSTANT_S / 2)
     assert tree.cpu_s() == first  # the CPU model and the attribution, one tick
-    tree.SAME_INSTANT_S = 0.0
+    clock.advance(tree.SAME_INSTANT_S)
     assert tree.cpu_s() >= first + 0.025  # 0.05 s burnt, read in 10 ms ticks
+
+
+# -- a fake /proc tree (tests/fixtures/proc): every case, no real process needed ----------
+
+FIXTURE = Path(__file__).parent / "fixtures" / "proc"
+TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+ROOT, CHILD, ZOMBIE, WRITER, GRANDCHILD, OUTSIDER = 4200, 4201, 4202, 4203, 4205, 999
+# utime + stime + cutime + cstime of each member of the fixture, in ticks
+TICKS = {ROOT: 230, CHILD: 120, ZOMBIE: 30, WRITER: 15, GRANDCHILD: 40}
+
+
+@pytest.fixture
+def proc(tmp_path) -> Path:
+    root = tmp_path / "proc"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+def _edit_stat(proc: Path, pid: int, **fields: int | str) -> None:
+    """Rewrite fields of ``<proc>/<pid>/stat`` by name, as the kernel would change them."""
+    index = {"state": 0, "ppid": 1, "utime": 11, "stime": 12, "cutime": 13, "cstime": 14,
+             "starttime": 19}
+    path = proc / str(pid) / "stat"
+    raw = path.read_text()
+    head, tail = raw[:raw.rindex(")") + 2], raw[raw.rindex(")") + 2:].split()
+    for name, value in fields.items():
+        tail[index[name]] = str(value)
+    path.write_text(head + " ".join(tail) + "\n")
+
+
+def _set_children(proc: Path, pid: int, tid: int, kids: list[int]) -> None:
+    (proc / str(pid) / "task" / str(tid) / "children").write_text(
+        "".join(f"{k} " for k in kids))
+
+
+def test_fake_tree_membership_follows_children_files(proc) -> None:
+    members = {ROOT, CHILD, ZOMBIE, WRITER, GRANDCHILD}
+    assert set(descendant_pids(ROOT, str(proc))) == members - {ROOT}
+    tree = ProcessTree(ROOT, procfs_path=str(proc), clock=FakeClock())
+    assert tree.pids() == members  # the outsider (999) is not in it
+    assert tree.cpu_s() == 0.0  # counted from creation on
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert tree.rss_bytes() == (2048 + 1024 + 0 + 512 + 256) * page
+
+
+def test_fake_tree_without_children_files_uses_parent_pids(proc) -> None:
+    for children in proc.glob("*/task/*/children"):
+        children.unlink()
+    tree = ProcessTree(ROOT, procfs_path=str(proc), clock=FakeClock())
+    assert tree.pids() == {ROOT, CHILD, ZOMBIE, WRITER, GRANDCHILD}
+
+
+def test_fake_tree_cpu_counts_every_process_once(proc) -> None:
+    clock = FakeClock()
+    tree = ProcessTree(ROOT, procfs_path=str(proc), refresh_s=1.0, clock=clock)
+    _edit_stat(proc, CHILD, utime=100 + 50)  # the child works 50 ticks
+    clock.advance(0.5)
+    assert tree.cpu_s() == pytest.approx(50 * TICK_S)
+    # the grandchild exits and is reaped: its 40 ticks move into the child's cutime
+    shutil.rmtree(proc / str(GRANDCHILD))
+    _set_children(proc, CHILD, CHILD, [])
+    _edit_stat(proc, CHILD, cutime=40)
+    clock.advance(1.0)
+    assert tree.cpu_s() == pytest.approx(50 * TICK_S)  # neither lost nor counted twice
+    assert GRANDCHILD not in tree.pids()
+
+
+def test_fake_tree_never_goes_backwards_when_a_process_leaves_unreaped(proc) -> None:
+    clock = FakeClock()
+    tree = ProcessTree(ROOT, procfs_path=str(proc), refresh_s=1.0, clock=clock)
+    _edit_stat(proc, WRITER, utime=10 + 30)
+    clock.advance(1.0)
+    assert tree.cpu_s() == pytest.approx(30 * TICK_S)
+    # the writer is re-parented to init (its parent did not reap it): its time leaves
+    _set_children(proc, ROOT, 4210, [])
+    _edit_stat(proc, WRITER, ppid=1)
+    clock.advance(1.0)
+    assert WRITER not in tree.pids()
+    assert tree.cpu_s() == pytest.approx(30 * TICK_S)  # carried
+
+
+def test_fake_tree_a_reused_pid_is_not_counted(proc) -> None:
+    clock = FakeClock()
+    tree = ProcessTree(ROOT, procfs_path=str(proc), refresh_s=3600, clock=clock)
+    clock.advance(1.0)
+    assert tree.cpu_s() == 0.0
+    # between two walks the writer exits and an unrelated process gets its PID
+    _edit_stat(proc, WRITER, starttime=9999, utime=5000, stime=0)
+    clock.advance(1.0)
+    assert tree.cpu_s() == 0.0  # the newcomer's 5,000 ticks are not ours; none lost either
+
+
+def test_fake_tree_walks_at_most_every_refresh_s_and_loses_nothing(proc) -> None:
+    clock = FakeClock()
+    tree = ProcessTree(ROOT, procfs_path=str(proc), refresh_s=1.0, clock=clock)
+    # a new child (started after the last walk) with 70 ticks of CPU already
+    shutil.copytree(proc / str(WRITER), proc / "4206")
+    (proc / "4206" / "task" / str(WRITER)).rename(proc / "4206" / "task" / "4206")
+    stat = proc / "4206" / "stat"
+    stat.write_text(stat.read_text().replace(f"{WRITER} (", "4206 (", 1))
+    _edit_stat(proc, 4206, utime=70, stime=0, starttime=6000)
+    _set_children(proc, ROOT, ROOT, [CHILD, ZOMBIE, 4206])
+    clock.advance(0.5)
+    assert tree.cpu_s() == 0.0  # no walk yet: found late...
+    clock.advance(0.5)
+    assert tree.cpu_s() == pytest.approx(70 * TICK_S)  # ...but never lost
+
+
+def test_fake_tree_same_instant_and_alive(proc) -> None:
+    clock = FakeClock()
+    tree = ProcessTree(ROOT, procfs_path=str(proc), clock=clock)
+    first = tree.cpu_s()
+    _edit_stat(proc, ROOT, utime=150 + 10)
+    clock.advance(ProcessTree.SAME_INSTANT_S / 2)
+    assert tree.cpu_s() == first
+    clock.advance(ProcessTree.SAME_INSTANT_S)
+    assert tree.cpu_s() == pytest.approx(10 * TICK_S)
+    assert tree.alive()
+    _edit_stat(proc, ROOT, state="Z")
+    assert not tree.alive()
+    shutil.rmtree(proc / str(ROOT))
+    assert not tree.alive()
+
+
+def test_fake_tree_unknown_pid_and_machine_cpu(proc) -> None:
+    from wattprint._proctree import machine_busy_cpu_s
+
+    with pytest.raises(UsageError, match="no process with PID 4242"):
+        ProcessTree(4242, procfs_path=str(proc))
+    assert machine_busy_cpu_s(str(proc)) == pytest.approx(1380 * TICK_S)
 
 
 def test_machine_busy_cpu_matches_psutils_count() -> None:

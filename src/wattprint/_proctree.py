@@ -20,6 +20,11 @@ on every call, the root's own with ``os.times()`` when it is this process. A chi
 than the last walk is therefore counted late, never lost: its CPU time is cumulative, and
 once its parent in the tree reaps it, it is in the parent's ``children_*`` times.
 ``rss_bytes()`` and ``pids()`` are not cumulative and walk the tree on every call.
+
+Seams, psutil-style: every procfs read goes through ``procfs_path`` (``"/proc"``; ``None``
+reads through psutil, as on a system without procfs), and the clock that paces walks and
+same-instant reads is injectable, so tests run against a small fake ``/proc`` tree
+(``tests/fixtures/proc``) and a fake clock instead of patching private state.
 """
 
 from __future__ import annotations
@@ -60,15 +65,20 @@ def _read_small(path: str) -> bytes:
         os.close(fd)
 
 
-def machine_busy_cpu_s() -> float:
+def machine_busy_cpu_s(procfs_path: str | None = "/proc") -> float:
     """Busy CPU seconds of the whole machine since boot (all logical CPUs): user + nice +
-    system + irq + softirq + steal of the first line of ``/proc/stat`` (guest time is
-    already inside user); elsewhere from psutil."""
+    system + irq + softirq + steal of the first line of ``<procfs_path>/stat`` (guest time
+    is already inside user); from psutil when ``procfs_path`` is None or unreadable."""
     global _proc_stat_fd
     try:
-        if _proc_stat_fd < 0:
-            _proc_stat_fd = os.open("/proc/stat", _O_RDONLY)
-        head = os.pread(_proc_stat_fd, 256, 0)
+        if procfs_path is None:
+            raise OSError("no procfs")
+        if procfs_path != "/proc":
+            head = _read_small(f"{procfs_path}/stat")
+        else:
+            if _proc_stat_fd < 0:
+                _proc_stat_fd = os.open("/proc/stat", _O_RDONLY)
+            head = os.pread(_proc_stat_fd, 256, 0)
         ticks = head[:head.index(b"\n")].split()[1:9]
         user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, ticks)
         return (user + nice + system + irq + softirq + steal) / _CLK_TCK
@@ -114,10 +124,18 @@ def _rss_bytes(pid: int, proc_root: str = "/proc") -> int:
         raise OSError(f"unexpected content in {proc_root}/{pid}/statm: {raw!r}") from err
 
 
-def _children_files_exist(proc_root: str = "/proc") -> bool:
+def _children_files_exist(pid: int, proc_root: str = "/proc") -> bool:
     """Whether this kernel has ``/proc/<pid>/task/<tid>/children`` (CONFIG_PROC_CHILDREN)."""
-    own = os.getpid()
-    return os.path.exists(f"{proc_root}/{own}/task/{own}/children")
+    return os.path.exists(f"{proc_root}/{pid}/task/{pid}/children")
+
+
+def _stat_state(pid: int, proc_root: str = "/proc") -> str:
+    """The one-letter state of ``pid`` (``R``, ``S``, ``Z``...). Raises ``OSError``."""
+    raw = _read_small(f"{proc_root}/{pid}/stat")
+    try:
+        return raw[raw.rindex(b")") + 2:].split()[0].decode()
+    except (ValueError, IndexError) as err:
+        raise OSError(f"unexpected content in {proc_root}/{pid}/stat: {raw[:80]!r}") from err
 
 
 def descendant_pids(root_pid: int, proc_root: str = "/proc") -> list[int]:
@@ -148,6 +166,27 @@ def descendant_pids(root_pid: int, proc_root: str = "/proc") -> list[int]:
     return found
 
 
+def _descendants_by_stat(root_pid: int, proc_root: str) -> list[int]:
+    """Descendants of ``root_pid`` from the parent PID in every ``<proc_root>/<pid>/stat``
+    (kernels without ``children`` files)."""
+    parent_of: dict[int, int] = {}
+    for name in os.listdir(proc_root):
+        if name.isdigit():
+            try:
+                raw = _read_small(f"{proc_root}/{name}/stat")
+                parent_of[int(name)] = int(raw[raw.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found: list[int] = []
+    frontier = {root_pid}
+    while frontier:
+        kids = [pid for pid, parent in parent_of.items() if parent in frontier
+                and pid not in found and pid != root_pid]
+        found.extend(kids)
+        frontier = set(kids)
+    return found
+
+
 def _psutil_cpu_s(proc: psutil.Process) -> float:
     t = proc.cpu_times()
     return t.user + t.system + t.children_user + t.children_system
@@ -167,30 +206,50 @@ class ProcessTree:
 
     A member is remembered with its start time, so a PID reused by an unrelated process
     between two walks is never counted. Without procfs (macOS, BSD) psutil does the reads.
+
+    ``procfs_path`` is where procfs is mounted (``None``: read through psutil even where
+    procfs exists); ``clock`` returns monotonic seconds and paces the walks and the
+    same-instant rule. Both exist for tests, as psutil's ``PROCFS_PATH`` does.
     """
 
     #: Calls of ``cpu_s()`` closer together than this return the same reading.
     SAME_INSTANT_S = 0.002
 
     def __init__(self, root_pid: int | None = None, *, refresh_s: float = 1.0,
-                 exclude: Callable[[], set[int]] | None = None) -> None:
+                 exclude: Callable[[], set[int]] | None = None,
+                 procfs_path: str | None = "/proc",
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.root_pid = os.getpid() if root_pid is None else int(root_pid)
         self.refresh_s = float(refresh_s)
+        self.procfs_path = procfs_path
+        self._clock = clock
         #: PIDs whose subtrees are left out (the other ranks of a distributed job, which
         #: measure themselves: see wattprint.distributed); see _left_out_cpu_s
         self._exclude = exclude
         self._excluded: dict[int, list[float]] = {}  # pid -> [ppid, start ticks, cpu_s]
         self._reaped_excluded_s = 0.0
         self._refreshed_s = float("-inf")
-        try:
-            self._root = psutil.Process(self.root_pid)
-        except psutil.NoSuchProcess as err:
+        # procfs mounted (Linux): read it, and a PID without a stat file is no process;
+        # no procfs (macOS, BSD) or procfs_path=None: psutil does every read.
+        self._procfs = procfs_path is not None and os.path.isdir(procfs_path)
+        if self._procfs and not os.path.exists(f"{procfs_path}/{self.root_pid}/stat"):
             from .errors import UsageError
 
             raise UsageError(f"no process with PID {self.root_pid}; pass the PID of a "
-                             "running process") from err
-        self._procfs = os.path.exists(f"/proc/{self.root_pid}/stat")
-        self._children_files = self._procfs and _children_files_exist()
+                             "running process")
+        # this process reads its own times with os.times(), never through a fake procfs
+        self._own = os.getpid() if procfs_path in ("/proc", None) else None
+        self._root: psutil.Process | None = None
+        if not self._procfs:
+            try:
+                self._root = psutil.Process(self.root_pid)
+            except psutil.NoSuchProcess as err:
+                from .errors import UsageError
+
+                raise UsageError(f"no process with PID {self.root_pid}; pass the PID of a "
+                                 "running process") from err
+        self._children_files = self._procfs and _children_files_exist(self.root_pid,
+                                                                      self._proc)
         # pid -> start time in clock ticks (procfs), or psutil.Process (no procfs)
         self._members: dict[int, object] = {self.root_pid: self._root}
         self._lock = threading.Lock()
@@ -202,10 +261,14 @@ class ProcessTree:
         self._start_s = self._raw_total()
         self._last_total_s = self._start_s
 
+    @property
+    def _proc(self) -> str:
+        return self.procfs_path or "/proc"
+
     # -- membership -----------------------------------------------------------------------
     def _walk(self, max_age_s: float) -> dict[int, object]:
         """The live tree, walked again when the last walk is older than ``max_age_s``."""
-        now = time.monotonic()
+        now = self._clock()
         if now - self._refreshed_s >= max_age_s:
             self._refresh()
             self._refreshed_s = now
@@ -215,19 +278,22 @@ class ProcessTree:
         old = self._members
         members: dict[int, object] = {self.root_pid: self._root}
         if self._children_files:
-            pids = descendant_pids(self.root_pid)
+            pids = descendant_pids(self.root_pid, self._proc)
             if self._exclude is not None:
                 pids = self._leave_out(pids)
-        else:
+        elif self._root is not None:
             try:
                 pids = [p.pid for p in self._root.children(recursive=True)]
             except psutil.Error:
                 pids = []
+        else:  # a procfs without children files: parents from each process's stat
+            pids = _descendants_by_stat(self.root_pid, self._proc)
         for pid in pids:
             known = old.get(pid)
             if known is None:
                 try:
-                    known = (_stat_times(pid)[1] if self._procfs else psutil.Process(pid))
+                    known = (_stat_times(pid, self._proc)[1] if self._procfs
+                             else psutil.Process(pid))
                 except (OSError, psutil.Error):  # exited, or not ours to read
                     continue
             members[pid] = known
@@ -243,10 +309,10 @@ class ProcessTree:
         for pid in pids:
             if pid in stop and pid not in dropped:
                 dropped.add(pid)
-                dropped.update(descendant_pids(pid))
+                dropped.update(descendant_pids(pid, self._proc))
                 if pid not in self._excluded:
                     try:
-                        ppid, cpu_s, started = _stat_parent(pid)
+                        ppid, cpu_s, started = _stat_parent(pid, self._proc)
                     except OSError:
                         continue
                     self._excluded[pid] = [ppid, started, cpu_s]
@@ -259,7 +325,7 @@ class ProcessTree:
         very last CPU time is missed."""
         for pid, rec in list(self._excluded.items()):
             try:
-                _ppid, cpu_s, started = _stat_parent(pid)
+                _ppid, cpu_s, started = _stat_parent(pid, self._proc)
                 if started == rec[1]:
                     rec[2] = cpu_s
                     continue
@@ -273,19 +339,18 @@ class ProcessTree:
     # -- reads ----------------------------------------------------------------------------
     def _raw_total(self) -> float:
         total = 0.0
-        own = os.getpid()
         for pid, known in self._walk(self.refresh_s).items():
             try:
                 if pid == self.root_pid:
-                    if pid == own:  # no file to read for ourselves
+                    if pid == self._own:  # no file to read for ourselves
                         t = os.times()
                         total += t.user + t.system + t.children_user + t.children_system
                     elif self._procfs:
-                        total += _stat_times(pid)[0]
+                        total += _stat_times(pid, self._proc)[0]
                     else:
-                        total += _psutil_cpu_s(self._root)
+                        total += _psutil_cpu_s(self._root)  # type: ignore[arg-type]
                 elif self._procfs:
-                    cpu_s, started = _stat_times(pid)
+                    cpu_s, started = _stat_times(pid, self._proc)
                     if started == known:  # else the PID now belongs to another process
                         total += cpu_s
                 else:
@@ -305,7 +370,7 @@ class ProcessTree:
     def cpu_s(self) -> float:
         """CPU seconds (user + system) used by the tree since this object was created."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             if now - self._last_call_s < self.SAME_INSTANT_S:
                 return self._last_value_s
             raw = self._raw_total()
@@ -326,7 +391,7 @@ class ProcessTree:
             for pid, known in self._walk(self.SAME_INSTANT_S).items():
                 try:
                     if self._procfs:
-                        total += _rss_bytes(pid)
+                        total += _rss_bytes(pid, self._proc)
                     else:
                         total += known.memory_info().rss  # type: ignore[attr-defined]
                 except (FileNotFoundError, ProcessLookupError, psutil.NoSuchProcess):
@@ -342,7 +407,14 @@ class ProcessTree:
             return set(self._walk(0.0))
 
     def alive(self) -> bool:
+        """Whether the root process still runs (an exited, unreaped zombie does not)."""
+        if self._procfs:
+            try:
+                return _stat_state(self.root_pid, self._proc) not in ("Z", "X", "x")
+            except OSError:
+                return False
         try:
+            assert self._root is not None
             return self._root.is_running() and self._root.status() != psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
             return False
