@@ -3,6 +3,7 @@ and record their runs in the ledger (``WATTPRINT_LEDGER`` points at a temporary 
 
 from __future__ import annotations
 
+import re
 import os
 import subprocess
 import sys
@@ -36,7 +37,8 @@ def test_example_runs_and_prints_its_energy(tmp_path, example, modules, extra, r
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("wattprint run '") == runs, proc.stdout
-    assert " J (" in proc.stdout and "phase " in proc.stdout
+    assert re.search(r"wattprint run '[^']+': [\d.,]+ (J|Wh|kWh) in [\d.,]+ (s|min|h)",
+                     proc.stdout) and "phase " in proc.stdout
     with Ledger(db) as ledger:
         recorded = ledger.runs(project="examples")
     assert len(recorded) == runs and all(r.status == "finished" for r in recorded)

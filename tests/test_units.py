@@ -43,7 +43,8 @@ def test_bare_numbers_need_an_explicit_default_unit():
 
 
 def test_format_energy_picks_a_readable_unit():
-    assert format_energy(1287 * 3.6e9) == "1.287 GWh"
+    assert format_energy(1287 * 3.6e9) == "1.29 GWh"  # three significant figures
+    assert format_energy(1287 * 3.6e9, digits=4) == "1.287 GWh"
     assert format_energy(3.6e6) == "1 kWh"
     assert format_energy(100) == "100 J"
     assert format_energy(1.28 * 3.6e15) == "1.28 TWh"

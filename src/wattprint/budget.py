@@ -35,6 +35,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ._format import format_energy, format_mass, format_money
 from .errors import BudgetExceeded, UsageError
 from .forecast import Forecast
 
@@ -43,9 +44,6 @@ __all__ = ["Budget", "BudgetEvent", "BudgetGuard", "LiveOutlook", "check_budget"
 log = logging.getLogger("wattprint")
 
 ACTIONS = ("warn", "stop")
-_UNITS = {"energy_kwh": "kWh", "co2e_kg": "kg CO2e", "cost": ""}
-
-
 @dataclass(frozen=True)
 class Budget:
     """Limits of one run (None: no limit) and the action when one is exceeded."""
@@ -98,8 +96,11 @@ class BudgetEvent:
 
 
 def _fmt(budget: str, value: float, currency: str | None) -> str:
-    unit = (currency or "") if budget == "cost" else _UNITS[budget]
-    return f"{value:,.4g} {unit}".rstrip()
+    if budget == "energy_kwh":
+        return format_energy(value * 3.6e6, digits=4)
+    if budget == "co2e_kg":
+        return format_mass(value * 1000, digits=4, co2e=True)
+    return format_money(value, currency)
 
 
 def check_budget(budget: Budget, *, energy_j: float, forecast: Forecast | None = None,

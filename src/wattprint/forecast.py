@@ -34,6 +34,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
+from ._format import format_duration, format_energy, format_mass, format_money
+
 __all__ = ["Observation", "Range", "Forecast", "ProgressLog", "forecast", "phase_kind",
            "report_progress", "PAUSE_NAMES", "WARMUP_NAMES"]
 
@@ -131,34 +133,17 @@ class Forecast:
         return data
 
     def short(self) -> str:
-        """One line for a live display: ``→ 1.23 kWh (1.10–1.40), 2h03m left``."""
-        from .units import format_energy
-
+        """One line for a live display: ``→ 1.23 kWh (1.1 kWh–1.4 kWh) at 40%, 2.05 h
+        left, 512 g CO2e``."""
         e = self.energy_j
         text = (f"→ {format_energy(e.central)} ({format_energy(e.low)}–"
                 f"{format_energy(e.high)}) at {self.progress:.0%}")
-        text += f", {_hms(self.remaining_s.central)} left"
+        text += f", {format_duration(max(self.remaining_s.central, 0.0))} left"
         if self.co2e_g is not None:
-            text += f", {_mass(self.co2e_g.central)} CO2e"
+            text += f", {format_mass(self.co2e_g.central, co2e=True)}"
         if self.cost is not None:
-            text += f", {self.cost.central:,.2f} {self.currency or ''}".rstrip()
+            text += f", {format_money(self.cost.central, self.currency)}"
         return text
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(max(seconds, 0.0)))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
-def _mass(grams: float) -> str:
-    for unit, size in (("t", 1e6), ("kg", 1e3), ("g", 1.0), ("mg", 1e-3)):
-        if grams >= size:
-            return f"{grams / size:,.3g} {unit}"
-    return f"{grams * 1e6:,.3g} µg"
 
 
 class ProgressLog:

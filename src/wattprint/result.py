@@ -14,6 +14,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
+from ._format import format_duration, format_energy, format_number, format_power
+
 __all__ = ["DeviceEnergy", "PhaseEnergy", "RunResult", "Totals", "aggregate", "basis_of",
            "uncertainty_of", "COUNTER_UNITS"]
 
@@ -196,23 +198,28 @@ class RunResult:
         """A plain-text table for terminals and logs."""
         lines = [
             f"wattprint run{' ' + repr(self.name) if self.name else ''}: "
-            f"{self.energy_j:,.1f} J ({self.energy_j / 3600:,.4f} Wh) in {self.duration_s:,.2f} s, "
-            f"mean {self.mean_power_w:,.1f} W, peak {self.peak_power_w:,.1f} W [{self.basis}]",
+            f"{format_energy(self.energy_j, digits=4)} in {format_duration(self.duration_s)}, "
+            f"mean {format_power(self.mean_power_w)}, peak {format_power(self.peak_power_w)} "
+            f"[{self.basis}]",
         ]
         if self.basis in ("modelled", "mixed"):
-            lines.append(f"  range {self.energy_low_j:,.1f}-{self.energy_high_j:,.1f} J "
+            lines.append(f"  range {format_energy(self.energy_low_j)} to "
+                         f"{format_energy(self.energy_high_j)} "
                          "(modelled figures carry the model's uncertainty)")
-        lines.append(f"  {'device':<16} {'domain':<7} {'kind':<9} {'energy J':>12} {'mean W':>9}")
+        lines.append(f"  {'device':<16} {'domain':<7} {'kind':<9} {'energy':>11} "
+                     f"{'mean power':>11}")
         for d in self.devices:
             note = "" if d.counted else "  (nested, not summed)"
-            lines.append(f"  {d.name:<16} {d.domain:<7} {d.kind:<9} {d.energy_j:>12,.1f} "
-                         f"{d.mean_power_w:>9,.2f}{note}")
+            lines.append(f"  {d.name:<16} {d.domain:<7} {d.kind:<9} "
+                         f"{format_energy(d.energy_j, digits=4):>11} "
+                         f"{format_power(d.mean_power_w):>11}{note}")
         for p in self.phases:
-            units = "".join(f", {v:,.4g} {_unit_label(k)}" for k, v in p.per_unit.items())
-            lines.append(f"  phase {p.name}: {p.energy_j:,.1f} J in {p.duration_s:,.2f} s"
-                         f" ({p.entries}x){units}")
+            units = "".join(f", {format_number(v, digits=4)} {_unit_label(k)}"
+                            for k, v in p.per_unit.items())
+            lines.append(f"  phase {p.name}: {format_energy(p.energy_j, digits=4)} in "
+                         f"{format_duration(p.duration_s)} ({p.entries}x){units}")
         for k, v in self.per_unit.items():
-            lines.append(f"  {_unit_label(k)}: {v:,.4g}")
+            lines.append(f"  {_unit_label(k)}: {format_number(v, digits=4)}")
         if self.end_reason:
             lines.append(f"  {self.status}: {self.end_reason}")
         if self.overhead_cpu_s is not None and self.duration_s > 0:

@@ -1,4 +1,5 @@
-"""Units for humans: parse ``"1287MWh"`` / ``"1.28 TWh"`` / ``"5e9 J"``, format joules back;
+"""Units for humans: parse ``"1287MWh"`` / ``"1.28 TWh"`` / ``"5e9 J"``, format joules back
+(the formatters live in :mod:`wattprint._format`, one per quantity, and are re-exported here);
 also counts (``"175B"`` parameters, ``"300B tokens"``), durations (``"14.8d"``), powers
 (``"400W"``) and masses of CO2e (``"552 tCO2e"``) as the estimator's inputs are written.
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 
+from ._format import format_duration, format_energy, format_mass, format_number
 from .errors import UsageError
 
 __all__ = [
@@ -94,14 +96,6 @@ def energy_ladder(energy_j: float) -> tuple[float, str]:
     return wh, _LADDER[unit_index]
 
 
-def format_energy(energy_j: float, *, digits: int = 4) -> str:
-    """``"1.287 GWh"``: the Wh-family unit that reads best, ``digits`` significant figures."""
-    if energy_j and abs(energy_j) < J_PER_WH:
-        return f"{energy_j:.{digits}g} J"
-    value, unit = energy_ladder(energy_j)
-    return f"{value:.{digits}g} {unit}"
-
-
 def round_sig(value: float, sig: int = 2) -> float:
     """``value`` rounded to ``sig`` significant figures (6,435 → 6,400)."""
     if value == 0 or not math.isfinite(value):
@@ -111,16 +105,7 @@ def round_sig(value: float, sig: int = 2) -> float:
 
 def format_count(value: float, sig: int = 2) -> str:
     """A count as a journalist quotes it: 6,435 → ``"6,400"``; 58,500,000 → ``"58 million"``."""
-    rounded = round_sig(value, sig)
-    for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
-        if abs(rounded) >= size:
-            scaled = rounded / size
-            decimals = max(0, sig - 1 - int(math.log10(abs(scaled))))
-            return f"{scaled:,.{decimals}f} {word}"
-    if abs(rounded) >= 1:
-        decimals = max(0, sig - 1 - int(math.floor(math.log10(abs(rounded)))))
-        return f"{rounded:,.{decimals}f}"
-    return f"{rounded:.{sig}g}"
+    return format_number(value, digits=sig)
 
 
 # --- counts, durations, powers, masses (the estimator's inputs) -------------------------------
@@ -195,15 +180,6 @@ def parse_duration(text: str | float | int, *, default_unit: str | None = None) 
     return value
 
 
-def format_duration(seconds: float) -> str:
-    """``"14.8 days"``, ``"36 h"``, ``"12 min"``: the unit that reads best, 3 figures."""
-    for size, unit in ((31557600.0, "years"), (86400.0, "days"), (3600.0, "h"),
-                       (60.0, "min")):
-        if abs(seconds) >= (2 * size if unit == "years" else size):
-            return f"{seconds / size:.3g} {unit}"
-    return f"{seconds:.3g} s"
-
-
 _POWER_UNITS = {"W": 1.0, "kW": 1e3, "MW": 1e6, "GW": 1e9, "mW": 1e-3}
 
 
@@ -247,11 +223,3 @@ def parse_mass_co2e(text: str | float | int, *, default_unit: str | None = None)
         raise UsageError(f"cannot read {text!r} as a mass of CO2e; write e.g. '552 tCO2e', "
                          "'284 kg' or '626,155 lbs'")
     return float(m.group(1).replace(",", "").replace("_", "")) * _MASS_UNITS[unit.lower()]
-
-
-def format_mass(grams: float, *, digits: int = 3) -> str:
-    """``"552 t"``, ``"1.2 kg"``, ``"0.35 g"`` (metric tonnes above 1,000 kg)."""
-    for size, unit in ((1e12, "Mt"), (1e9, "kt"), (1e6, "t"), (1e3, "kg")):
-        if abs(grams) >= size:
-            return f"{grams / size:,.{digits}g} {unit}"
-    return f"{grams:.{digits}g} g"

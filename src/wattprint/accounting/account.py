@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from ..units import J_PER_KWH, format_energy
+from .._format import format_money, format_water
+from ..units import J_PER_KWH, format_energy, format_mass
 from . import carbon, facility
 from ._timeline import PowerTrace
 from .cost import TimeOfUseTariff, cost_figure
@@ -75,30 +76,22 @@ class Accounting:
                  f"  IT energy        {format_energy(self.energy_it_kwh * J_PER_KWH)}",
                  f"  PUE              {self.pue.value:.3g}  ({src(self.pue)})",
                  f"  facility energy  {format_energy(self.facility_energy_kwh.value * J_PER_KWH)}",
-                 f"  CO2e location    {_mass(self.co2e_location_g.value)} at "
+                 f"  CO2e location    {format_mass(self.co2e_location_g.value)} at "
                  f"{self.intensity_location.value:.0f} g/kWh  ({src(self.intensity_location)})",
-                 f"  CO2e market      {_mass(self.co2e_market_g.value)} at "
+                 f"  CO2e market      {format_mass(self.co2e_market_g.value)} at "
                  f"{self.intensity_market.value:.0f} g/kWh  ({src(self.intensity_market)})"]
         if self.cost.value is not None:
-            lines.append(f"  cost             {self.cost.value:,.2f} {self.cost.unit}")
+            lines.append(f"  cost             {format_money(self.cost.value, self.cost.unit)}")
         on = self.water_onsite_l.value
-        lines.append(f"  water on-site    {'unknown' if on is None else f'{on:,.3g} L'}"
+        lines.append(f"  water on-site    {format_water(on)}"
                      f"  ({src(self.water_onsite_l)})")
-        lines.append(f"  water off-site   {self.water_offsite_l.value:,.3g} L"
+        lines.append(f"  water off-site   {format_water(self.water_offsite_l.value)}"
                      f"  ({src(self.water_offsite_l)})")
         if self.embodied_co2e_g is not None:
-            lines.append(f"  embodied CO2e    {_mass(self.embodied_co2e_g.value)}"
+            lines.append(f"  embodied CO2e    {format_mass(self.embodied_co2e_g.value)}"
                          f"  ({src(self.embodied_co2e_g)})")
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
-
-
-def _mass(grams: float) -> str:
-    if abs(grams) >= 1e6:
-        return f"{grams / 1e6:,.3g} t"
-    if abs(grams) >= 1e3:
-        return f"{grams / 1e3:,.3g} kg"
-    return f"{grams:,.3g} g"
 
 
 def _collect_notes(*figures: Figure | None) -> list[str]:

@@ -120,7 +120,7 @@ def unit_check(energy_j: float, country: str | None = None) -> str:
     value, unit = energy_ladder(energy_j)
     units = ("Wh", "kWh", "MWh", "GWh", "TWh", "PWh")
     i = units.index(unit)
-    parts = [format_energy(energy_j)]
+    parts = [format_energy(energy_j, digits=4)]
     if i > 0:
         parts.insert(0, f"{value * 1000:,.6g} {units[i - 1]}")
     if i + 1 < len(units):

@@ -9,10 +9,12 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
+from .._format import format_duration, format_energy, format_number, format_power
 from ..errors import LedgerError, UsageError
 
 __all__ = ["add_ledger_argument", "add_filter_arguments", "filters_from", "open_ledger",
-           "fmt_energy", "fmt_duration", "fmt_time", "fmt_power", "table", "parse_when"]
+           "fmt_energy", "fmt_duration", "fmt_time", "fmt_power", "fmt_number", "table",
+           "parse_when"]
 
 
 def add_ledger_argument(p: argparse.ArgumentParser) -> None:
@@ -98,30 +100,21 @@ def parse_when(text: str, flag: str = "--since") -> str:
 
 
 def fmt_energy(energy_j: float | None) -> str:
-    if energy_j is None:
-        return "-"
-    if abs(energy_j) < 3600.0:
-        return f"{energy_j:,.1f} J"
-    if abs(energy_j) < 3.6e6:
-        return f"{energy_j / 3600.0:,.2f} Wh"
-    return f"{energy_j / 3.6e6:,.3f} kWh"
+    """Energy for a table cell, ``"-"`` when missing (see :mod:`wattprint._format`)."""
+    return format_energy(energy_j, missing="-")
 
 
 def fmt_power(power_w: float | None) -> str:
-    return "-" if power_w is None else f"{power_w:,.1f} W"
+    return format_power(power_w, missing="-")
 
 
 def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    s = int(round(seconds))
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+    return format_duration(seconds, missing="-")
+
+
+def fmt_number(value: float | None, digits: int = 4) -> str:
+    """A plain figure (energy per token, a counter): never scientific notation."""
+    return format_number(value, digits=digits, missing="-")
 
 
 def fmt_time(iso: str | None, *, seconds: bool = False) -> str:

@@ -8,7 +8,7 @@ import json
 from typing import Any, Callable
 
 from ..result import _unit_label
-from ._common import fmt_duration, fmt_energy, fmt_power, open_ledger, table
+from ._common import fmt_duration, fmt_energy, fmt_number, fmt_power, open_ledger, table
 
 USES_LEDGER = True
 
@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def rows_of(a: Any, b: Any) -> list[tuple[str, float | None, float | None, Callable]]:
     """(label, value in A, value in B, formatter) for every comparable figure."""
-    per = lambda v: "-" if v is None else f"{v:,.4g}"  # noqa: E731
+    per = fmt_number
     rows: list[tuple[str, Any, Any, Callable]] = [
         ("energy", a.energy_j, b.energy_j, fmt_energy),
         ("duration", a.duration_s, b.duration_s, fmt_duration),

@@ -34,6 +34,7 @@ import threading
 
 from typing import Any, Callable
 
+from .._format import format_energy, format_mass, format_power
 from ..errors import UsageError
 from ..tracker import Tracker
 
@@ -99,13 +100,6 @@ def carbon_hook(settings: Any) -> Callable[[float], float | None] | None:
     return lambda energy_j: energy_j / 3.6e6 * g_per_kwh
 
 
-def _mass(grams: float) -> str:
-    for unit, size in (("t", 1e6), ("kg", 1e3), ("g", 1.0), ("mg", 1e-3)):
-        if grams >= size:
-            return f"{grams / size:,.3g} {unit}"
-    return f"{grams * 1e6:,.3g} µg"
-
-
 def accounting_summary(result: Any, settings: Any) -> str:
     """Carbon (and water) of the finished run, with where every factor comes from."""
     from datetime import datetime
@@ -121,7 +115,7 @@ def accounting_summary(result: Any, settings: Any) -> str:
     basis = "estimated from modelled energy" if result.basis != "measured" else \
         "from measured energy"
     loc = acc.co2e_location_g
-    lines = [f"  CO2e (location-based) {_mass(loc.value)}, {basis}: "
+    lines = [f"  CO2e (location-based) {format_mass(loc.value)}, {basis}: "
              f"{acc.intensity_location.value:,.0f} g/kWh, {loc.provenance.describe()}"]
     if acc.pue.value != 1.0:
         lines.append(f"  PUE {acc.pue.value:g} ({acc.pue.provenance.describe()})")
@@ -137,11 +131,11 @@ def _live(tracker: Tracker, stop: threading.Event,
         if progress_file:
             _read_progress(tracker, progress_file)
         energy_j = tracker.energy_j
-        line = (f"wattprint  {tracker.elapsed_s:8.1f} s  {tracker.power_w:8.1f} W  "
-                f"{energy_j / 3600:10.4f} Wh")
+        line = (f"wattprint  {tracker.elapsed_s:8.1f} s  {format_power(tracker.power_w):>9}  "
+                f"{format_energy(energy_j, digits=4):>10}")
         grams = carbon_g(energy_j) if carbon_g is not None else None
         if grams is not None:
-            line += f"  {grams:10.2f} gCO2e"
+            line += f"  {format_mass(grams, co2e=True):>14}"
         line += _forecast_text(tracker)
         width = max(width, len(line))
         sys.stderr.write("\r" + line.ljust(width))

@@ -10,7 +10,8 @@ import shlex
 from typing import Any
 
 from ..result import _unit_label
-from ._common import fmt_duration, fmt_energy, fmt_power, fmt_time, open_ledger, table
+from ._common import (fmt_duration, fmt_energy, fmt_number, fmt_power, fmt_time, open_ledger,
+                      table)
 
 USES_LEDGER = True
 
@@ -39,7 +40,7 @@ def _provenance_line(prov: dict[str, Any]) -> str:
     if isinstance(coeffs, dict):
         for name, c in coeffs.items():
             value = c.get("value") if isinstance(c, dict) else c
-            parts.append(f"{name}={value:.4g}" if isinstance(value, float)
+            parts.append(f"{name}={fmt_number(value)}" if isinstance(value, float)
                          else f"{name}={value}")
     unc = prov.get("uncertainty")
     if isinstance(unc, (int, float)) and unc:
@@ -98,15 +99,15 @@ def render(r: Any, *, full_provenance: bool = False) -> list[str]:
         lines += ["", "phases"]
         units = sorted({k for p in r.phases for k in p.per_unit})
         rows = [(p.name, fmt_energy(p.energy_j), fmt_duration(p.duration_s), p.entries,
-                 *(f"{p.per_unit[u]:,.4g}" if u in p.per_unit else "-" for u in units))
+                 *(fmt_number(p.per_unit.get(u)) for u in units))
                 for p in r.phases]
         lines += table(("PHASE", "ENERGY", "DURATION", "ENTRIES",
                         *(_unit_label(u) for u in units)), rows,
                        right=range(1, 4 + len(units)), indent="  ")
     if r.counters:
         lines += ["", "work"]
-        lines += [f"  {unit}: {value:,.6g}" for unit, value in sorted(r.counters.items())]
-        lines += [f"  {_unit_label(k)}: {v:,.4g}" for k, v in r.per_unit.items()]
+        lines += [f"  {unit}: {_count(value)}" for unit, value in sorted(r.counters.items())]
+        lines += [f"  {_unit_label(k)}: {fmt_number(v)}" for k, v in r.per_unit.items()]
     if r.warnings:
         lines += ["", "warnings"] + [f"  {w}" for w in r.warnings]
     return lines
@@ -174,3 +175,10 @@ def handle(args: argparse.Namespace) -> int:
     else:
         print("\n".join(render(record, full_provenance=args.provenance)))
     return 0
+
+
+def _count(value: float) -> str:
+    """A counter exactly (``"1,234,567"``) while it is a whole number people can read."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return fmt_number(value, 6)

@@ -19,6 +19,7 @@ import os
 import re
 from typing import Any
 
+from .._format import format_duration, format_energy
 from ..result import RunResult
 
 __all__ = ["co2_eq_emissions", "render_block", "merge_front_matter", "write_model_card",
@@ -60,7 +61,7 @@ def co2_eq_emissions(result: RunResult, accounting: Any, *,
               "modelled from utilisation (no power sensors)" if result.basis == "modelled"
               else "partly measured, partly modelled")
     source = (f"wattprint {__version__}: energy {energy}, "
-              f"{accounting.facility_energy_kwh.value:.6g} kWh incl. PUE "
+              f"{format_energy(accounting.facility_energy_kwh.value * 3.6e6, digits=4)} incl. PUE "
               f"{accounting.pue.value:g}; grid intensity {intensity.value:.0f} g/kWh from "
               f"{intensity.provenance.describe()}")
     zone = accounting.zone
@@ -75,8 +76,8 @@ def render_block(block: dict[str, Any], result: RunResult | None = None) -> str:
     lines = []
     if result is not None:
         ident = f" run {result.run_id}," if result.run_id else ""
-        lines.append(f"{_COMMENT}{ident} {result.energy_j:.6g} J over "
-                     f"{result.duration_s:.1f} s [{result.basis}]")
+        lines.append(f"{_COMMENT}{ident} {format_energy(result.energy_j, digits=4)} over "
+                     f"{format_duration(result.duration_s)} [{result.basis}]")
     lines.append(f"{KEY}:")
     for key, value in block.items():
         text = json.dumps(value) if isinstance(value, str) else _yaml_number(value)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ._data import SCHEMA_VERSION, ReportData
-from ._fmt import fmt_hours, fmt_kwh, fmt_mass, md_cell
+from .._format import format_power
+from ._fmt import fmt_hours, fmt_kwh, fmt_mass, fmt_num, md_cell
 
 __all__ = ["Comparison", "compare_reports", "comparison_md"]
 
@@ -79,10 +80,10 @@ def format_value(kind: str, value: float | None) -> str:
     if kind == "time":
         return fmt_hours(value)
     if kind == "power":
-        return f"{value:,.1f} W"
+        return format_power(value)
     if kind == "mass":
         return fmt_mass(value)
-    return f"{value:,.4g}"
+    return fmt_num(value)
 
 
 def format_change(change: float | None) -> str:

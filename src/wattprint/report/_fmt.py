@@ -1,51 +1,31 @@
-"""Numbers as reports print them: energy in the Wh family, CO2e masses, durations."""
+"""Numbers as reports print them: the shared formatters of :mod:`wattprint._format`
+(energy, CO2e mass, duration) under the names the report modules use, and Markdown cells."""
 
 from __future__ import annotations
 
-__all__ = ["fmt_kwh", "fmt_mass", "fmt_hours", "md_cell", "energy_scale"]
+from .._format import energy_scale, format_duration, format_energy, format_mass, format_number
 
-
-def energy_scale(max_j: float) -> tuple[float, str]:
-    """(joules per unit, unit) for an axis whose largest value is ``max_j`` joules."""
-    for size, unit in ((3.6e9, "MWh"), (3.6e6, "kWh"), (3600.0, "Wh")):
-        if max_j >= size:
-            return size, unit
-    return 1.0, "J"
+__all__ = ["fmt_kwh", "fmt_mass", "fmt_hours", "fmt_num", "md_cell", "energy_scale"]
 
 
 def fmt_kwh(energy_j: float | None) -> str:
-    if energy_j is None:
-        return "unknown"
-    kwh = energy_j / 3.6e6
-    if abs(kwh) >= 1000:
-        return f"{kwh / 1000:,.3g} MWh"
-    if abs(kwh) >= 1:
-        return f"{kwh:,.3g} kWh"
-    if abs(kwh) >= 1e-3:
-        return f"{kwh * 1000:,.3g} Wh"
-    return f"{energy_j:,.4g} J"
+    """``"1.29 MWh"``: energy in the unit that reads best (``"unknown"`` when missing)."""
+    return format_energy(energy_j)
 
 
 def fmt_mass(grams: float | None) -> str:
-    if grams is None:
-        return "unknown"
-    if grams >= 1e6:
-        return f"{grams / 1e6:,.3g} t CO2e"
-    if grams >= 1e3:
-        return f"{grams / 1e3:,.3g} kg CO2e"
-    if grams >= 1:
-        return f"{grams:,.3g} g CO2e"
-    return f"{grams * 1000:,.3g} mg CO2e"
+    """``"552 t CO2e"``."""
+    return format_mass(grams, co2e=True)
 
 
 def fmt_hours(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    if seconds >= 3600:
-        return f"{seconds / 3600:,.3g} h"
-    if seconds >= 60:
-        return f"{seconds / 60:,.3g} min"
-    return f"{seconds:,.3g} s"
+    """``"1.5 h"``, ``"12 min"``, ``"14.8 days"``."""
+    return format_duration(seconds)
+
+
+def fmt_num(value: float | None, digits: int = 4) -> str:
+    """A plain figure (per-unit energy, GPU-hours, a ratio): ``"1,234"``, ``"0.0123"``."""
+    return format_number(value, digits=digits)
 
 
 def md_cell(text: object) -> str:

@@ -14,7 +14,8 @@ from html import escape
 from ._compare import Comparison, format_change, format_value
 from ._data import SCHEMA_VERSION, ReportData
 from ._svg import DOMAIN_COLORS, PALETTE, line_chart, stacked_bars
-from ._fmt import energy_scale, fmt_hours, fmt_kwh, fmt_mass
+from .._format import format_money, format_power
+from ._fmt import energy_scale, fmt_hours, fmt_kwh, fmt_mass, fmt_num
 from ._text import eu_ai_act, model_card, statement_md
 
 __all__ = ["render_html", "render_comparison_html", "CSP"]
@@ -197,8 +198,8 @@ def _provenance_table(d: ReportData) -> str:
     for p in d.provenance:
         value = p["value"]
         shown = "-" if value is None else (
-            fmt_kwh(value) if p["unit"] == "J" else f"{value:,.4g}" if p["unit"] == "ratio"
-            else f"{value:,.4g} {p['unit']}")
+            fmt_kwh(value) if p["unit"] == "J" else fmt_num(value) if p["unit"] == "ratio"
+            else f"{fmt_num(value)} {p['unit']}")
         where = ", ".join(str(x) for x in (p["zone"], p["year"], p["resolution"]) if x)
         extra = "; ".join(p["notes"])
         if p["uncertainty"]:
@@ -246,13 +247,13 @@ def render_html(d: ReportData) -> str:
              _card("CO2e, market-based", fmt_mass(c["co2e_market_g"]),
                    f"{c['intensity_market_g_per_kwh']:,.0f} g/kWh", "estimated"),
              _card("duration", fmt_hours(run["duration_s"])),
-             _card("mean / peak power", f"{e['mean_power_w'] or 0:,.1f} W",
-                   f"peak {e['peak_power_w'] or 0:,.1f} W")]
+             _card("mean / peak power", format_power(e["mean_power_w"] or 0.0),
+                   f"peak {format_power(e['peak_power_w'] or 0.0)}")]
     cost = d.accounting.get("cost") or {}
     if cost.get("value") is not None:
-        cards.append(_card("cost", f"{cost['value']:,.2f} {cost['unit']}", "", "estimated"))
+        cards.append(_card("cost", format_money(cost["value"], cost["unit"]), "", "estimated"))
     for key, value in d.work["per_unit"].items():
-        cards.append(_card(f"energy per {key.split('/')[-1]}", f"{value:,.4g} {key}"))
+        cards.append(_card(f"energy per {key.split('/')[-1]}", f"{fmt_num(value)} {key}"))
     body = head + ['<section class="cards">' + "".join(cards) + "</section>",
                    "<h2>Where the watts went</h2>", _power_chart(d), _energy_chart(d),
                    "<h2>Carbon</h2>", _carbon_chart(d)]
@@ -306,7 +307,7 @@ def _phases_table(d: ReportData) -> str:
         f"<tr><td>{escape(p['name'])}</td><td class=\"num\">{escape(fmt_kwh(p['energy_j']))}"
         f"</td><td class=\"num\">{escape(fmt_hours(p['duration_s']))}</td>"
         f"<td class=\"num\">{p['entries']}</td>"
-        + "".join(f"<td class=\"num\">{p['per_unit'][u]:,.4g}</td>" if u in p["per_unit"]
+        + "".join(f"<td class=\"num\">{fmt_num(p['per_unit'][u])}</td>" if u in p["per_unit"]
                   else "<td>-</td>" for u in units) + "</tr>" for p in d.phases)
     return ("<table><tr><th>phase</th><th>energy</th><th>duration</th><th>entries</th>"
             + "".join(f"<th>{escape(u)}</th>" for u in units) + "</tr>" + rows + "</table>")
@@ -315,8 +316,8 @@ def _phases_table(d: ReportData) -> str:
 def _sci_table(d: ReportData) -> str:
     rows = "".join(
         f"<tr><td>per {escape(s['functional_unit'])}</td>"
-        f"<td class=\"num\">{s['sci_g_per_unit']:.4g} gCO2e</td>"
-        f"<td class=\"num\">{s['energy_j_per_unit']:.4g} J</td>"
+        f"<td class=\"num\">{escape(fmt_mass(s['sci_g_per_unit']))}</td>"
+        f"<td class=\"num\">{escape(fmt_kwh(s['energy_j_per_unit']))}</td>"
         f"<td class=\"num\">{s['count']:,.0f}</td><td>{_badge(s['basis'])} "
         f"<small>{escape(s['note'] or '')}</small></td></tr>" for s in d.sci)
     return ("<p>SCI = (E × I + M) per functional unit, E the facility energy, I the "
@@ -364,7 +365,7 @@ def render_comparison_html(c: Comparison) -> str:
                 chart_id=f"compare-{row['figure'].replace('/', '-per-')}",
                 title=f"Energy per unit of work ({row['figure']})", categories=labels,
                 segments=[(row["figure"], [v or 0.0 for v in row["values"]])],
-                value_label=row["figure"], fmt=lambda v: f"{v:,.4g}"))
+                value_label=row["figure"], fmt=fmt_num))
     charts.append(stacked_bars(
         chart_id="compare-co2e", title="CO2e per run (location-based)", categories=labels,
         segments=[("CO2e", [r.carbon["co2e_location_g"] for r in runs])],

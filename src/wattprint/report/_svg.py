@@ -12,8 +12,10 @@ import math
 from html import escape
 from typing import Any, Callable, Sequence
 
+from .._format import format_number
+
 __all__ = ["line_chart", "stacked_bars", "nice_ticks", "time_axis", "PALETTE",
-           "DOMAIN_COLORS", "fmt_num"]
+           "DOMAIN_COLORS", "fmt_tick"]
 
 PALETTE = ("#1f6feb", "#d9480f", "#2f9e44", "#9c36b5", "#e8a600", "#0c8599", "#c2255c",
            "#5c940d", "#495057", "#364fc7")
@@ -22,17 +24,12 @@ DOMAIN_COLORS = {"gpu": "#1f6feb", "cpu": "#d9480f", "dram": "#2f9e44", "ram": "
 _FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif"
 
 
-def fmt_num(value: float) -> str:
-    """Compact tick label: 1.5k, 20, 0.25, 3M."""
-    a = abs(value)
-    if a == 0:
-        return "0"
-    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if a >= size:
-            return f"{value / size:.3g}{suffix}"
-    if a >= 1:
-        return f"{value:.4g}"
-    return f"{value:.2g}"
+def fmt_tick(value: float) -> str:
+    """Compact tick label: 1.5k, 20, 0.25, 3M (plain digits, never an exponent)."""
+    for size, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return format_number(value / size, digits=3) + suffix
+    return format_number(value, digits=3, missing="")
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -166,11 +163,11 @@ def line_chart(*, chart_id: str, title: str, series: Sequence[dict[str, Any]],
     for t in y_ticks:
         y = f.py(t)
         out.append(f'<line x1="{f.l}" y1="{y:.1f}" x2="{f.r}" y2="{y:.1f}" stroke="#e9ecef"/>')
-        out.append(_text(f.l - 6, y + 4, fmt_num(t), anchor="end", cls="tick"))
+        out.append(_text(f.l - 6, y + 4, fmt_tick(t), anchor="end", cls="tick"))
     for t in x_ticks:
         x = f.px(t * div)
         out.append(f'<line x1="{x:.1f}" y1="{f.t}" x2="{x:.1f}" y2="{f.b}" stroke="#f1f3f5"/>')
-        out.append(_text(x, f.b + 16, fmt_num(t), cls="tick"))
+        out.append(_text(x, f.b + 16, fmt_tick(t), cls="tick"))
     out.append("</g>")
     out.append(f'<g class="axes"><line x1="{f.l}" y1="{f.b}" x2="{f.r}" y2="{f.b}" '
                f'stroke="#495057"/><line x1="{f.l}" y1="{f.t}" x2="{f.l}" y2="{f.b}" '
@@ -215,7 +212,7 @@ def line_chart(*, chart_id: str, title: str, series: Sequence[dict[str, Any]],
         out.append(f'<line x1="{f.r}" y1="{f.t}" x2="{f.r}" y2="{f.b}" stroke="{color}"/>')
         for t in t2:
             y = f.py(t, t2[0], t2[-1])
-            out.append(_text(f.r + 6, y + 4, fmt_num(t), anchor="start", cls="tick",
+            out.append(_text(f.r + 6, y + 4, fmt_tick(t), anchor="start", cls="tick",
                              fill=color))
         out.append(_text(width - 12, (f.t + f.b) / 2, y2["label"], cls="axis-label",
                          extra=f'transform="rotate(90 {width - 12} {(f.t + f.b) / 2:.1f})"',
@@ -256,7 +253,7 @@ def stacked_bars(*, chart_id: str, title: str, categories: Sequence[str],
         x = f.px(t)
         out.append(f'<line x1="{x:.1f}" y1="{f.t - 4}" x2="{x:.1f}" y2="{f.b}" '
                    f'stroke="#e9ecef"/>')
-        out.append(_text(x, f.b + 16, fmt_num(t), cls="tick"))
+        out.append(_text(x, f.b + 16, fmt_tick(t), cls="tick"))
     out.append("</g>")
     out.append(_text((f.l + f.r) / 2, f.b + 36, value_label, cls="axis-label"))
     for k, cat in enumerate(categories):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ._data import ReportData
-from ._fmt import fmt_hours, fmt_kwh, fmt_mass, md_cell
+from ._fmt import fmt_hours, fmt_kwh, fmt_mass, fmt_num, md_cell
 
 __all__ = ["statement_md", "statement_latex", "model_card", "eu_ai_act", "Totals",
            "aggregate", "fmt_kwh", "fmt_mass", "fmt_hours", "MODEL_CARD_KEYS"]
@@ -93,7 +93,7 @@ def statement_md(d: ReportData) -> str:
         f"| wall-clock time | {fmt_hours(run['duration_s'])} |",
     ]
     if e["device_hours"]:
-        lines.append(f"| GPU-hours | {e['device_hours']:,.3g} |")
+        lines.append(f"| GPU-hours | {fmt_num(e['device_hours'], 3)} |")
     lines += [
         f"| IT energy | {fmt_kwh(e['energy_j'])}{_range_text(d)} [{d.basis}] |",
         f"| PUE | {e['pue']:.3g} |",
@@ -105,7 +105,7 @@ def statement_md(d: ReportData) -> str:
     ]
     for row in d.sci:
         lines.append(f"| SCI per {row['functional_unit']} | "
-                     f"{row['sci_g_per_unit']:.3g} gCO2e ({row['energy_j_per_unit']:.3g} J) |")
+                     f"{fmt_mass(row['sci_g_per_unit'])} ({fmt_kwh(row['energy_j_per_unit'])}) |")
     if d.uncertainty:
         lines += ["", f"> {d.uncertainty['statement']}"]
     return "\n".join(lines) + "\n"
@@ -133,7 +133,7 @@ def statement_latex(d: ReportData) -> str:
     rows = [("Hardware", _hardware_text(d.hardware)),
             ("Wall-clock time", fmt_hours(run["duration_s"]))]
     if e["device_hours"]:
-        rows.append(("GPU-hours", f"{e['device_hours']:,.3g}"))
+        rows.append(("GPU-hours", fmt_num(e['device_hours'], 3)))
     rows += [("IT energy", f"{fmt_kwh(e['energy_j'])}{_range_text(d)} ({d.basis})"),
              ("PUE", f"{e['pue']:.3g}"),
              ("Facility energy", fmt_kwh(e["facility_energy_j"])),
@@ -311,7 +311,7 @@ def eu_ai_act(runs: Sequence[ReportData], *, model: str | None = None) -> str:
     ]
     gpu_hours = sum(r.energy["device_hours"] for r in runs)
     if gpu_hours:
-        lines.append(f"| accelerator-hours | {gpu_hours:,.4g} |")
+        lines.append(f"| accelerator-hours | {fmt_num(gpu_hours)} |")
     rng = f" (range {fmt_kwh(t.low_j)} to {fmt_kwh(t.high_j)})" if not measured else ""
     pues = ", ".join(sorted({format(r.energy["pue"], ".3g") for r in runs}))
     lines += [
