@@ -63,13 +63,12 @@ def test_counter_and_power_sensors_integrate_to_the_same_energy() -> None:
     clock = Clock()
     counter = FakeSensor(150.0, name="a", counter=True, clock=clock)
     polled = FakeSensor(150.0, name="b", counter=False, clock=clock)
-    sampler = Sampler([counter, polled], rate_hz=10)
+    sampler = Sampler([counter, polled], rate_hz=10, clock=clock)
     # drive the sampler by hand: no thread, deterministic clock
-    for slot in sampler._slots:
-        sampler._first_read(slot, None)
+    sampler.start(background=False)
     for _ in range(20):
         clock.t += 0.1
-        sampler._tick(force=True)
+        sampler.step(clock.t)
     a, b = sampler.totals
     assert a.energy_j == pytest.approx(300.0)
     assert b.energy_j == pytest.approx(300.0)
@@ -80,11 +79,11 @@ def test_counter_and_power_sensors_integrate_to_the_same_energy() -> None:
 def test_failing_sensor_marks_gap_and_counter_bridges_it() -> None:
     clock = Clock()
     sensor = FakeSensor(100.0, counter=True, fail_at={3, 4}, clock=clock)
-    sampler = Sampler([sensor], rate_hz=10, max_failures=5)
-    sampler._first_read(sampler._slots[0], None)  # read 1
+    sampler = Sampler([sensor], rate_hz=10, max_failures=5, clock=clock)
+    sampler.start(background=False)  # read 1
     for _ in range(5):  # reads 2..6; 3 and 4 fail
         clock.t += 1.0
-        sampler._tick(force=True)
+        sampler.step(clock.t)
     totals = sampler.totals[0]
     assert totals.errors == 2
     assert len(totals.gaps) == 1 and totals.gaps[0][1] is not None
@@ -97,11 +96,11 @@ def test_dead_sensor_is_replaced_by_its_fallback() -> None:
     backup = FakeSensor(80.0, name="backup", counter=False, clock=clock)
     sensor = FakeSensor(80.0, name="main", counter=True, fail_after=2,
                         fallback_sensor=backup, clock=clock)
-    sampler = Sampler([sensor], rate_hz=10, max_failures=3)
-    sampler._first_read(sampler._slots[0], None)
+    sampler = Sampler([sensor], rate_hz=10, max_failures=3, clock=clock)
+    sampler.start(background=False)
     for _ in range(10):
         clock.t += 1.0
-        sampler._tick(force=True)
+        sampler.step(clock.t)
     totals = sampler.totals[0]
     assert totals.replaced_by == "backup"
     assert sampler.sensors[0] is backup
@@ -114,10 +113,10 @@ def test_dead_sensor_is_replaced_by_its_fallback() -> None:
 def test_reading_share_attributes_part_of_a_device() -> None:
     clock = Clock()
     gpu = FakeSensor(300.0, share=0.25, clock=clock)
-    sampler = Sampler([gpu], rate_hz=10)
-    sampler._first_read(sampler._slots[0], None)
+    sampler = Sampler([gpu], rate_hz=10, clock=clock)
+    sampler.start(background=False)
     clock.t += 10.0
-    sampler._tick(force=True)
+    sampler.step(clock.t)
     t = sampler.totals[0]
     assert t.energy_j == pytest.approx(3000.0)
     assert t.attributed_j == pytest.approx(750.0)
@@ -128,14 +127,12 @@ def test_host_sensor_attributed_by_cpu_time_share() -> None:
     cpu_times = {"tree": 0.0, "busy": 0.0}
     package = FakeSensor(60.0, name="rapl:package-0", domain="cpu", clock=clock)
     gpu = FakeSensor(300.0, name="gpu", domain="gpu", clock=clock)
-    sampler = Sampler([package, gpu], rate_hz=10,
+    sampler = Sampler([package, gpu], rate_hz=10, clock=clock,
                       cpu_share_source=lambda: (cpu_times["tree"], cpu_times["busy"]))
-    share = sampler._cpu_share()
-    for slot in sampler._slots:
-        sampler._first_read(slot, share)
+    sampler.start(background=False)
     clock.t += 10.0
     cpu_times["tree"], cpu_times["busy"] = 3.0, 12.0  # the tree used 25 % of busy CPU
-    sampler._tick(force=True)
+    sampler.step(clock.t)
     pkg, g = sampler.totals
     assert pkg.energy_j == pytest.approx(600.0)
     assert pkg.attributed_j == pytest.approx(150.0)
@@ -182,19 +179,20 @@ def test_host_share_read_once_a_window_and_applied_to_its_own_window() -> None:
         calls.append(clock.t)
         return cpu["tree"], cpu["busy"]
 
-    package = FakeSensor(100.0, name="rapl:package-0", domain="cpu", clock=clock)
+    # a host *power* sensor is read at the sampler's rate (a host counter would be read
+    # once a window anyway): the CPU-time share must still be read once a window only
+    package = FakeSensor(100.0, name="psys", domain="system", counter=False, clock=clock)
     sampler = Sampler([package], rate_hz=10, cpu_share_source=source, clock=clock)
-    slot = sampler._slots[0]
-    sampler._first_read(slot, sampler._cpu_share())
-    sampler._share_due_s = clock.t + SHARE_INTERVAL_S
+    sampler.start(background=False)
     steps = int(round(SHARE_INTERVAL_S / 0.1))
     for window_share in (0.25, 0.75):
         for _ in range(steps):
             clock.t += 0.1
             cpu["tree"] += 0.1 * window_share
             cpu["busy"] += 0.1
-            sampler._tick(force=False, only=[slot])
+            sampler.step(clock.t)
     t = sampler.totals[0]
+    assert package.reads == 1 + 2 * steps  # read at every 10 Hz tick
     assert len(calls) == 3  # start + one per window, not one per 10 Hz read
     assert t.energy_j == pytest.approx(200.0)
     assert t.attributed_j + t.pending_j * t.provisional_share == pytest.approx(100.0)
@@ -206,14 +204,19 @@ def test_shared_host_counter_is_read_once_a_window_in_process_mode() -> None:
     phase boundaries); a host power sensor, a GPU counter and machine mode keep rate_hz."""
     from wattprint.sampler import SHARE_INTERVAL_S
 
-    package = FakeSensor(100.0, name="rapl:package-0", domain="cpu")
+    read_times: list[float] = []
+
+    def clock() -> float:
+        read_times.append(time.monotonic())
+        return read_times[-1]
+
+    package = FakeSensor(100.0, name="rapl:package-0", domain="cpu", clock=clock)
     host_power = FakeSensor(5.0, name="psu", domain="system", counter=False)
     gpu = FakeSensor(200.0, name="nvml:0", domain="gpu")
     sampler = Sampler([package, host_power, gpu], rate_hz=50,
                       cpu_share_source=lambda: (time.process_time(), time.process_time()))
     sampler.start()
-    intervals = [slot.interval_s for slot in sampler._slots]
-    first_s = sampler._slots[0].last.time_s
+    intervals = sampler.intervals_s
     time.sleep(0.3)
     before = package.reads
     sampler.snapshot()  # a phase boundary reads the slow counter on demand
@@ -227,7 +230,7 @@ def test_shared_host_counter_is_read_once_a_window_in_process_mode() -> None:
     assert host_power.reads >= 10 and gpu.reads >= 10
     # energy is not lost by reading less often: the counter's total is exact
     assert sampler.totals[0].energy_j == pytest.approx(
-        100.0 * (sampler._slots[0].last.time_s - first_s), rel=1e-6)
+        100.0 * (read_times[-1] - read_times[1]), rel=1e-6)  # [0]: when it was opened
 
     machine = FakeSensor(100.0, name="rapl:package-0", domain="cpu")
     unattributed = Sampler([machine], rate_hz=50)  # machine mode: no share source
@@ -235,3 +238,70 @@ def test_shared_host_counter_is_read_once_a_window_in_process_mode() -> None:
     time.sleep(0.2)
     unattributed.stop()
     assert machine.reads >= 5
+
+
+def test_step_reads_what_is_due_without_a_thread() -> None:
+    import threading
+
+    clock = Clock()
+    fast = FakeSensor(10.0, name="fast", clock=clock)
+    slow = FakeSensor(10.0, name="slow", interval_s=1.0, clock=clock)
+    sampler = Sampler([fast, slow], rate_hz=10, clock=clock)
+    with pytest.raises(UsageError, match="start"):
+        sampler.step(clock.t)
+    threads = threading.active_count()
+    sampler.start(background=False)
+    assert threading.active_count() == threads  # nothing runs in the background
+    for _ in range(5):
+        clock.t += 0.1
+        sampler.step(clock.t)
+    assert (fast.reads, slow.reads) == (6, 1)  # start + 5 ticks; slow not due yet
+    clock.t += 0.5
+    sampler.step(clock.t)
+    assert (fast.reads, slow.reads) == (7, 2)
+    sampler.stop()  # the final reading of every sensor
+    assert (fast.reads, slow.reads) == (8, 3)
+    assert sampler.totals[0].energy_j == pytest.approx(10.0)
+    with pytest.raises(UsageError):
+        sampler.step(clock.t)
+
+
+@given(t0=st.floats(-1e3, 1e3), length=st.floats(0.01, 100.0), delta=st.floats(0.001, 1e6),
+       points=st.lists(st.tuples(st.floats(-0.2, 1.2), st.floats(0.0, 2000.0)), max_size=40),
+       min_dt=st.floats(0.0, 0.5))
+@settings(max_examples=300)
+def test_spread_counter_rises_inside_the_interval_towards_the_counter(
+        t0: float, length: float, delta: float, points: list[tuple[float, float]],
+        min_dt: float) -> None:
+    from wattprint.sampler import spread_counter_j
+
+    t1 = t0 + length
+    trace = sorted((t0 + f * length, p) for f, p in points)
+    rows = spread_counter_j(t0, t1, delta, trace, min_dt * length)
+    times = [t0] + [t for t, _ in rows] + [t1]
+    energies = [0.0] + [e for _, e in rows]
+    assert all(t0 < t < t1 for t, _ in rows)  # and apart from both ends:
+    assert all(b - a >= 0.9 * min_dt * length for a, b in zip(times, times[1:]))
+    assert all(0.0 <= a <= b <= delta * (1 + 1e-12) for a, b in zip(energies, energies[1:]))
+
+
+def test_spread_counter_follows_the_trace_shape() -> None:
+    from wattprint.sampler import spread_counter_j
+
+    # 100 W then 300 W, sampled every 0.25 s: the trace's trapezoid holds 375 J
+    # (100 + 50 on the ramp from 1.0 to 1.25 s + 150 + 75 held after the last point),
+    # the counter says 750 J: every part of the trace gets twice its own energy
+    trace = [(0.25 * k, 100.0 if k <= 4 else 300.0) for k in range(1, 8)]
+    rows = dict(spread_counter_j(0.0, 2.0, 750.0, trace, 0.25))
+    assert sorted(rows) == [0.25 * k for k in range(1, 8)]
+    assert rows[0.5] == pytest.approx(100.0)
+    assert rows[1.0] == pytest.approx(200.0)
+    assert rows[1.25] == pytest.approx(300.0)
+    assert rows[1.75] == pytest.approx(600.0)
+    assert sorted(spread_counter_j(0.0, 2.0, 750.0, trace, 0.5)) == [
+        (0.5, pytest.approx(100.0)), (1.0, pytest.approx(200.0)),
+        (1.5, pytest.approx(450.0))]  # at most one row per 0.5 s
+    assert spread_counter_j(0.0, 2.0, 400.0, [(-1.0, 5.0), (2.0, 5.0)], 0.1) == []
+    assert spread_counter_j(0.0, 2.0, 0.0, trace, 0.1) == []
+    flat = spread_counter_j(0.0, 2.0, 10.0, [(0.5, 0.0), (1.5, 0.0)], 0.1)
+    assert flat == [(0.5, pytest.approx(2.5)), (1.5, pytest.approx(7.5))]  # even in time

@@ -205,5 +205,5 @@ def test_result_reports_what_sampling_itself_cost() -> None:
     r = run.result
     assert fake.reads >= 40
     assert 0.0 < r.overhead_cpu_s < 0.05 * r.duration_s
-    assert "wattprint's own sampling:" in r.summary() and "measured" in r.summary()
+    assert "wattprint's own threads:" in r.summary() and "measured" in r.summary()
     assert r.to_dict()["overhead_cpu_s"] == r.overhead_cpu_s

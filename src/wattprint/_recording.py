@@ -125,10 +125,17 @@ class Recording:
             log.debug("wattprint: reading the job's parts failed: %r", err)
             return []
 
-    def start_flushing(self, t0: float) -> None:
+    def start_flushing(self, t0: float, threads: Any = None) -> None:
+        """Start the writer's flusher thread (its CPU counted in ``threads``, a
+        :class:`wattprint._threadcpu.ThreadCPU`)."""
         if self.writer is not None:
             self.writer.t0 = t0
-            self.writer.start_flushing()
+            self.writer.start_flushing(threads)
+
+    def stop_flushing(self) -> None:
+        """End the flusher thread; :meth:`finish` writes what is left."""
+        if self.writer is not None:
+            self.writer.stop_flushing()
 
     def finish(self, result: RunResult, *, exit_code: int | None) -> None:
         """Record the end of the run (one transaction). Never raises; on failure the run

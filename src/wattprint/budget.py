@@ -223,8 +223,13 @@ class BudgetGuard:
         return ev
 
     # -- a background check for runs that rarely call count() ------------------------------
-    def start(self, interval_s: float = 1.0) -> None:
+    def start(self, interval_s: float = 1.0, threads: Any = None) -> None:
+        """Check every ``interval_s`` on a thread (its CPU counted in ``threads``, a
+        :class:`wattprint._threadcpu.ThreadCPU`, when given)."""
         if self._thread is None:
+            if threads is not None:
+                self._thread = threads.start(self._loop, "wattprint-budget", interval_s)
+                return
             self._thread = threading.Thread(target=self._loop, args=(interval_s,),
                                             name="wattprint-budget", daemon=True)
             self._thread.start()
@@ -309,7 +314,7 @@ class LiveOutlook:
     # -- lifecycle ------------------------------------------------------------------------
     def begin(self, state: Callable[[], tuple[float, float, dict[str, float], str | None]],
               warnings: list[str], run_id: str | None,
-              elapsed: Callable[[], float] | None = None) -> None:
+              elapsed: Callable[[], float] | None = None, *, threads: Any = None) -> None:
         self._state = state
         self._elapsed = elapsed
         if self.unit is not None:
@@ -317,7 +322,7 @@ class LiveOutlook:
         if self.budget is not None:
             self.guard = BudgetGuard(self.budget, self._figures, warnings=warnings)
             self.guard.run_id = run_id
-            self.guard.start()
+            self.guard.start(threads=threads)
 
     def end(self) -> None:
         if self.guard is not None:

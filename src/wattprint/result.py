@@ -151,8 +151,9 @@ class RunResult:
     run_id: str | None = None  # the run's id in the ledger, when it was recorded
     cpu_s: float | None = None  # CPU seconds of the tracked process tree (process mode)
     end_reason: str | None = None  # why the run ended so, when wattprint stopped it
-    #: CPU seconds of wattprint's own sampler thread over the run (measured with the
-    #: thread's CPU clock): what measuring cost, included in a process-mode CPU figure.
+    #: CPU seconds of wattprint's own threads over the run (sampler, ledger writer,
+    #: budget check; each measured with its thread's CPU clock): what measuring cost,
+    #: included in a process-mode CPU figure.
     overhead_cpu_s: float | None = None
 
     @property
@@ -223,7 +224,7 @@ class RunResult:
         if self.end_reason:
             lines.append(f"  {self.status}: {self.end_reason}")
         if self.overhead_cpu_s is not None and self.duration_s > 0:
-            lines.append(f"  wattprint's own sampling: {self.overhead_cpu_s * 1e3:,.1f} ms CPU "
+            lines.append(f"  wattprint's own threads: {self.overhead_cpu_s * 1e3:,.1f} ms CPU "
                          f"({100 * self.overhead_cpu_s / self.duration_s:.3f} % of one core), "
                          "measured")
         lines.extend(f"  warning: {w}" for w in self.warnings)

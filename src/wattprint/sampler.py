@@ -9,9 +9,21 @@ source is given, over 1-s windows; such host *counters* are then read once a win
 as reads in between add nothing that can be attributed. Sensors that know better (NVML
 per-process utilisation) put a ``share`` in their readings.
 
+Energy counters that come with a buffered power trace (``sensor.power_trace``, e.g. NVML's
+driver-side power samples) are read once every ``COUNTER_INTERVAL_S``: the counter gives
+the exact energy, and the trace, fetched with the same read, says when it was spent (one
+sample row per ``1 / rate_hz`` at most, their energies scaled to the counter). Reading
+eight GPUs ten times a second cost more CPU than everything else wattprint does.
+
+Phase boundaries (:meth:`Sampler.snapshot`) read every sensor of the sampler's rate,
+slowed-down counters included, so phase energies stay exact.
+
 A sensor that fails is never fatal: the gap is recorded, energy across it is bridged
 (a counter keeps counting; power is interpolated) and flagged, and after
 ``max_failures`` consecutive failures its ``fallback()`` replaces it when it has one.
+
+Drive a sampler by hand (tests, your own loop) with ``start(background=False)``,
+:meth:`Sampler.step` and :meth:`Sampler.stop`.
 """
 
 from __future__ import annotations
@@ -22,11 +34,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from ._threadcpu import ThreadCPU
 from .errors import UsageError
 from .sensors.base import Reading, Sensor
 
 __all__ = ["Sampler", "SensorTotals", "Snapshot", "counter_energy_j", "trapezoid_energy_j",
-           "HOST_DOMAINS"]
+           "spread_counter_j", "HOST_DOMAINS", "COUNTER_INTERVAL_S"]
 
 log = logging.getLogger("wattprint")
 
@@ -36,6 +49,10 @@ log = logging.getLogger("wattprint")
 SHARE_INTERVAL_S = 1.0
 #: A slow sensor read more recently than this is extrapolated at a phase boundary.
 BOUNDARY_REFRESH_S = 0.05
+#: Seconds between reads of an energy counter that has a buffered power trace (phase
+#: boundaries read it too): the counter is cumulative, so reading it less often loses no
+#: energy, and the trace keeps the time resolution.
+COUNTER_INTERVAL_S = 1.0
 #: Domains whose device-scope readings are attributed by CPU-time share in process mode.
 HOST_DOMAINS = frozenset({"cpu", "dram", "system"})
 
@@ -57,6 +74,46 @@ def trapezoid_energy_j(prev_w: float, cur_w: float, dt_s: float) -> float:
     if dt_s <= 0.0:
         return 0.0
     return 0.5 * (prev_w + cur_w) * dt_s
+
+
+def spread_counter_j(t0_s: float, t1_s: float, delta_j: float,
+                     trace: Sequence[tuple[float, float]], min_dt_s: float
+                     ) -> list[tuple[float, float]]:
+    """Where a counter's increment ``delta_j`` over ``[t0_s, t1_s]`` was spent, from a power
+    trace ``(time_s, power_w)`` sampled inside it: ``(time_s, energy_j since t0_s)`` at the
+    trace's points, about ``min_dt_s`` apart from each other and from both ends (at least
+    90 % of it: a driver's sample period jitters). Energies
+    follow the trace's trapezoid integral (power held flat before its first point and after
+    its last) scaled to the counter, so they rise monotonically towards ``delta_j``, which
+    the end of the interval itself (not listed) reaches exactly. Points out of the
+    interval, out of order or not finite are ignored; a trace with no energy spreads the
+    increment evenly over time."""
+    if not delta_j > 0.0 or not t1_s > t0_s:
+        return []
+    points: list[tuple[float, float]] = []
+    last_t = t0_s
+    for t, p in trace:
+        if last_t < t < t1_s and 0.0 <= p < _INF:
+            points.append((t, p))
+            last_t = t
+    if not points:
+        return []
+    cumulative = []
+    energy, prev_t, prev_p = 0.0, t0_s, points[0][1]
+    for t, p in points:
+        energy += 0.5 * (prev_p + p) * (t - prev_t)
+        cumulative.append((t, energy))
+        prev_t, prev_p = t, p
+    total = energy + prev_p * (t1_s - prev_t)
+    out: list[tuple[float, float]] = []
+    emitted_t = t0_s
+    min_dt_s *= 0.9
+    for t, e in cumulative:
+        if t - emitted_t >= min_dt_s and t1_s - t >= min_dt_s:
+            fraction = e / total if total > 0.0 else (t - t0_s) / (t1_s - t0_s)
+            out.append((t, delta_j * fraction))
+            emitted_t = t
+    return out
 
 
 @dataclass(slots=True)
@@ -92,18 +149,29 @@ class _Slot:
     """Per-sensor state kept by the sampler."""
 
     __slots__ = ("index", "counted", "sensor", "totals", "last", "due_s", "interval_s", "host_share",
-                 "share_base")
+                 "share_base", "at_boundary", "trace", "trace_at", "trace_left")
 
-    def __init__(self, index: int, sensor: Sensor, interval_s: float, host_share: bool) -> None:
+    def __init__(self, index: int, sensor: Sensor, period_s: float, host_share: bool) -> None:
         self.index = index
-        self.counted = getattr(sensor, "nested_in", None) is None  # summed into totals
-        self.sensor = sensor
         self.totals = SensorTotals()
         self.last: Reading | None = None
-        self.interval_s = interval_s
         self.due_s = 0.0
         self.host_share = host_share
         self.share_base: tuple[float, float] | None = None
+        self.use(sensor, period_s)
+
+    def use(self, sensor: Sensor, period_s: float) -> None:
+        """Take ``sensor`` (at the start, or as a fallback): its interval and trace."""
+        self.sensor = sensor
+        self.counted = getattr(sensor, "nested_in", None) is None  # summed into totals
+        self.interval_s = sensor.interval_s if sensor.interval_s else period_s
+        #: read at every phase boundary: sensors of the sampler's rate (slowed or not)
+        self.at_boundary = not sensor.interval_s
+        trace = getattr(sensor, "power_trace", None)
+        self.trace: Callable[[], Sequence[tuple[float, float]]] | None = (
+            trace if callable(trace) and not self.host_share else None)
+        self.trace_at = -_INF  # when the trace was last fetched
+        self.trace_left: list[tuple[float, float]] = []  # fetched points after that read
 
 
 class Sampler:
@@ -112,19 +180,22 @@ class Sampler:
     ``cpu_share_source`` returns ``(tree_cpu_s, machine_busy_cpu_s)``, two cumulative
     CPU-second counters; when given, device-scope host sensors are attributed by the ratio
     of their increments. ``sink`` receives every reading (see :data:`SampleSink`).
+    ``threads`` counts the CPU of the sampler's thread with the run's other threads
+    (default: a :class:`~wattprint._threadcpu.ThreadCPU` of its own, :attr:`threads`).
     """
 
     def __init__(self, sensors: Sequence[Sensor], *, rate_hz: float = 10.0,
                  cpu_share_source: Callable[[], tuple[float, float]] | None = None,
                  sink: SampleSink | None = None, max_failures: int = 3,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 threads: ThreadCPU | None = None) -> None:
         if not (0.0 < rate_hz <= 1000.0):
             raise UsageError(f"rate_hz={rate_hz!r} is out of range; use a rate between 0 "
                              "and 1000 samples per second (default 10)")
         self.rate_hz = float(rate_hz)
-        period = 1.0 / self.rate_hz
+        self._period_s = period = 1.0 / self.rate_hz
         self._slots = [
-            _Slot(i, s, s.interval_s if s.interval_s else period,
+            _Slot(i, s, period,
                   cpu_share_source is not None and s.scope == "device"
                   and s.domain in HOST_DOMAINS)
             for i, s in enumerate(sensors)
@@ -140,6 +211,9 @@ class Sampler:
         self._stop = threading.Lock()
         self._stop.acquire()
         self._thread: threading.Thread | None = None
+        self._running = False
+        #: CPU of the sampler's thread and of the other threads counted with it.
+        self.threads = threads if threads is not None else ThreadCPU()
         self.start_s: float | None = None
         self.stop_s: float | None = None
         self.peak_power_w = 0.0
@@ -157,8 +231,15 @@ class Sampler:
     def totals(self) -> list[SensorTotals]:
         return [slot.totals for slot in self._slots]
 
-    def start(self) -> None:
-        if self._thread is not None:
+    @property
+    def intervals_s(self) -> list[float]:
+        """Seconds between the scheduled reads of each sensor (set by :meth:`start`)."""
+        return [slot.interval_s for slot in self._slots]
+
+    def start(self, *, background: bool = True) -> None:
+        """Take the first reading of every sensor and start sampling: on a background
+        thread, or with ``background=False`` only when :meth:`step` is called."""
+        if self.start_s is not None:
             raise UsageError("this sampler was already started; create a new one per run")
         now = self._clock()
         self.start_s = now
@@ -166,26 +247,47 @@ class Sampler:
         self._share_due_s = now + SHARE_INTERVAL_S
         for slot in self._slots:
             self._first_read(slot, share)
-            if slot.host_share and slot.sensor.interval_s is None and slot.last is not None \
-                    and slot.last.energy_j is not None:
-                # A shared host counter (RAPL package, DRAM) in process mode: its energy is
-                # attributed per CPU-share window, so reads between windows would add only a
-                # whole-machine power trace. Read it with the window; phase boundaries still
-                # read it on demand (snapshot), and a counter loses nothing between reads.
-                slot.interval_s = max(slot.interval_s, SHARE_INTERVAL_S)
+            self._schedule(slot)
             slot.due_s = now + slot.interval_s
         self._next_due_s = min((slot.due_s for slot in self._slots), default=now + 1.0)
-        self._thread = threading.Thread(target=self._loop, name="wattprint-sampler",
-                                        daemon=True)
-        self._thread.start()
+        self._running = True
+        if background:
+            self._thread = self.threads.start(self._loop, "wattprint-sampler")
+
+    def _schedule(self, slot: _Slot) -> None:
+        """Slow down cumulative sensors of the sampler's rate whose reads in between would
+        add nothing but cost: a shared host counter in process mode (RAPL package, DRAM) is
+        attributed per CPU-share window, so it is read with the window; a counter with a
+        buffered power trace (NVML) gets its time resolution from the trace. Phase
+        boundaries still read both, and a counter loses nothing between reads."""
+        if not slot.at_boundary or slot.last is None or slot.last.energy_j is None:
+            return
+        if slot.host_share:
+            slot.interval_s = max(slot.interval_s, SHARE_INTERVAL_S)
+        elif slot.trace is not None:
+            slot.interval_s = max(slot.interval_s, COUNTER_INTERVAL_S)
+
+    def step(self, now: float | None = None) -> None:
+        """One tick of the sampler at time ``now`` (default: its clock): read the sensors
+        due by then, as the background thread does. For a sampler started with
+        ``background=False`` (tests, a loop of your own)."""
+        if not self._running:
+            raise UsageError("step() needs a running sampler: call start(background=False) "
+                             "first (and not after stop())")
+        with self._lock:
+            self._tick(False, self._clock() if now is None else now)
 
     def stop(self) -> None:
-        """Stop the thread after a final read of every sensor. Safe to call twice."""
-        if self._thread is None or self.stop_s is not None:
+        """Stop sampling after a final read of every sensor. Safe to call twice."""
+        if not self._running:
             return
-        self._stop.release()
-        self._thread.join(timeout=5.0)
-        if self._thread.is_alive():  # pragma: no cover - a sensor hung in a vendor call
+        self._running = False
+        hung = False
+        if self._thread is not None:
+            self._stop.release()
+            self._thread.join(timeout=5.0)
+            hung = self._thread.is_alive()
+        if hung:  # pragma: no cover - a sensor hung in a vendor call
             log.error("wattprint: sampler thread did not stop within 5 s; a sensor read "
                       "is hanging. Totals stop at the last completed read.")
         else:
@@ -203,18 +305,18 @@ class Sampler:
                 log.warning("wattprint: closing sensor %s failed: %s", slot.sensor.name, err)
 
     def snapshot(self) -> Snapshot:
-        """Cumulative energies now, for a phase boundary. Fast sensors are read; a slow
-        (interval) sensor is read too unless it was read in the last
-        ``BOUNDARY_REFRESH_S``, in which case it is extrapolated from its last interval
-        power. Consecutive phases share the boundary value, so they always sum to the
-        run, and thousands of boundaries a second cost no more than 20 slow reads."""
+        """Cumulative energies now, for a phase boundary. Sensors of the sampler's rate
+        are read (counters read less often between boundaries included), so a phase's
+        energy is exact; a slow (interval) sensor is read too unless it was read in the
+        last ``BOUNDARY_REFRESH_S``, in which case it is extrapolated from its last
+        interval power. Consecutive phases share the boundary value, so they always sum
+        to the run, and thousands of boundaries a second cost no more than 20 slow reads."""
         with self._lock:
             now = self._clock()
-            if self._thread is not None and self.stop_s is None:
-                fast = 1.0 / self.rate_hz
+            if self._running:
                 self._tick(False, now, [
                     slot for slot in self._slots
-                    if slot.interval_s <= fast or slot.last is None
+                    if slot.at_boundary or slot.last is None
                     or now - slot.last.time_s > BOUNDARY_REFRESH_S])
             energy, attributed = [], []
             for slot in self._slots:
@@ -255,29 +357,31 @@ class Sampler:
     def _tick(self, force: bool, now: float | None = None,
               only: list[_Slot] | None = None) -> None:
         """Read the sensors that are due (all with ``force``; those in ``only`` for a phase
-        boundary, which leaves their schedule alone). One pass over the slots: this runs
-        ten times a second with cold caches, where every extra loop or frame shows."""
+        boundary, which leaves their schedule and power traces alone). One pass over the
+        slots: this runs ten times a second with cold caches, where every extra loop or
+        frame shows."""
         now = self._clock() if now is None else now
         share: tuple[float, float] | None = None
         share_read = not (self._any_host_share and (force or now >= self._share_due_s))
         read = self._read
         total_power = 0.0
         next_due = _INF
+        boundary = only is not None
         for slot in (self._slots if only is None else only):
-            if only is not None or force or slot.due_s <= now:
+            if boundary or force or slot.due_s <= now:
                 if slot.host_share and not share_read:
                     share = self._cpu_share()
                     self._share_due_s = now + SHARE_INTERVAL_S
                     share_read = True
-                read(slot, share)
-                if only is None:
+                read(slot, share, boundary)
+                if not boundary:
                     due = slot.due_s + slot.interval_s
                     slot.due_s = due if due > now else now
             if slot.due_s < next_due:
                 next_due = slot.due_s
             if slot.counted:
                 total_power += slot.totals.power_w
-        if only is not None:  # a boundary read a subset: the peak and deadline need all
+        if boundary:  # a boundary read a subset: the peak and deadline need all
             total_power = sum(slot.totals.power_w for slot in self._slots if slot.counted)
             next_due = min((slot.due_s for slot in self._slots), default=now + 1.0)
         self._next_due_s = next_due if self._slots else now + 1.0
@@ -291,7 +395,8 @@ class Sampler:
         except Exception as err:  # noqa: BLE001
             self._failed(slot, err, self._clock())
 
-    def _read(self, slot: _Slot, share: tuple[float, float] | None) -> None:
+    def _read(self, slot: _Slot, share: tuple[float, float] | None,
+              boundary: bool = False) -> None:
         try:
             reading = slot.sensor.read()
         except Exception as err:  # noqa: BLE001
@@ -308,6 +413,7 @@ class Sampler:
         if prev is None:  # first good reading (after a failed first read or a fallback)
             if share is not None:
                 slot.share_base = share
+            self._schedule(slot)
             return
         time_s, energy_j, power_w, own_share = reading
         dt = time_s - prev[0]
@@ -339,11 +445,52 @@ class Sampler:
             t.peak_power_w = power
         t.samples += 1
         sink = self.sink
+        # The trace is fetched at every scheduled read, and at a boundary read unless it
+        # was fetched less than 1 / rate_hz ago (thousands of boundaries a second).
+        if slot.trace is not None and delta > 0.0 and (
+                not boundary or time_s - slot.trace_at >= self._period_s):
+            prev_t = self._trace_rows(slot, prev[0], time_s, delta, fraction, sink)
+            if prev_t is not None:  # the reading's row covers the time since the last one
+                power = (t.attributed_j - prev_t[1]) / (time_s - prev_t[0])
+                if power > t.peak_power_w:
+                    t.peak_power_w = power
         if sink is not None:
             try:
                 sink(slot.index, time_s, power, t.attributed_j)
             except Exception as err:  # noqa: BLE001
                 log.warning("wattprint: sample sink failed: %s", err)
+
+    def _trace_rows(self, slot: _Slot, t0_s: float, t1_s: float, delta_j: float,
+                    fraction: float, sink: SampleSink | None) -> tuple[float, float] | None:
+        """Sample rows inside a counter's interval from the sensor's buffered power trace
+        (at most one per ``1 / rate_hz``); returns the last row's (time, cumulative
+        attributed energy), or None when the trace had nothing for this interval."""
+        slot.trace_at = t1_s
+        try:
+            points = slot.trace_left + list(slot.trace())  # type: ignore[misc]
+        except Exception as err:  # noqa: BLE001 - the trace is extra: energy is the counter's
+            log.warning("wattprint: power trace of %s failed: %s", slot.sensor.name, err)
+            return None
+        # points sampled after this read (between it and the fetch) belong to the next one
+        slot.trace_left = [point for point in points if point[0] > t1_s]
+        rows = spread_counter_j(t0_s, t1_s, delta_j, points, self._period_s)
+        if not rows:
+            return None
+        t = slot.totals
+        base_j = t.attributed_j - delta_j * fraction  # before this interval
+        last_t, last_j = t0_s, 0.0
+        for row_t, row_j in rows:
+            power = (row_j - last_j) * fraction / (row_t - last_t)
+            if power > t.peak_power_w:
+                t.peak_power_w = power
+            t.samples += 1
+            if sink is not None:
+                try:
+                    sink(slot.index, row_t, power, base_j + row_j * fraction)
+                except Exception as err:  # noqa: BLE001
+                    log.warning("wattprint: sample sink failed: %s", err)
+            last_t, last_j = row_t, row_j
+        return last_t, base_j + last_j * fraction
 
     def _attribute_host(self, slot: _Slot, delta: float,
                         share: tuple[float, float] | None) -> float:
@@ -386,9 +533,7 @@ class Sampler:
                             slot.sensor.name, replacement.name)
                 t.replaced_by = replacement.name
                 old = slot.sensor
-                slot.sensor = replacement
-                slot.counted = getattr(replacement, "nested_in", None) is None
-                slot.interval_s = replacement.interval_s or slot.interval_s
+                slot.use(replacement, self._period_s)
                 try:
                     old.close()
                 except Exception:  # noqa: BLE001
@@ -397,6 +542,7 @@ class Sampler:
                 # power, flagged as bridged.
                 last, slot.last = slot.last, None
                 self._first_read(slot, self._cpu_share() if slot.host_share else None)
+                self._schedule(slot)
                 end = slot.last.time_s if slot.last is not None else now
                 if last is not None:
                     gap_s = max(end - last.time_s, 0.0)

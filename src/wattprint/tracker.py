@@ -227,9 +227,10 @@ class Tracker:
             self._sampler.sink = self._recording.sink_for(self._sink)
             self._started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
             self._t0 = t0 = time.monotonic()
-            self._recording.start_flushing(self._t0)
+            threads = self._sampler.threads  # every thread of the run counts its CPU here
+            self._recording.start_flushing(self._t0, threads)
             self._outlook.begin(self._outlook_state, self._warnings, self.run_id,
-                                lambda: time.monotonic() - t0)
+                                lambda: time.monotonic() - t0, threads=threads)
             try:
                 self._sampler.start()
             except Exception as err:  # noqa: BLE001 - never kill the user's program
@@ -388,6 +389,7 @@ class Tracker:
                 except Exception as err:  # noqa: BLE001
                     log.warning("wattprint: could not read the process tree's CPU time: %s",
                                 err)
+            self._recording.stop_flushing()  # its thread's CPU is final in the result
             self._result = self._build_result()
             self._recording.finish(self._result, exit_code=self._exit_code)
             self._finish_job()
@@ -671,7 +673,7 @@ class Tracker:
                          phases=phases, counters=dict(self._counters),
                          peak_power_w=self._sampler.peak_power_w, status=self._status,
                          warnings=warnings, cpu_s=self._cpu_s, end_reason=self._end_reason,
-                         overhead_cpu_s=self._sampler.thread_cpu_s)
+                         overhead_cpu_s=self._sampler.threads.cpu_s())
 
 
 #: Trackers started in this process and not stopped yet, stopped at interpreter exit.

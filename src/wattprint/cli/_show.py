@@ -74,7 +74,7 @@ def render(r: Any, *, full_provenance: bool = False) -> list[str]:
               ("CPU time", f"{r.cpu_s:,.2f} s" if r.cpu_s is not None else "-"),
               ("samples", f"{r.samples:,}")]
     if r.overhead_cpu_s is not None and r.duration_s:
-        facts.append(("measuring cost", f"{r.overhead_cpu_s * 1e3:,.1f} ms CPU of the sampler "
+        facts.append(("measuring cost", f"{r.overhead_cpu_s * 1e3:,.1f} ms CPU of wattprint's threads "
                       f"({100 * r.overhead_cpu_s / r.duration_s:.3f} % of one core), measured"))
     extra = {k: v for k, v in r.settings.items() if k not in ("mode",)}
     if extra:

@@ -105,11 +105,20 @@ class RunWriter:
             self._buf.extend((rid, d, t, p, e) for d, t, p, e in rows)
 
     # -- flushing -----------------------------------------------------------------------
-    def start_flushing(self) -> None:
+    def start_flushing(self, threads: Any = None) -> None:
+        """Start the flusher thread; ``threads`` (a :class:`wattprint._threadcpu.ThreadCPU`)
+        counts its CPU with the run's other threads."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="wattprint-ledger",
-                                            daemon=True)
-            self._thread.start()
+            if threads is not None:
+                self._thread = threads.start(self._loop, "wattprint-ledger")
+            else:
+                self._thread = threading.Thread(target=self._loop, name="wattprint-ledger",
+                                                daemon=True)
+                self._thread.start()
+
+    def stop_flushing(self) -> None:
+        """End the flusher thread (safe twice); :meth:`finish` writes what is left."""
+        self._stop_thread()
 
     def _interval_s(self) -> float:
         if self.flush_interval_s is not None:

@@ -3,7 +3,9 @@
 Energy comes from the GPU's total-energy counter (``nvmlDeviceGetTotalEnergyConsumption``,
 millijoules, Volta and later); GPUs without it are polled for power
 (``nvmlDeviceGetPowerUsage``, milliwatts) and the sampler integrates. A counter read is a
-single NVML call. ``CUDA_VISIBLE_DEVICES`` is honoured the way CUDA reads it (indices,
+single NVML call. Where the driver buffers power samples (``nvmlDeviceGetSamples``, see
+:mod:`._nvml_trace`), the counter sensor carries them as its ``power_trace`` and the
+sampler reads it once a second (and at phase boundaries) instead of at its rate. ``CUDA_VISIBLE_DEVICES`` is honoured the way CUDA reads it (indices,
 ``GPU-`` UUIDs or unique prefixes, ``MIG-`` UUIDs; the list stops at the first invalid
 entry; a repeated device hides every device). NVML has no energy reading per MIG slice,
 so a MIG slice is measured through its parent GPU and the sensor says that the figure
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
@@ -48,6 +51,7 @@ from ._nvml_attribution import (ATTRIBUTION_INTERVAL_S,  # noqa: F401
                                 ATTRIBUTION_MAX_FAILURES, _Attribution)
 from ._nvml_errors import (_DEFAULT_FIX, _UNSUPPORTED, INSTALL_FIX, NVML_ERRORS,  # noqa: F401
                            SOURCE, _error_name, _init_error, _no_nvidia_gpu, _translate)
+from ._nvml_trace import PowerTrace
 from .base import Reading, Sensor, new_reading, now_s
 
 __all__ = [
@@ -163,16 +167,28 @@ class _NVMLSensor(Sensor):
 
 
 class NVMLEnergySensor(_NVMLSensor):
-    """A GPU read through its total-energy counter: one NVML call per read."""
+    """A GPU read through its total-energy counter: one NVML call per read. ``power_trace``
+    is the driver's buffered power samples since the last call (``None`` where the GPU
+    has none)."""
 
     method = "counter"
 
     def __init__(self, nvml: Any, session: LibrarySession, info: _GPUInfo,
                  attribution: _Attribution | None, clock: Callable[[], float],
-                 first_mj: int) -> None:
+                 first_mj: int, trace: PowerTrace | None = None) -> None:
         super().__init__(nvml, session, info, attribution, clock)
         self._first_mj = first_mj
         self._last_mj = first_mj
+        self.power_trace = trace
+
+    def provenance(self) -> Mapping[str, Any]:
+        prov = dict(super().provenance())
+        prov["power_trace"] = (
+            "NVML buffered power samples (nvmlDeviceGetSamples, NVML_TOTAL_POWER_SAMPLES, "
+            "mW) fetched with each counter read, scaled to the counter's energy"
+            if self.power_trace is not None else
+            "none: the counter is read at the sampler's rate")
+        return prov
 
     def read(self) -> Reading:
         raw = self._call(self._nvml.nvmlDeviceGetTotalEnergyConsumption,
@@ -289,14 +305,16 @@ def _optional(nvml: Any, fn: Callable[..., Any], *args: Any) -> Any:
 def open_nvml_sensors(*, nvml: Any = None, visible_devices: str | None | _Env = FROM_ENV,
                       pids: Callable[[], set[int]] | None = None,
                       clock: Callable[[], float] = now_s, sys_root: str = "/sys",
-                      attribution_interval_s: float = ATTRIBUTION_INTERVAL_S) -> list[Sensor]:
+                      attribution_interval_s: float = ATTRIBUTION_INTERVAL_S,
+                      wall_clock: Callable[[], float] = time.time) -> list[Sensor]:
     """Open one sensor per NVIDIA GPU visible to this process.
 
     ``nvml`` is a module-like object with pynvml's API (default: ``import pynvml``;
     :class:`wattprint.testing.fake_nvml.FakeNVML` in tests). ``visible_devices`` is a
     ``CUDA_VISIBLE_DEVICES`` value (default: read from the environment now; ``None``: all
     GPUs). ``pids`` returns the tracked PIDs; when given, readings carry a ``share``.
-    ``clock`` stamps readings (``time.monotonic``). ``sys_root`` is where the PCI bus is
+    ``clock`` stamps readings (``time.monotonic``); ``wall_clock`` is the clock of NVML's
+    sample timestamps (``time.time``; ``FakeNVML.wall_time`` in tests). ``sys_root`` is where the PCI bus is
     looked up to tell "no NVIDIA GPU" from "driver broken".
 
     Sensors are named ``nvml:<CUDA ordinal>``. Integer entries of ``CUDA_VISIBLE_DEVICES``
@@ -325,14 +343,15 @@ def open_nvml_sensors(*, nvml: Any = None, visible_devices: str | None | _Env = 
     session = LibrarySession(nvml.nvmlShutdown, SOURCE)
     session.acquire()  # held while opening: NVML is shut down here if no sensor opened
     try:
-        return _open_all(nvml, session, visible_devices, pids, clock, attribution_interval_s)
+        return _open_all(nvml, session, visible_devices, pids, clock, attribution_interval_s,
+                         wall_clock)
     finally:
         session.release()
 
 
 def _open_all(nvml: Any, session: LibrarySession, visible_devices: str | None,
               pids: Callable[[], set[int]] | None, clock: Callable[[], float],
-              attribution_interval_s: float) -> list[Sensor]:
+              attribution_interval_s: float, wall_clock: Callable[[], float]) -> list[Sensor]:
     try:
         count = nvml.nvmlDeviceGetCount()
     except nvml.NVMLError as err:
@@ -368,7 +387,7 @@ def _open_all(nvml: Any, session: LibrarySession, visible_devices: str | None,
     try:
         for index, (ordinal, migs) in groups.items():
             sensors.append(_open_gpu(nvml, session, index, ordinal, migs, driver, pids, clock,
-                                     attribution_interval_s))
+                                     attribution_interval_s, wall_clock))
     except BaseException:
         for sensor in sensors:
             sensor.close()
@@ -378,7 +397,7 @@ def _open_all(nvml: Any, session: LibrarySession, visible_devices: str | None,
 
 def _open_gpu(nvml: Any, session: LibrarySession, index: int, ordinal: int, migs: list[str],
               driver: str, pids: Callable[[], set[int]] | None, clock: Callable[[], float],
-              attribution_interval_s: float) -> Sensor:
+              attribution_interval_s: float, wall_clock: Callable[[], float]) -> Sensor:
     try:
         handle = nvml.nvmlDeviceGetHandleByIndex(index)
     except nvml.NVMLError as err:
@@ -415,5 +434,6 @@ def _open_gpu(nvml: Any, session: LibrarySession, index: int, ordinal: int, migs
     if pids is not None:
         attribution = _Attribution(nvml, handle, pids, clock, attribution_interval_s)
     if first_mj is not None:
-        return NVMLEnergySensor(nvml, session, info, attribution, clock, first_mj)
+        trace = PowerTrace.open(nvml, handle, clock, wall_clock)
+        return NVMLEnergySensor(nvml, session, info, attribution, clock, first_mj, trace)
     return NVMLPowerSensor(nvml, session, info, attribution, clock)

@@ -28,7 +28,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-__all__ = ["FakeNVML", "FakeGPU", "NVMLError", "ProcessUtilizationSample", "ProcessInfo"]
+__all__ = ["FakeNVML", "FakeGPU", "NVMLError", "ProcessUtilizationSample", "ProcessInfo",
+           "Sample", "SampleValue"]
 
 # NVML return codes (nvml.h; values are part of NVML's ABI).
 NVML_SUCCESS = 0
@@ -66,6 +67,9 @@ NVML_ERROR_UNKNOWN = 999
 
 NVML_DEVICE_MIG_DISABLE = 0
 NVML_DEVICE_MIG_ENABLE = 1
+
+NVML_TOTAL_POWER_SAMPLES = 0  # nvmlSamplingType_t
+NVML_VALUE_TYPE_UNSIGNED_INT = 1  # nvmlValueType_t
 
 _ERROR_CODES = {name: value for name, value in globals().items()
                 if name.startswith("NVML_ERROR_")}
@@ -158,6 +162,28 @@ class ProcessInfo:
     computeInstanceId: int = 0xFFFFFFFF
 
 
+@dataclass(frozen=True)
+class SampleValue:
+    """The value union of an ``nvmlDeviceGetSamples`` entry (pynvml's ``c_nvmlValue_t``):
+    the member named by the returned value type holds the value."""
+
+    dVal: float = 0.0
+    uiVal: int = 0
+    ulVal: int = 0
+    ullVal: int = 0
+    sllVal: int = 0
+    siVal: int = 0
+    usVal: int = 0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One entry of ``nvmlDeviceGetSamples`` (pynvml's ``c_nvmlSample_t``)."""
+
+    timeStamp: int  # microseconds, CPU clock
+    sampleValue: SampleValue
+
+
 PowerTrace = float | Sequence[float] | Callable[[float], float]
 
 
@@ -191,6 +217,12 @@ class FakeGPU:
     process_utilization: bool = True
     sample_period_s: float = 1.0 / 6.0
     initial_energy_mj: int = 1_234_567
+    #: The driver's power samples (``nvmlDeviceGetSamples(…, NVML_TOTAL_POWER_SAMPLES, …)``):
+    #: one every ``power_sample_period_s`` of fake time (the power at that instant, mW),
+    #: the last ``power_sample_buffer`` kept; ``power_samples=False``: NOT_SUPPORTED.
+    power_samples: bool = True
+    power_sample_period_s: float = 0.1
+    power_sample_buffer: int = 120
 
 
 @dataclass(frozen=True)
@@ -426,6 +458,34 @@ class FakeNVML:
         if not gpu.process_utilization:
             raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
         return [ProcessInfo(pid, gpu.used_memory_bytes) for pid in gpu.processes]
+
+    def nvmlDeviceGetSamples(self, device: _Handle, sampling_type: int, timeStamp: int
+                             ) -> tuple[int, list[Sample]]:
+        """``(value type, samples newer than timeStamp)`` as pynvml returns them; only
+        ``NVML_TOTAL_POWER_SAMPLES`` (mW, unsigned int) is faked. No newer sample:
+        NOT_FOUND, as NVML."""
+        self._enter("nvmlDeviceGetSamples", device)
+        gpu = self._gpu(device)
+        if sampling_type != NVML_TOTAL_POWER_SAMPLES or not gpu.power_samples:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        period = gpu.power_sample_period_s
+        newest = math.floor(self.now_s / period + 1e-9)  # samples at k * period, k >= 1
+        first = max(1, newest - gpu.power_sample_buffer + 1,
+                    math.floor((timeStamp - self.EPOCH_US) / 1e6 / period + 1e-9) + 1)
+        samples = []
+        for k in range(first, newest + 1):
+            stamp = self.EPOCH_US + round(k * period * 1e6)
+            if stamp > timeStamp:
+                mw = int(round(self.power_w(device.gpu, k * period) * 1000.0))
+                samples.append(Sample(stamp, SampleValue(uiVal=mw)))
+        if not samples:
+            raise NVMLError(NVML_ERROR_NOT_FOUND)
+        return NVML_VALUE_TYPE_UNSIGNED_INT, samples
+
+    def wall_time(self) -> float:
+        """The fake wall clock of NVML's timestamps, in seconds (pass as ``wall_clock=``
+        to the sensors with ``clock=fake.time``)."""
+        return self.EPOCH_US / 1e6 + self.now_s
 
     def nvmlDeviceGetMigMode(self, handle: _Handle) -> list[int]:
         self._enter("nvmlDeviceGetMigMode", handle)

@@ -1,0 +1,204 @@
+"""CLI costs: start-up of a command, and listing / exporting a ledger of 100,000 runs.
+
+Every figure comes from a fresh ``python -m wattprint …`` subprocess whose resources are
+read with ``os.wait4`` (that child alone, started by a small launcher so that its peak RSS
+is its own): CPU seconds (user + system), wall seconds and peak RSS (``ru_maxrss``). CPU time is the robust figure on a machine shared with other
+work; wall time is printed beside it.
+
+* ``startup``: ``wattprint --version``, ``--help``, ``runs`` (on a ledger of 3 runs) and,
+  for reference, ``python -c pass`` (the interpreter alone) and ``codecarbon --help``
+  (CodeCarbon's command line, when ``codecarbon`` is installed: ``pip install -e
+  '.[bench]'``). ``--repeat`` runs each (default 15), medians.
+* ``listing``: a ledger of ``--runs`` runs (default 100,000) made in seconds by copying
+  one recorded run (its runs, tags, counters, devices and phases rows) with direct SQL
+  inserts into the ledger's own schema; then ``runs --all``, ``runs --all --json``,
+  ``export --what runs`` (CSV to stdout) and ``export --what runs -o runs.jsonl``, each
+  ``--list-repeat`` times (default 3), medians. Output goes to ``/dev/null`` (or a
+  temporary file), so terminal speed is not measured.
+
+    python bench/bench_cli.py                      # both, ~2-4 minutes on 2 vCPUs
+    python bench/bench_cli.py startup --repeat 30
+    python bench/bench_cli.py listing --runs 100000 --json out.json
+
+Not part of the test suite (pytest collects ``tests/`` only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+MIB = 1024 * 1024
+
+
+#: Started by a small launcher process: a child's peak RSS (``ru_maxrss``) starts at its
+#: parent's RSS at fork, so children of this (large) process would all show its size.
+LAUNCHER = """import os, sys, time
+t = time.perf_counter()
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - t
+print(os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, wall,
+      usage.ru_maxrss / 1024.0, file=sys.stderr)
+"""
+
+
+def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> dict:
+    """Run ``cmd`` once, its output to /dev/null: its own CPU seconds (user + system),
+    wall seconds and peak RSS."""
+    cmd = [shutil.which(cmd[0]) or cmd[0], *cmd[1:]]
+    proc = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, *cmd], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    *err, figures = proc.stderr.strip().splitlines() or [""]
+    code, cpu_s, wall_s, rss_mib = (figures.split() + ["?"] * 4)[:4]
+    if proc.returncode != 0 or code != "0":
+        raise RuntimeError(f"{' '.join(cmd)} exited {code}: {' '.join(err)[-2000:]}")
+    return {"cpu_s": float(cpu_s), "wall_s": float(wall_s), "peak_rss_mib": float(rss_mib)}
+
+
+def medians(samples: list[dict]) -> dict:
+    return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+
+
+def wattprint_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "wattprint", *args]
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # As after a pip install: .pyc files are written by the warm-up run and then loaded.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    if os.path.isdir(src) and not env.get("PYTHONPATH"):
+        env["PYTHONPATH"] = src  # this checkout, not another installed copy
+    return env
+
+
+# --- a ledger of many runs ---------------------------------------------------------------
+
+def make_ledger(path: str, n_runs: int) -> float:
+    """A ledger of ``n_runs`` runs: one recorded for real (fake sensors, a phase, counters,
+    tags), then copied with SQL inserts (new ids and start times). Returns seconds taken."""
+    import sqlite3
+
+    import wattprint
+    from wattprint.ledger._ids import new_run_id
+    from wattprint.testing import FakeSensor
+
+    t = time.perf_counter()
+    sensors = [FakeSensor(250.0, name="nvml:0", domain="gpu"),
+               FakeSensor(40.0, name="cpu-model", domain="cpu", counter=False)]
+    with wattprint.track("bench template run", sensors=sensors, ledger=path,
+                         project="bench", tags=["baseline", "lr=3e-4"]) as run:
+        with run.phase("train"):
+            run.count(tokens=4096, samples=8, steps=1)
+        time.sleep(0.05)
+    conn = sqlite3.connect(path, isolation_level=None)
+    (rid0,) = conn.execute("SELECT rid FROM runs").fetchone()
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(runs)") if r[1] not in ("rid", "id")]
+    start = time.time() - n_runs * 60.0  # one run a minute, ending now
+    conn.execute("BEGIN")
+    for k in range(1, n_runs):
+        rid = conn.execute(
+            f"INSERT INTO runs (id, {', '.join(cols)}) SELECT ?, {', '.join(cols)} "
+            "FROM runs WHERE rid = ?", (new_run_id(start + 60.0 * k), rid0)).lastrowid
+        conn.execute("UPDATE runs SET started_at = ?, name = ? WHERE rid = ?",
+                     (time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00",
+                                    time.gmtime(start + 60.0 * k)), f"run {k}", rid))
+        for table in ("run_tags", "counters", "devices", "phases"):
+            tcols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")
+                     if r[1] != "rid"]
+            conn.execute(f"INSERT INTO {table} (rid, {', '.join(tcols)}) SELECT ?, "
+                         f"{', '.join(tcols)} FROM {table} WHERE rid = ?", (rid, rid0))
+    conn.execute("COMMIT")
+    conn.close()
+    return time.perf_counter() - t
+
+
+# --- the benchmarks ----------------------------------------------------------------------
+
+def bench_startup(repeat: int, workdir: str) -> dict:
+    env = child_env()
+    ledger = os.path.join(workdir, "small.db")
+    make_ledger(ledger, 3)
+    cases = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "wattprint --version": wattprint_cmd("--version"),
+        "wattprint --help": wattprint_cmd("--help"),
+        "wattprint runs": wattprint_cmd("--ledger", ledger, "runs"),
+    }
+    cc = shutil.which("codecarbon")
+    if cc:
+        cases["codecarbon --help"] = [cc, "--help"]
+    out = {}
+    for name, cmd in cases.items():
+        measure(cmd, env=env)  # warm-up: .pyc files, page cache
+        out[name] = medians([measure(cmd, env=env) for _ in range(repeat)])
+        print(f"  {name:<22} CPU {1e3 * out[name]['cpu_s']:7.1f} ms   wall "
+              f"{1e3 * out[name]['wall_s']:7.1f} ms   peak RSS "
+              f"{out[name]['peak_rss_mib']:6.1f} MiB", flush=True)
+    return out
+
+
+def bench_listing(n_runs: int, repeat: int, workdir: str) -> dict:
+    env = child_env()
+    ledger = os.path.join(workdir, "big.db")
+    made_s = make_ledger(ledger, n_runs)
+    print(f"  ledger of {n_runs:,} runs made in {made_s:.1f} s "
+          f"({os.path.getsize(ledger) / MIB:.0f} MiB)", flush=True)
+    jsonl = os.path.join(workdir, "runs.jsonl")
+    cases = {
+        "runs --all": wattprint_cmd("--ledger", ledger, "runs", "--all"),
+        "runs --all --json": wattprint_cmd("--ledger", ledger, "runs", "--all", "--json"),
+        "export --what runs (csv)": wattprint_cmd("--ledger", ledger, "export", "--what",
+                                                  "runs"),
+        "export --what runs -o x.jsonl": wattprint_cmd("--ledger", ledger, "export",
+                                                       "--what", "runs", "-o", jsonl),
+    }
+    out: dict = {"runs": n_runs, "ledger_mib": os.path.getsize(ledger) / MIB}
+    for name, cmd in cases.items():
+        out[name] = medians([measure(cmd, env=env) for _ in range(repeat)])
+        print(f"  {name:<30} CPU {out[name]['cpu_s']:6.2f} s   wall "
+              f"{out[name]['wall_s']:6.2f} s   peak RSS {out[name]['peak_rss_mib']:7.1f} MiB",
+              flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", nargs="*", metavar="startup|listing",
+                   help="what to measure (default: both)")
+    p.add_argument("--repeat", type=int, default=15, help="start-up runs per command")
+    p.add_argument("--runs", type=int, default=100_000, help="runs in the listing ledger")
+    p.add_argument("--list-repeat", type=int, default=3, help="runs per listing command")
+    p.add_argument("--json", metavar="PATH", help="write the figures here")
+    args = p.parse_args(argv)
+    args.what = args.what or ["startup", "listing"]
+    if set(args.what) - {"startup", "listing"}:
+        p.error(f"what to measure: startup or listing, not {args.what}")
+    results: dict = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
+                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    with tempfile.TemporaryDirectory(prefix="wattprint-bench-cli-") as workdir:
+        if "startup" in args.what:
+            print(f"start-up, median of {args.repeat}:", flush=True)
+            results["startup"] = bench_startup(args.repeat, workdir)
+        if "listing" in args.what:
+            print(f"listing, median of {args.list_repeat}:", flush=True)
+            results["listing"] = bench_listing(args.runs, args.list_repeat, workdir)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

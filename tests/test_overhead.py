@@ -1,0 +1,91 @@
+"""What measuring costs: ``overhead_cpu_s`` counts every wattprint thread of a run."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import wattprint
+from wattprint._threadcpu import ThreadCPU
+from wattprint.ledger import Ledger
+from wattprint.testing import FakeSensor
+
+
+def burn(cpu_s: float) -> float:
+    """Spin until this thread has used ``cpu_s`` more CPU seconds; returns what it used."""
+    start = time.thread_time()
+    while time.thread_time() - start < cpu_s:
+        pass
+    return time.thread_time() - start
+
+
+def test_thread_cpu_sums_ended_and_live_threads() -> None:
+    meter = ThreadCPU()
+    busy, release = threading.Event(), threading.Event()
+    used = []
+
+    def live() -> None:
+        used.append(burn(0.05))
+        busy.set()
+        release.wait(30)
+
+    meter.start(lambda: used.append(burn(0.05)), "ended").join()
+    assert meter.cpu_s() >= used[0]
+    thread = meter.start(live, "live")
+    assert busy.wait(30)
+    if hasattr(time, "pthread_getcpuclockid"):  # a live thread is read through its clock
+        assert meter.cpu_s() >= sum(used)
+    release.set()
+    thread.join()
+    assert meter.cpu_s() >= sum(used)
+    assert meter.cpu_s() < sum(used) + 1.0  # nothing counted twice
+
+
+def test_overhead_counts_the_ledger_writer_thread(tmp_path, monkeypatch) -> None:
+    from wattprint.ledger._writer import RunWriter
+
+    burned: list[float] = []
+    flush = RunWriter.flush
+
+    def costly_flush(self: RunWriter) -> bool:
+        if threading.current_thread().name == "wattprint-ledger":
+            burned.append(burn(0.03))
+        return flush(self)
+
+    monkeypatch.setattr(RunWriter, "flush", costly_flush)
+    with wattprint.track("overhead", sensors=[FakeSensor(10.0)],
+                         ledger=tmp_path / "ledger.db") as run:
+        deadline = time.monotonic() + 60
+        while len(burned) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    result = run.result
+    assert len(burned) >= 2
+    # the sampler alone used far less: the writer's CPU is in the figure
+    assert result.overhead_cpu_s >= sum(burned)
+    assert "wattprint's own threads" in result.summary()
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        recorded = ledger.get(result.run_id)
+    assert recorded.overhead_cpu_s == pytest.approx(result.overhead_cpu_s)
+
+
+def test_overhead_counts_the_budget_thread(monkeypatch) -> None:
+    from wattprint.budget import BudgetGuard
+
+    burned: list[float] = []
+    check = BudgetGuard.check
+
+    def costly_check(self: BudgetGuard):
+        if threading.current_thread().name == "wattprint-budget":
+            burned.append(burn(0.03))
+        return check(self)
+
+    monkeypatch.setattr(BudgetGuard, "check", costly_check)
+    with wattprint.track("budget", sensors=[FakeSensor(10.0)], budget_kwh=1.0,
+                         on_budget="warn") as run:
+        deadline = time.monotonic() + 60
+        while not burned and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert burned
+    assert run.result.overhead_cpu_s >= sum(burned)
