@@ -105,7 +105,7 @@ def test_counter_going_backwards_is_a_read_error_and_reading_resumes():
     [sensor] = open_fake(fake)
     fake.advance(1.0)
     assert sensor.read().energy_j == pytest.approx(100.0)
-    fake._energy_mj[0] -= 50_000  # a glitch: 50 J back
+    fake.rewind_counter(0, 50_000)  # a glitch: 50 J back
     with pytest.raises(SensorReadError) as info:
         sensor.read()
     assert info.value.reason == "invalid"
@@ -174,7 +174,7 @@ def test_visible_ambiguous_or_unknown_uuid_stops_the_list():
 
 def test_visible_mig_uuid_measures_the_parent_and_says_it_is_shared():
     fake = FakeNVML([FakeGPU(), FakeGPU(name="NVIDIA A100-SXM4-80GB", mig=3)])
-    migs = fake._mig_uuids(1)
+    migs = fake.mig_uuids(1)
     [sensor] = open_fake(fake, migs[1])
     prov = sensor.provenance()
     assert prov["nvml_index"] == 1 and prov["shared"] is True
@@ -188,7 +188,7 @@ def test_visible_mig_uuid_measures_the_parent_and_says_it_is_shared():
 
 def test_visible_mig_prefix_legacy_form_and_two_slices_of_one_gpu():
     fake = FakeNVML([FakeGPU(mig=2), FakeGPU(mig=2)])
-    m0, m1 = fake._mig_uuids(0), fake._mig_uuids(1)
+    m0, m1 = fake.mig_uuids(0), fake.mig_uuids(1)
     [sensor] = open_fake(fake, m1[0][:12])
     assert sensor.provenance()["nvml_index"] == 1
     [legacy] = open_fake(fake, f"MIG-{uuids(fake)[0]}/1/0")

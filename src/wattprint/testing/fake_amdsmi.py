@@ -17,19 +17,21 @@ carrying ``err_code``), ``AmdSmiInitFlags`` and an ``amdsmi_wrapper`` namespace 
 
 Time is fake and only moves with :meth:`FakeAMDSMI.advance`. Errors are injected with
 :meth:`FakeAMDSMI.fail` / :meth:`FakeAMDSMI.fail_init`; the counter faults seen on real
-GPUs with ``FakeAMDGPU.counter_stuck`` and :meth:`FakeAMDSMI.rewind_counter`.
+GPUs with ``FakeAMDGPU.counter_stuck`` and :meth:`FakeAMDSMI.rewind_counter`. The device
+model (power trace, true energy, failure injection) is shared with the NVML fake in
+:mod:`wattprint.testing._fake_device`.
 ``tests/test_amdsmi.py`` checks these names against amdsmi's own source.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from collections import Counter
 from dataclasses import dataclass
 from enum import IntEnum
 from types import SimpleNamespace
-from typing import Any, Callable, Sequence
+from typing import Any, NoReturn, Sequence
+
+from ._fake_device import FakeDevice, FakeDeviceLibrary, PowerTrace
 
 __all__ = ["FakeAMDSMI", "FakeAMDGPU", "AmdSmiException", "AmdSmiLibraryException",
            "AmdSmiRetryException", "AmdSmiTimeoutException", "AmdSmiParameterException",
@@ -135,11 +137,8 @@ def _raise(code: int) -> None:
     raise AmdSmiLibraryException(code)
 
 
-PowerTrace = float | Sequence[float] | Callable[[float], float]
-
-
 @dataclass
-class FakeAMDGPU:
+class FakeAMDGPU(FakeDevice):
     """Configuration of one fake AMD GPU.
 
     ``power_w``: watts as a constant, a list (one value per ``trace_step_s``) or a function
@@ -155,8 +154,6 @@ class FakeAMDGPU:
     bdf: str | None = None
     hip_id: int | None = None
     power_w: PowerTrace = 300.0
-    trace_step_s: float = 1.0
-    energy_counter: bool = True
     counter_resolution_uj: float = 15.300000190734863  # a float32 15.3, as amdsmi returns
     legacy_energy_key: bool = False
     power_field: str | None = "current_socket_power"
@@ -171,21 +168,14 @@ class _Handle:
     gpu: int
 
 
-@dataclass
-class _Failure:
-    function: str
-    code: int
-    skip: int
-    times: int | None
-    gpu: int | None
-
-
-class FakeAMDSMI:
+class FakeAMDSMI(FakeDeviceLibrary[FakeAMDGPU]):
     """A deterministic stand-in for the ``amdsmi`` package (see the module docstring).
 
     ``enumeration_info=False`` makes ``amdsmi_get_gpu_enumeration_info`` fail with
     NOT_SUPPORTED, as on amdsmi releases without HIP ids (handle order is then used).
     """
+
+    PREFIX = "amdsmi_"
 
     AmdSmiException = AmdSmiException
     AmdSmiLibraryException = AmdSmiLibraryException
@@ -198,8 +188,8 @@ class FakeAMDSMI:
 
     def __init__(self, gpus: Sequence[FakeAMDGPU] | int = 1, *,
                  driver_version: str = "6.8.5", enumeration_info: bool = True) -> None:
-        self.gpus: list[FakeAMDGPU] = ([FakeAMDGPU() for _ in range(gpus)]
-                                       if isinstance(gpus, int) else list(gpus))
+        super().__init__([FakeAMDGPU() for _ in range(gpus)] if isinstance(gpus, int)
+                         else gpus)
         for i, gpu in enumerate(self.gpus):
             digest = hashlib.sha256(f"fake-amd-{i}".encode()).hexdigest()
             if gpu.uuid is None:
@@ -209,85 +199,40 @@ class FakeAMDSMI:
                 gpu.bdf = f"0000:{0x10 + 0x10 * i:02x}:00.0"
         self.driver_version = driver_version
         self.enumeration_info = enumeration_info
-        self.now_s = 0.0
-        self.init_count = 0
-        self.calls: Counter[str] = Counter()
-        self._energy_uj = [0.0 for _ in self.gpus]
         self._ticks = [g.initial_ticks for g in self.gpus]
         self._rewound = [0 for _ in self.gpus]
-        self._failures: list[_Failure] = []
 
-    # -- scripting ------------------------------------------------------------------------
-    def time(self) -> float:
-        """Fake seconds since the fake was created (pass as ``clock=`` to the sensors)."""
-        return self.now_s
-
-    def power_w(self, gpu: int, t_s: float | None = None) -> float:
-        g = self.gpus[gpu]
-        t = self.now_s if t_s is None else t_s
-        p = g.power_w
-        if callable(p):
-            return float(p(t))
-        if isinstance(p, (int, float)):
-            return float(p)
-        return float(p[max(min(int(t // g.trace_step_s), len(p) - 1), 0)])
-
-    def advance(self, seconds: float) -> None:
-        """Move fake time forward; each accumulator grows by the energy drawn."""
-        if seconds < 0:
-            raise ValueError("time only moves forward")
-        t0, t1 = self.now_s, self.now_s + seconds
-        for i, g in enumerate(self.gpus):
-            p = g.power_w
-            if isinstance(p, (int, float)):
-                joules = float(p) * seconds
-            else:  # midpoint rule on steps of at most 10 ms (exact for step traces)
-                n = max(1, math.ceil(seconds / 0.01))
-                dt = seconds / n
-                joules = sum(self.power_w(i, t0 + (k + 0.5) * dt) for k in range(n)) * dt
-            self._energy_uj[i] += joules * 1e6
-            if not g.counter_stuck:
-                self._ticks[i] = (g.initial_ticks - self._rewound[i]
-                                  + int(self._energy_uj[i] / g.counter_resolution_uj))
-        self.now_s = t1
-
+    # -- scripting (time, power_w, advance, fail: see FakeDeviceLibrary) --------------------
     def energy_j(self, gpu: int) -> float:
         """The true energy drawn by ``gpu`` since the fake was created, in joules."""
-        return self._energy_uj[gpu] / 1e6
+        return self.drawn_j(gpu)
 
     def rewind_counter(self, gpu: int, ticks: int) -> None:
         """Move the accumulator back by ``ticks`` (the fault of a counter going backwards)."""
         self._ticks[gpu] -= ticks
         self._rewound[gpu] += ticks
 
-    def fail(self, function: str, code: int, *, call: int = 1, times: int | None = 1,
-             gpu: int | None = None) -> None:
-        """Make the ``call``-th next call of ``function`` raise the exception amdsmi raises
-        for status ``code``, and the following ``times - 1`` calls too (``None``: forever)."""
-        if not function.startswith("amdsmi_") or not hasattr(self, function):
-            raise ValueError(f"FakeAMDSMI has no function {function!r}")
-        self._failures.append(_Failure(function, code, call - 1, times, gpu))
-
     def fail_init(self, code: int) -> None:
         self.fail("amdsmi_init", code)
 
     # -- plumbing -------------------------------------------------------------------------
+    def _advanced(self, gpu: int, joules: float, t0_s: float, t1_s: float) -> None:
+        """The accumulator counts the energy drawn in ticks of ``counter_resolution_uj``,
+        unless it is stuck."""
+        g = self.gpus[gpu]
+        if not g.counter_stuck:
+            self._ticks[gpu] = (g.initial_ticks - self._rewound[gpu]
+                                + int(self.drawn_j(gpu) * 1e6 / g.counter_resolution_uj))
+
+    def _raise(self, code: int) -> NoReturn:
+        _raise(code)
+        raise AssertionError("unreachable")
+
+    def _not_init(self) -> NoReturn:
+        self._raise(_STATUS["AMDSMI_STATUS_NOT_INIT"])
+
     def _enter(self, function: str, handle: Any = None, *, needs_init: bool = True) -> None:
-        self.calls[function] += 1
-        for f in self._failures:
-            if f.function != function or (f.gpu is not None and
-                                          getattr(handle, "gpu", None) != f.gpu):
-                continue
-            if f.skip > 0:
-                f.skip -= 1
-                continue
-            if f.times is not None:
-                f.times -= 1
-                if f.times <= 0:
-                    self._failures.remove(f)
-            _raise(f.code)
-        if needs_init and self.init_count <= 0:
-            _raise(_STATUS["AMDSMI_STATUS_NOT_INIT"])
+        super()._enter(function, handle, needs_init=needs_init)
         if handle is not None and (not isinstance(handle, _Handle)
                                    or not 0 <= handle.gpu < len(self.gpus)):
             raise AmdSmiParameterException(handle, _Handle)

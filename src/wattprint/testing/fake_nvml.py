@@ -15,7 +15,10 @@ catches them all). Pass it wherever wattprint accepts ``nvml=``::
 
 Time is fake and only moves with :meth:`FakeNVML.advance`, so tests are deterministic.
 Errors are injected with :meth:`FakeNVML.fail` (on the N-th call of a function) and
-:meth:`FakeNVML.fail_init`. ``tests/test_nvml.py`` checks that every public ``nvml*``/
+:meth:`FakeNVML.fail_init`; a counter going backwards with :meth:`FakeNVML.rewind_counter`.
+The device model (power trace, true energy, processes, failure injection) is shared with
+the AMD fake in :mod:`wattprint.testing._fake_device`. ``tests/test_nvml.py`` checks
+that every public ``nvml*``/
 ``NVML*`` name here exists in the real pynvml, with the same value or arity.
 """
 
@@ -24,9 +27,10 @@ from __future__ import annotations
 import hashlib
 import math
 import string
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NoReturn, Sequence
+
+from ._fake_device import FakeDevice, FakeDeviceLibrary, PowerTrace
 
 __all__ = ["FakeNVML", "FakeGPU", "NVMLError", "ProcessUtilizationSample", "ProcessInfo",
            "Sample", "SampleValue"]
@@ -184,11 +188,8 @@ class Sample:
     sampleValue: SampleValue
 
 
-PowerTrace = float | Sequence[float] | Callable[[float], float]
-
-
 @dataclass
-class FakeGPU:
+class FakeGPU(FakeDevice):
     """Configuration of one fake GPU (change fields between calls to script a scenario).
 
     ``power_w``: watts as a constant, a list (one value per ``trace_step_s`` seconds of
@@ -204,13 +205,10 @@ class FakeGPU:
     name: str = "NVIDIA H100 80GB HBM3"
     uuid: str | None = None
     power_w: PowerTrace = 100.0
-    trace_step_s: float = 1.0
-    energy_counter: bool = True
     power_readings: bool = True
     power_limit_w: float = 700.0
     default_power_limit_w: float = 700.0
     mig: int | Sequence[str] = 0
-    processes: Sequence[int] = ()
     used_memory_bytes: int = 1 << 30
     sm_util: Mapping[int, float] | Callable[[float], Mapping[int, float]] = field(
         default_factory=dict)
@@ -231,26 +229,19 @@ class _Handle:
     mig: int | None = None
 
 
-@dataclass
-class _Failure:
-    function: str
-    code: int
-    skip: int  # matching calls to let through first
-    times: int | None  # None: forever
-    gpu: int | None
-
-
 def _fake_uuid(prefix: str, seed: str) -> str:
     h = hashlib.sha256(seed.encode()).hexdigest()
     return f"{prefix}{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
-class FakeNVML:
+class FakeNVML(FakeDeviceLibrary[FakeGPU]):
     """A deterministic stand-in for the ``pynvml`` module (see the module docstring).
 
     ``gpus`` is a list of :class:`FakeGPU` or a number of default GPUs. ``calls`` counts
     every call by function name. ``init_count`` is NVML's init reference count.
     """
+
+    PREFIX = "nvml"
 
     NVMLError = NVMLError
     nvmlExceptionClass = staticmethod(nvmlExceptionClass)
@@ -258,105 +249,54 @@ class FakeNVML:
 
     def __init__(self, gpus: Sequence[FakeGPU] | int = 1, *,
                  driver_version: str = "550.54.15") -> None:
-        self.gpus: list[FakeGPU] = ([FakeGPU() for _ in range(gpus)] if isinstance(gpus, int)
-                                    else list(gpus))
+        super().__init__([FakeGPU() for _ in range(gpus)] if isinstance(gpus, int) else gpus)
         for i, gpu in enumerate(self.gpus):
             if gpu.uuid is None:
                 gpu.uuid = _fake_uuid("GPU-", f"fake-gpu-{i}")
         self.driver_version = driver_version
-        self.now_s = 0.0
-        self.init_count = 0
-        self.calls: Counter[str] = Counter()
         self._energy_mj = [float(g.initial_energy_mj) for g in self.gpus]
         self._samples: list[list[ProcessUtilizationSample]] = [[] for _ in self.gpus]
         self._next_sample_s = [g.sample_period_s for g in self.gpus]
-        self._failures: list[_Failure] = []
 
-    # -- scripting ------------------------------------------------------------------------
-    def time(self) -> float:
-        """Fake seconds since the fake was created (pass as ``clock=`` to the sensors)."""
-        return self.now_s
-
-    def power_w(self, gpu: int, t_s: float | None = None) -> float:
-        """The power of GPU ``gpu`` at fake time ``t_s`` (default: now)."""
-        g = self.gpus[gpu]
-        t = self.now_s if t_s is None else t_s
-        p = g.power_w
-        if callable(p):
-            return float(p(t))
-        if isinstance(p, (int, float)):
-            return float(p)
-        step = min(int(t // g.trace_step_s), len(p) - 1)
-        return float(p[max(step, 0)])
-
-    def advance(self, seconds: float) -> None:
-        """Move fake time forward: energy grows by the integral of power, and utilisation
-        samples are recorded."""
-        if seconds < 0:
-            raise ValueError("time only moves forward")
-        t0, t1 = self.now_s, self.now_s + seconds
-        for i, gpu in enumerate(self.gpus):
-            self._energy_mj[i] += 1000.0 * self._integral_j(i, t0, t1)
-            while self._next_sample_s[i] <= t1 + 1e-12:
-                ts = self._next_sample_s[i]
-                util = gpu.sm_util(ts) if callable(gpu.sm_util) else gpu.sm_util
-                stamp = self.EPOCH_US + round(ts * 1e6)
-                self._samples[i].extend(
-                    ProcessUtilizationSample(pid, stamp, int(round(u))) for pid, u in util.items())
-                self._next_sample_s[i] += gpu.sample_period_s
-        self.now_s = t1
-
-    def _integral_j(self, i: int, t0: float, t1: float) -> float:
-        g = self.gpus[i]
-        p = g.power_w
-        if isinstance(p, (int, float)):
-            return float(p) * (t1 - t0)
-        if callable(p):  # midpoint rule on steps of at most 10 ms
-            n = max(1, math.ceil((t1 - t0) / 0.01))
-            dt = (t1 - t0) / n
-            return sum(float(p(t0 + (k + 0.5) * dt)) for k in range(n)) * dt
-        total, t = 0.0, t0  # piecewise constant: exact
-        while t < t1:
-            edge = (math.floor(t / g.trace_step_s + 1e-9) + 1) * g.trace_step_s
-            nxt = min(edge, t1)
-            total += self.power_w(i, t) * (nxt - t)
-            t = nxt
-        return total
-
+    # -- scripting (time, power_w, advance, fail: see FakeDeviceLibrary) --------------------
     def energy_j(self, gpu: int) -> float:
-        """The true energy counter of ``gpu`` in joules (for assertions)."""
+        """The energy counter of ``gpu`` in joules, as NVML reports it (for assertions)."""
         return self._energy_mj[gpu] / 1000.0
 
-    def fail(self, function: str, code: int, *, call: int = 1, times: int | None = 1,
-             gpu: int | None = None) -> None:
-        """Make the ``call``-th next call of ``function`` (on GPU ``gpu``, or any) raise
-        ``NVMLError(code)``, and the following ``times - 1`` calls too (``None``: forever)."""
-        if not function.startswith("nvml") or not hasattr(self, function):
-            raise ValueError(f"FakeNVML has no function {function!r}")
-        self._failures.append(_Failure(function, code, call - 1, times, gpu))
+    def rewind_counter(self, gpu: int, millijoules: float) -> None:
+        """Move the energy counter of ``gpu`` back (the glitch of a counter going
+        backwards); later energy adds on top of the lower value."""
+        self._energy_mj[gpu] -= millijoules
 
     def fail_init(self, code: int) -> None:
         """Make the next ``nvmlInit`` raise ``NVMLError(code)``."""
         self.fail("nvmlInit", code)
 
+    def mig_uuids(self, gpu: int) -> list[str]:
+        """The UUIDs of the MIG slices of ``gpu`` (empty without MIG)."""
+        mig = self.gpus[gpu].mig
+        if isinstance(mig, int):
+            return [_fake_uuid("MIG-", f"fake-mig-{gpu}-{k}") for k in range(mig)]
+        return list(mig)
+
     # -- plumbing -------------------------------------------------------------------------
-    def _enter(self, function: str, handle: _Handle | None = None, *,
-               needs_init: bool = True) -> None:
-        self.calls[function] += 1
-        for f in self._failures:
-            if f.function != function or (f.gpu is not None and
-                                          (handle is None or handle.gpu != f.gpu)):
-                continue
-            if f.skip > 0:
-                f.skip -= 1
-                continue
-            if f.times is not None:
-                f.times -= 1
-                if f.times <= 0:
-                    self._failures.remove(f)
-            raise NVMLError(f.code)
-        if needs_init and self.init_count <= 0:
-            raise NVMLError(NVML_ERROR_UNINITIALIZED)
+    def _advanced(self, gpu: int, joules: float, t0_s: float, t1_s: float) -> None:
+        """The counter grows by the energy drawn; utilisation samples are recorded."""
+        g = self.gpus[gpu]
+        self._energy_mj[gpu] += 1000.0 * joules
+        while self._next_sample_s[gpu] <= t1_s + 1e-12:
+            ts = self._next_sample_s[gpu]
+            util = g.sm_util(ts) if callable(g.sm_util) else g.sm_util
+            stamp = self.EPOCH_US + round(ts * 1e6)
+            self._samples[gpu].extend(
+                ProcessUtilizationSample(pid, stamp, int(round(u))) for pid, u in util.items())
+            self._next_sample_s[gpu] += g.sample_period_s
+
+    def _raise(self, code: int) -> NoReturn:
+        raise NVMLError(code)
+
+    def _not_init(self) -> NoReturn:
+        raise NVMLError(NVML_ERROR_UNINITIALIZED)
 
     def _gpu(self, handle: Any, *, allow_mig: bool = False) -> FakeGPU:
         if not isinstance(handle, _Handle) or not 0 <= handle.gpu < len(self.gpus):
@@ -364,12 +304,6 @@ class FakeNVML:
         if handle.mig is not None and not allow_mig:
             raise NVMLError(NVML_ERROR_NOT_SUPPORTED)  # no such reading per MIG slice
         return self.gpus[handle.gpu]
-
-    def _mig_uuids(self, gpu: int) -> list[str]:
-        mig = self.gpus[gpu].mig
-        if isinstance(mig, int):
-            return [_fake_uuid("MIG-", f"fake-mig-{gpu}-{k}") for k in range(mig)]
-        return list(mig)
 
     # -- the pynvml API -------------------------------------------------------------------
     def nvmlInit(self) -> None:
@@ -399,8 +333,8 @@ class FakeNVML:
         for i, gpu in enumerate(self.gpus):
             if gpu.uuid == uuid:
                 return _Handle(i)
-            if uuid in self._mig_uuids(i):
-                return _Handle(i, self._mig_uuids(i).index(uuid))
+            if uuid in self.mig_uuids(i):
+                return _Handle(i, self.mig_uuids(i).index(uuid))
         raise NVMLError(NVML_ERROR_NOT_FOUND)
 
     def nvmlDeviceGetIndex(self, handle: _Handle) -> int:
@@ -416,7 +350,7 @@ class FakeNVML:
     def nvmlDeviceGetUUID(self, handle: _Handle) -> str:
         self._enter("nvmlDeviceGetUUID", handle)
         gpu = self._gpu(handle, allow_mig=True)
-        return (gpu.uuid or "") if handle.mig is None else self._mig_uuids(handle.gpu)[handle.mig]
+        return (gpu.uuid or "") if handle.mig is None else self.mig_uuids(handle.gpu)[handle.mig]
 
     def nvmlDeviceGetTotalEnergyConsumption(self, handle: _Handle) -> int:
         self._enter("nvmlDeviceGetTotalEnergyConsumption", handle)
@@ -490,18 +424,18 @@ class FakeNVML:
     def nvmlDeviceGetMigMode(self, handle: _Handle) -> list[int]:
         self._enter("nvmlDeviceGetMigMode", handle)
         self._gpu(handle)
-        mode = NVML_DEVICE_MIG_ENABLE if self._mig_uuids(handle.gpu) else NVML_DEVICE_MIG_DISABLE
+        mode = NVML_DEVICE_MIG_ENABLE if self.mig_uuids(handle.gpu) else NVML_DEVICE_MIG_DISABLE
         return [mode, mode]
 
     def nvmlDeviceGetMaxMigDeviceCount(self, handle: _Handle) -> int:
         self._enter("nvmlDeviceGetMaxMigDeviceCount", handle)
         self._gpu(handle)
-        return 7 if self._mig_uuids(handle.gpu) else 0
+        return 7 if self.mig_uuids(handle.gpu) else 0
 
     def nvmlDeviceGetMigDeviceHandleByIndex(self, handle: _Handle, index: int) -> _Handle:
         self._enter("nvmlDeviceGetMigDeviceHandleByIndex", handle)
         self._gpu(handle)
-        if not 0 <= index < len(self._mig_uuids(handle.gpu)):
+        if not 0 <= index < len(self.mig_uuids(handle.gpu)):
             raise NVMLError(NVML_ERROR_NOT_FOUND)
         return _Handle(handle.gpu, index)
 
