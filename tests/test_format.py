@@ -127,3 +127,13 @@ def test_energy_scale_matches_the_formatter() -> None:
     for value in (1.0, 5e3, 5e6, 5e9, 5e12, 5e15):
         assert format_energy(value).endswith(" " + energy_scale(value)[1])
     assert CAP > 1e12
+
+
+def test_flop_as_the_literature_writes_it() -> None:
+    from wattprint._format import format_flop
+
+    assert format_flop(3.14e23) == "3.14 × 10²³ FLOP"
+    assert format_flop(9.996e23) == "1 × 10²⁴ FLOP"
+    assert format_flop(1.2e12) == "1.2 trillion FLOP"
+    assert format_flop(1e300) == "1 × 10³⁰⁰ FLOP"
+    assert format_flop(math.nan) == "unknown"

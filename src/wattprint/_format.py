@@ -33,7 +33,8 @@ import math
 from typing import NamedTuple, Sequence
 
 __all__ = ["format_energy", "format_power", "format_duration", "format_mass",
-           "format_water", "format_money", "format_number", "energy_scale", "Step",
+           "format_water", "format_money", "format_number", "format_flop", "energy_scale",
+           "Step",
            "ENERGY_STEPS", "POWER_STEPS", "DURATION_STEPS", "MASS_STEPS", "WATER_STEPS",
            "SMALLEST", "WORDS", "CAP"]
 
@@ -224,6 +225,24 @@ def format_number(value: float | None, *, digits: int = 3, missing: str = "unkno
     text = format_scaled(value, (Step(1.0, ""),), digits=digits, missing=missing,
                          what="number")
     return text.rstrip() if text != missing else text
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def format_flop(flop: float | None, *, digits: int = 3, missing: str = "unknown") -> str:
+    """Training compute as the literature writes it: ``"3.14 × 10²³ FLOP"`` from 10^15 on
+    (a power of ten is the unit people compare compute in), ``"1.2 trillion FLOP"`` below."""
+    if flop is None or not math.isfinite(flop):
+        return _unknown(flop, "compute", missing)
+    if abs(flop) < 1e15:
+        return f"{format_number(flop, digits=digits)} FLOP"
+    exponent = math.floor(math.log10(abs(flop)))
+    mantissa = _round_sig(abs(flop) / 10.0 ** exponent, digits)
+    if mantissa >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    sign = "-" if flop < 0 else ""
+    return f"{sign}{_plain(mantissa, digits)} × 10{str(exponent).translate(_SUPERSCRIPT)} FLOP"
 
 
 def energy_scale(max_j: float) -> tuple[float, str]:

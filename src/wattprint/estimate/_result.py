@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
+from .._format import format_number, format_water
 from ..units import J_PER_KWH, format_energy, format_mass
 from ._priors import PUE_DEFAULT_RANGE, Prior
 
@@ -85,18 +86,25 @@ def spread(model: Callable[[Mapping[str, float]], float],
     return c, c * math.exp(-math.sqrt(down)), c * math.exp(math.sqrt(up))
 
 
+def fmt_range(r: Range, fmt: Callable[[float], str] = format_number) -> str:
+    """``"1.29 GWh (980 MWh – 1.6 GWh)"``: central, low and high of ``r`` through ``fmt``
+    (a formatter of :mod:`wattprint._format`; plain figures by default)."""
+    return f"{fmt(r.central)} ({fmt(r.low)} – {fmt(r.high)})"
+
+
 def fmt_range_energy(r: Range) -> str:
-    """``"1.29 GWh (0.98–1.6 GWh)"`` for a Range in kWh."""
-    def f(kwh: float) -> str:
-        return format_energy(kwh * J_PER_KWH, digits=3)
-    return f"{f(r.central)} ({f(r.low)} – {f(r.high)})"
+    """``"1.29 GWh (980 MWh – 1.6 GWh)"`` for a Range in kWh."""
+    return fmt_range(r, lambda kwh: format_energy(kwh * J_PER_KWH))
 
 
 def fmt_range_mass(r: Range) -> str:
     """``"552 t (420 t – 700 t)"`` for a Range in kg."""
-    def f(kg: float) -> str:
-        return format_mass(kg * 1000)
-    return f"{f(r.central)} ({f(r.low)} – {f(r.high)})"
+    return fmt_range(r, lambda kg: format_mass(kg * 1000))
+
+
+def fmt_range_water(r: Range, litres_per_unit: float = 1.0) -> str:
+    """``"2.5 m³ (1.2 m³ – 4 m³)"`` for a Range in litres (or ``litres_per_unit``)."""
+    return fmt_range(r, lambda v: format_water(v * litres_per_unit))
 
 
 @dataclass

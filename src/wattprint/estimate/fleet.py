@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..errors import UsageError
-from ..units import J_PER_KWH, J_PER_WH, format_count, parse_count, parse_energy
-from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range_energy,
-                      fmt_range_mass)
+from ..units import (J_PER_KWH, J_PER_WH, format_count, format_energy, parse_count,
+                     parse_energy)
+from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
+                      fmt_range_mass, fmt_range_water)
 from .inference import InferenceEstimate
 
 __all__ = ["FleetProjection", "FleetYear", "project_fleet", "DEFAULT_SCENARIOS",
@@ -93,15 +94,15 @@ class FleetProjection:
         lines = [
             "ESTIMATED fleet electricity — a model, not a measurement",
             f"  volume           {format_count(self.requests_per_day)} requests per day",
-            f"  per request      {self.energy_request_it_wh.central:.3g} Wh IT "
-            f"({self.energy_request_it_wh.low:.3g} – {self.energy_request_it_wh.high:.3g}), "
-            f"PUE {self.pue.central:.3g}",
+            f"  per request      "
+            f"{fmt_range(self.energy_request_it_wh, lambda wh: format_energy(wh * J_PER_WH))}"
+            f" IT, PUE {self.pue.central:.3g}",
             f"  per year         {fmt_range_energy(e.scale(1000, 'kWh'))} facility",
             f"  CO2e per year    {fmt_range_mass(self.co2e_location_t_per_year.scale(1000, 'kg'))}"
             f" location-based ({self.zone})"]
         if self.water_m3_per_year:
             w = self.water_m3_per_year
-            lines.append(f"  water per year   {w.central:,.3g} m³ ({w.low:,.3g} – {w.high:,.3g})")
+            lines.append(f"  water per year   {fmt_range_water(w, 1000.0)}")
         for region, h in self.households.items():
             lines.append(f"  ≈ households     {format_count(h.central)} households' electricity "
                          f"in {region} ({format_count(h.low)} – {format_count(h.high)})")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..errors import UsageError
+from .._format import format_number
 from ..units import parse_count
 from ._power import host_rating_w, require_tdp
 from ._priors import (ASPECT_RATIO, BYTES_PER_PARAM, DEFAULT_BATCH, DEFAULT_INPUT_TOKENS,
@@ -32,7 +33,7 @@ from ._priors import (ASPECT_RATIO, BYTES_PER_PARAM, DEFAULT_BATCH, DEFAULT_INPU
                       LAYER_OVERHEAD_EAGER_S, REASONING_OUTPUT_TOKENS, STEP_OVERHEAD_SERVER_S,
                       WORKLOADS, ENC_DEC_DECODER_SHARE, ENC_DEC_DECODER_SHARE_SOURCE, Prior,
                       combine, engine_max_seqs)
-from ._result import PROVENANCE, Assumption, Range, footprint, ranges_dict, spread
+from ._result import PROVENANCE, Assumption, Range, fmt_range, footprint, ranges_dict, spread
 from .catalogue import Accelerator, resolve_accelerator
 
 __all__ = ["InferenceEstimate", "estimate_inference", "transformer_shape", "ENGINES",
@@ -134,8 +135,8 @@ class InferenceEstimate:
         return out
 
     def summary(self) -> str:
-        def r(x: Range, fmt: str = ".3g") -> str:
-            return f"{x.central:{fmt}} ({x.low:{fmt}} – {x.high:{fmt}}) {x.unit}"
+        def r(x: Range) -> str:
+            return f"{fmt_range(x)} {x.unit}"
 
         moe = (f", {self.active_params / 1e9:.3g}B active" if self.active_params != self.params
                else "")
@@ -148,14 +149,14 @@ class InferenceEstimate:
             f"tokens, batch {self.batch_size}, {self.engine} engine"
             + (f", {self.workload} workload" if self.workload != "chat" else ""),
             f"  decode step      {r(self.decode_step_s.scale(1000, 'ms'))}",
-            f"  throughput       {r(self.throughput_tokens_per_s, ',.0f')}",
-            f"  power / accel.   {r(self.power_accelerator_w, ',.0f')}",
+            f"  throughput       {r(self.throughput_tokens_per_s)}",
+            f"  power / accel.   {r(self.power_accelerator_w)}",
             f"  per request      accelerators {r(self.energy_request_accelerators_wh)}",
             f"                   IT equipment {r(self.energy_request_it_wh)}",
             f"                   facility     {r(self.energy_request_facility_wh)}  "
             f"(PUE {self.pue.central:.3g})",
             f"  per output token {r(self.energy_token_accelerators_j)} accelerators, "
-            f"{self.energy_token_facility_j.central:.3g} J facility",
+            f"{format_number(self.energy_token_facility_j.central)} J facility",
             f"  per 1,000 req.   {r(self.energy_1k_requests_facility_kwh)} facility",
             f"  CO2e / request   {r(self.co2e_request_location_g)} location-based ({self.zone})"]
         if self.water_request_ml:

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..errors import UsageError
-from ..units import format_duration, parse_count, parse_duration
+from .._format import format_flop, format_money, format_power
+from ..units import format_count, format_duration, parse_count, parse_duration
 from ._power import host_draw_w, training_draw_w
 from ._priors import MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR, Prior
-from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range_energy,
-                      fmt_range_mass, ranges_dict, spread)
+from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
+                      fmt_range_mass, fmt_range_water, ranges_dict, spread)
 from .catalogue import Accelerator, resolve_accelerator
 
 __all__ = ["TrainingEstimate", "estimate_training", "mfu_prior"]
@@ -94,9 +95,9 @@ class TrainingEstimate:
         ah = self.accelerator_hours
         lines = [f"ESTIMATED training energy ({how}) — a model, not a measurement",
                  f"  hardware         {n}{self.accelerator}",
-                 f"  accelerator-h    {ah.central:,.3g} ({ah.low:,.3g} – {ah.high:,.3g})"]
+                 f"  accelerator-h    {fmt_range(ah)}"]
         if self.compute_flop:
-            lines.append(f"  compute          {self.compute_flop:.3g} FLOP")
+            lines.append(f"  compute          {format_flop(self.compute_flop)}")
         if self.duration_days:
             d = self.duration_days
             lines.append(f"  time             {format_duration(d.central * 86400)} "
@@ -104,8 +105,8 @@ class TrainingEstimate:
                          f"{format_duration(d.high * 86400)})")
         pa, pi = self.power_accelerator_w, self.power_it_w
         lines += [
-            f"  power / accel.   {pa.central:,.0f} W accelerator, {pi.central:,.0f} W with host "
-            f"({pi.low:,.0f} – {pi.high:,.0f} W)",
+            f"  power / accel.   {format_power(pa.central)} accelerator, "
+            f"{fmt_range(pi, format_power)} with host",
             f"  energy           accelerators {fmt_range_energy(self.energy_accelerators_kwh)}",
             f"                   IT equipment {fmt_range_energy(self.energy_it_kwh)}",
             f"                   facility     {fmt_range_energy(self.energy_facility_kwh)}  "
@@ -115,11 +116,11 @@ class TrainingEstimate:
             f"  CO2e market      {fmt_range_mass(self.co2e_market_kg)}"]
         if self.water_l:
             w = self.water_l
-            lines.append(f"  water            {w.central:,.3g} L ({w.low:,.3g} – {w.high:,.3g})")
+            lines.append(f"  water            {fmt_range_water(w)}")
         if self.cost:
             c = self.cost
-            lines.append(f"  cost             {c.central:,.0f} {self.currency} "
-                         f"({c.low:,.0f} – {c.high:,.0f})")
+            lines.append("  cost             "
+                         f"{fmt_range(c, lambda v: format_money(v, self.currency))}")
         if self.implied_mfu is not None:
             lines.append(f"  implied MFU      {self.implied_mfu:.1%} (compute ÷ peak × "
                          "accelerator-hours)")
@@ -213,8 +214,8 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
         n_eff = n_active if n_active is not None else n_params
         flop = 6.0 * n_eff * n_tokens
         assumptions.append(Assumption(
-            "training compute", f"6 × {n_eff:.3g} {'active ' if n_active else ''}parameters "
-            f"× {n_tokens:.3g} tokens = {flop:.3g} FLOP",
+            "training compute", f"6 × {format_count(n_eff, 3)} {'active ' if n_active else ''}parameters "
+            f"× {format_count(n_tokens, 3)} tokens = {format_flop(flop)}",
             "Kaplan et al. 2020; Hoffmann et al. 2022 (C ≈ 6·N·D; MoE: active parameters)"))
     if ah_given is None and flop is None:
         raise UsageError("give the run's size: --hours/--days with --count, "
