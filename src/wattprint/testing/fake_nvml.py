@@ -18,8 +18,8 @@ Errors are injected with :meth:`FakeNVML.fail` (on the N-th call of a function) 
 :meth:`FakeNVML.fail_init`; a counter going backwards with :meth:`FakeNVML.rewind_counter`.
 The device model (power trace, true energy, processes, failure injection) is shared with
 the AMD fake in :mod:`wattprint.testing._fake_device`. ``tests/test_nvml.py`` checks
-that every public ``nvml*``/
-``NVML*`` name here exists in the real pynvml, with the same value or arity.
+that every public ``nvml*``/``NVML*`` name here exists in the real pynvml, with the same
+value or arity.
 """
 
 from __future__ import annotations
