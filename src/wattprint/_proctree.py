@@ -226,7 +226,9 @@ class ProcessTree:
         #: PIDs whose subtrees are left out (the other ranks of a distributed job, which
         #: measure themselves: see wattprint.distributed); see _left_out_cpu_s
         self._exclude = exclude
-        self._excluded: dict[int, list[float]] = {}  # pid -> [ppid, start ticks, cpu_s]
+        # excluded root -> [its parent in the tree (-1: reparented outside), start ticks,
+        # last CPU seconds read]
+        self._excluded: dict[int, list[float]] = {}
         self._reaped_excluded_s = 0.0
         self._refreshed_s = float("-inf")
         # procfs mounted (Linux): read it, and a PID without a stat file is no process;
@@ -302,7 +304,12 @@ class ProcessTree:
     def _leave_out(self, pids: list[int]) -> list[int]:
         """``pids`` without the excluded subtrees; newly excluded roots are remembered
         with their parent, so their CPU time is taken out again when a member reaps them."""
-        stop = self._exclude() if self._exclude is not None else set()
+        # once left out, always left out: a rank that stopped measuring itself is not
+        # taken back with the CPU time it already reported (what it uses after its own
+        # stop, a moment of clean-up, is nobody's)
+        stop = set(self._excluded)
+        if self._exclude is not None:
+            stop |= self._exclude()
         if not stop:
             return pids
         dropped: set[int] = set()
@@ -325,13 +332,15 @@ class ProcessTree:
         very last CPU time is missed."""
         for pid, rec in list(self._excluded.items()):
             try:
-                _ppid, cpu_s, started = _stat_parent(pid, self._proc)
+                ppid, cpu_s, started = _stat_parent(pid, self._proc)
                 if started == rec[1]:
-                    rec[2] = cpu_s
+                    # still ours to subtract while its parent is in the tree (a parent
+                    # that died first leaves it to init, outside: then nothing moves here)
+                    rec[0], rec[2] = (ppid if ppid in self._members else -1), cpu_s
                     continue
             except OSError:
                 pass
-            if int(rec[0]) in self._members:  # reaped inside the tree: its time moved here
+            if rec[0] >= 0:  # reaped inside the tree: its time moved into a member's
                 self._reaped_excluded_s += rec[2]
             del self._excluded[pid]
         return self._reaped_excluded_s

@@ -155,7 +155,7 @@ def job_lines(job: Any) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     with open_ledger(args, write=False) as ledger:
-        if ":" in args.run:  # a job id (engine:id)
+        if ledger.has_job(args.run):  # a job id (as `wattprint runs` lists it)
             job = ledger.job(args.run)
             record = None
         else:

@@ -229,6 +229,11 @@ class Ledger:
             return count_runs(conn, project=project, tags=tags, status=status, since=since,
                               until=until, name=name, per_job=per_job)
 
+    def has_job(self, job_id: str) -> bool:
+        """Whether some run of this ledger is a part of the job ``job_id``."""
+        with self._reading() as conn:
+            return bool(job_rids(conn, job_id))
+
     def job_parts(self, job: str) -> list[RunRecord]:
         """Every recorded part (in full) of a distributed job, named by its job id or by
         the id of any of its runs. Raises :class:`~wattprint.errors.RunNotFound`."""
