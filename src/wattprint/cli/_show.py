@@ -146,8 +146,8 @@ def job_lines(job: Any) -> list[str]:
         lines += table(("PHASE", "ENERGY", "DURATION"), rows, right=(1, 2), indent="  ")
     if job.counters:
         lines += ["", "work (all ranks)"]
-        lines += [f"  {unit}: {value:,.6g}" for unit, value in sorted(job.counters.items())]
-        lines += [f"  {_unit_label(k)}: {v:,.4g}" for k, v in job.per_unit.items()]
+        lines += [f"  {unit}: {_count(value)}" for unit, value in sorted(job.counters.items())]
+        lines += [f"  {_unit_label(k)}: {fmt_number(v)}" for k, v in job.per_unit.items()]
     if job.warnings:
         lines += ["", "warnings"] + [f"  {w}" for w in job.warnings]
     return lines

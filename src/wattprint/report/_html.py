@@ -291,8 +291,8 @@ def _devices_table(d: ReportData) -> str:
         f"<tr><td>{escape(x['name'])}</td><td>{escape(x['domain'])}</td>"
         f"<td>{_badge(x['kind'])}</td><td>{escape(x['device'] or '')}</td>"
         f"<td class=\"num\">{escape(fmt_kwh(x['energy_j']))}</td>"
-        f"<td class=\"num\">{x['mean_power_w']:,.1f} W</td>"
-        f"<td class=\"num\">{x['peak_power_w']:,.1f} W</td>"
+        f"<td class=\"num\">{escape(format_power(x['mean_power_w']))}</td>"
+        f"<td class=\"num\">{escape(format_power(x['peak_power_w']))}</td>"
         f"<td class=\"num\">{x['samples']:,}</td>"
         f"<td>{'' if x['counted'] else 'nested, not summed'}</td></tr>"
         for x in d.devices)
