@@ -31,9 +31,9 @@ def test_srun_runs_two_tasks_of_one_step(slurm_cluster, tmp_path) -> None:
     envs = [r["env"] for r in ranks]
     assert [e["SLURM_PROCID"] for e in envs] == ["0", "1"]
     assert {e["SLURM_LOCALID"] for e in envs} == {"0", "1"}
-    assert {(e["SLURM_JOB_ID"], e["SLURM_STEP_ID"], e["SLURM_NTASKS"], e["SLURMD_NODENAME"],
-             e["SLURM_NODEID"]) for e in envs} == {(envs[0]["SLURM_JOB_ID"], "0", "2",
-                                                    "localhost", "0")}
+    assert {(e["SLURM_CLUSTER_NAME"], e["SLURM_JOB_ID"], e["SLURM_STEP_ID"], e["SLURM_NTASKS"],
+             e["SLURMD_NODENAME"], e["SLURM_NODEID"]) for e in envs} == {
+        (slurm_cluster.name, envs[0]["SLURM_JOB_ID"], "0", "2", "localhost", "0")}
 
 
 def test_srun_two_nodes_places_one_task_on_each(slurm_two_nodes, tmp_path) -> None:
@@ -52,9 +52,12 @@ def test_sbatch_runs_a_batch_job_to_completion(slurm_cluster, tmp_path) -> None:
     job = slurm_cluster.sbatch(f"srun {sys.executable} {PROBE} {tmp_path}\necho finished\n",
                                "-n", "2", cwd=tmp_path)
     assert (job.state, job.exit_code, job.output.strip()) == ("COMPLETED", 0, "finished")
-    envs = [r["env"] for r in read_probes(tmp_path)]
+    ranks = read_probes(tmp_path)
+    envs = [r["env"] for r in ranks]
     assert [(e["SLURM_JOB_ID"], e["SLURM_STEP_ID"], e["SLURM_PROCID"]) for e in envs] == [
         (job.job_id, "0", "0"), (job.job_id, "0", "1")]
+    # step tasks are children of the step's slurmstepd, not of the batch script
+    assert ranks[0]["ppid"] == ranks[1]["ppid"]
     failed = slurm_cluster.sbatch("echo failing; exit 3\n", cwd=tmp_path)
     assert (failed.state, failed.exit_code) == ("FAILED", 3)
 

@@ -1,5 +1,6 @@
 """A rank process for tests and for ``docs/distributed-engines.md``: writes what it sees
-(launcher variables, pid, parent pid, host) to ``OUTDIR/rank-<pid>.json``.
+(launcher variables, pid, parent pid, host) to ``OUTDIR/rank-<pid>.json``
+(``rank-<pid>-<stage>.json`` when called with ``stage=``).
 
     python rank_probe.py OUTDIR [--all-reduce]
 
@@ -37,7 +38,8 @@ def probe(outdir: str, all_reduce: bool = False, **extra: object) -> dict[str, o
         info.update(all_reduce=t.item(), dist_rank=dist.get_rank(),
                     dist_world_size=dist.get_world_size())
         dist.destroy_process_group()
-    with open(os.path.join(outdir, f"rank-{os.getpid()}.json"), "w") as f:
+    name = f"rank-{os.getpid()}" + (f"-{extra['stage']}" if "stage" in extra else "")
+    with open(os.path.join(outdir, f"{name}.json"), "w") as f:
         json.dump(info, f, indent=1)
     return info
 

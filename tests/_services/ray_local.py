@@ -111,7 +111,10 @@ class RayCluster:
         self.netns: LoopbackNamespace | None = None
         self.start_s = 0.0
 
-    def start(self, timeout_s: float = 90) -> RayCluster:
+    def start(self, timeout_s: float = 180) -> RayCluster:
+        """Create the namespace and start the head in it (no-op if started)."""
+        if self.netns is not None:
+            return self
         t0 = time.monotonic()
         self.netns = LoopbackNamespace()
         try:
@@ -168,6 +171,6 @@ class RayCluster:
         self.stop()
 
 
-def start_ray(num_cpus: int = 4, timeout_s: float = 90) -> RayCluster:
+def start_ray(num_cpus: int = 4, timeout_s: float = 180) -> RayCluster:
     """Start a local Ray head (logical ``num_cpus``) on loopback only."""
     return RayCluster(num_cpus).start(timeout_s)

@@ -8,6 +8,7 @@ daemon runs in the foreground as our child and is stopped by its PID."""
 from __future__ import annotations
 
 import re
+import secrets
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Mapping, Sequence
 from ._proc import APT_SLURM, Daemon, ServiceError, clean_env, free_port, require, tail, wait_for
 
 _CONF = """\
-ClusterName=wptest
+ClusterName={name}
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort={ctld_port}
 AuthType=auth/munge
@@ -77,6 +78,9 @@ class SlurmCluster:
         for prog in ("munged", "mungekey", "slurmctld", "slurmd", "srun", "sbatch", "sinfo"):
             require(prog, APT_SLURM)
         self.root, self.nodes, self.cpus_per_node = Path(root), list(nodes), cpus_per_node
+        #: Each test cluster has its own name: job ids restart at 1 in every cluster, so
+        #: only (SLURM_CLUSTER_NAME, SLURM_JOB_ID) names a job.
+        self.name = "wp" + secrets.token_hex(3)
         self.conf = self.root / "slurm.conf"
         self.env: dict[str, str] = {"SLURM_CONF": str(self.conf)}
         self.daemons: list[Daemon] = []
@@ -84,6 +88,9 @@ class SlurmCluster:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, timeout_s: float = 30) -> SlurmCluster:
+        """Start the daemons and wait until every node is idle (no-op if started)."""
+        if self.daemons:
+            return self
         t0 = time.monotonic()
         r = self.root
         for d in ("munge", "msock", "state", "run", "log", *(f"spool/{n}" for n in self.nodes)):
@@ -101,7 +108,8 @@ class SlurmCluster:
             host = "" if one else " NodeHostname=localhost"
             lines.append(f"NodeName={name}{host} NodeAddr=127.0.0.1{port} "
                          f"CPUs={self.cpus_per_node} State=UNKNOWN")
-        self.conf.write_text(_CONF.format(root=r, ctld_port=free_port(), nodes="\n".join(lines)))
+        self.conf.write_text(_CONF.format(name=self.name, root=r, ctld_port=free_port(),
+                                          nodes="\n".join(lines)))
         env = clean_env(self.env)
         try:
             sock = r / "msock" / "munge.sock"
@@ -113,7 +121,8 @@ class SlurmCluster:
             ctld = self._daemon("slurmctld", [require("slurmctld", APT_SLURM), "-D", "-i"], env)
             wait_for("slurmctld", lambda: self._ping(), 15, ctld.died)
             for name in self.nodes:
-                self._daemon(f"slurmd {name}", [require("slurmd", APT_SLURM), "-D", "-N", name], env)
+                self._daemon(f"slurmd {name}",
+                             [require("slurmd", APT_SLURM), "-D", "-N", name], env)
             wait_for(f"slurm nodes {','.join(self.nodes)} idle", self._all_idle, timeout_s,
                      self._any_died)
         except BaseException:
