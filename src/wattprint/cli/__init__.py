@@ -48,7 +48,10 @@ COMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser. Every command is listed (``wattprint --help``), but only the module of
+    ``command`` is imported to add its arguments (all of them when ``command`` is None):
+    a command's start-up does not pay for the other commands' imports."""
     parser = argparse.ArgumentParser(
         prog="wattprint",
         description="Measure, estimate and reduce the energy of AI training and inference.")
@@ -61,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     import importlib
 
     for name, module, help_ in COMMANDS:
-        mod = importlib.import_module(f".{module}", __name__)
         p = sub.add_parser(name, help=help_, description=help_)
+        if command is not None and name != command:
+            continue
+        mod = importlib.import_module(f".{module}", __name__)
         mod.add_arguments(p)
         if getattr(mod, "USES_LEDGER", False):
             from ._common import add_ledger_argument
@@ -72,8 +77,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_of(argv: Sequence[str]) -> str:
+    """The command named in ``argv`` (its first word after the global options), or ""."""
+    words = iter(argv)
+    for word in words:
+        if word == "--ledger":
+            next(words, None)
+        elif word == "--":
+            return next(words, "")
+        elif not word.startswith("-"):
+            return word
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(message)s")

@@ -14,7 +14,7 @@ from ..errors import LedgerError, UsageError
 
 __all__ = ["add_ledger_argument", "add_filter_arguments", "filters_from", "open_ledger",
            "fmt_energy", "fmt_duration", "fmt_time", "fmt_power", "fmt_number", "table",
-           "parse_when"]
+           "cells_of", "align", "parse_when"]
 
 
 def add_ledger_argument(p: argparse.ArgumentParser) -> None:
@@ -130,13 +130,20 @@ def fmt_time(iso: str | None, *, seconds: bool = False) -> str:
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
           right: Iterable[int] = (), indent: str = "") -> list[str]:
     """Plain aligned text; columns in ``right`` are right-aligned."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r]
-                                           for r in rows]
+    cells = [cells_of(headers)] + [cells_of(r) for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     right = set(right)
-    lines = []
-    for r in cells:
-        parts = [c.rjust(w) if i in right else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(r, widths))]
-        lines.append((indent + "  ".join(parts)).rstrip())
-    return lines
+    return [align(r, widths, right, indent) for r in cells]
+
+
+def cells_of(row: Sequence[Any]) -> list[str]:
+    """A table row's cells as text (``None`` as empty)."""
+    return ["" if c is None else str(c) for c in row]
+
+
+def align(cells: Sequence[str], widths: Sequence[int], right: Iterable[int] = (),
+          indent: str = "") -> str:
+    """One line of :func:`table`, for tables printed a row at a time (widths known)."""
+    parts = [c.rjust(w) if i in right else c.ljust(w)
+             for i, (c, w) in enumerate(zip(cells, widths))]
+    return (indent + "  ".join(parts)).rstrip()

@@ -2,7 +2,8 @@
 (Parquet needs pyarrow: ``pip install 'wattprint[parquet]'``).
 
 Output goes to stdout, or to ``-o PATH`` through a temporary file renamed into place at
-the end, so a failed export never leaves a half-written file. The format follows the
+the end, so a failed export never leaves a half-written file. Rows are streamed from the
+ledger and written as they come: exporting a hundred thousand runs needs a few MiB. The format follows the
 file extension (``.csv``, ``.jsonl``, ``.parquet``) unless ``--format`` says.
 """
 
@@ -14,7 +15,7 @@ import csv
 import json
 import os
 import sys
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 from ..errors import UsageError
 from ._common import add_filter_arguments, filters_from, open_ledger
@@ -76,16 +77,21 @@ def _counters(prefix_values: dict[str, float], energy_j: float | None) -> list[A
     return counts + per
 
 
-def _records(ledger: Any, what: str, ids: list[str], every_s: float | None
+def _run_row(r: Any) -> list[Any]:
+    """The ``runs`` row of a run (with its counters)."""
+    return [r.id, r.name, r.project, r.tags, r.status, r.started_at, r.ended_at,
+            r.duration_s, r.exit_code, r.host, r.mode, r.zone, r.energy_j,
+            r.energy_low_j, r.energy_high_j, r.mean_power_w, r.peak_power_w,
+            r.basis, r.cpu_s, r.overhead_cpu_s, r.samples, r.command, r.settings,
+            *_counters(r.counters, r.energy_j)]
+
+
+def _records(ledger: Any, what: str, ids: Iterable[str], every_s: float | None
              ) -> Iterator[list[Any]]:
     for run_id in ids:
         r = ledger.get(run_id)
         if what == "runs":
-            yield [r.id, r.name, r.project, r.tags, r.status, r.started_at, r.ended_at,
-                   r.duration_s, r.exit_code, r.host, r.mode, r.zone, r.energy_j,
-                   r.energy_low_j, r.energy_high_j, r.mean_power_w, r.peak_power_w,
-                   r.basis, r.cpu_s, r.overhead_cpu_s, r.samples, r.command, r.settings,
-                   *_counters(r.counters, r.energy_j)]
+            yield _run_row(r)
         elif what == "phases":
             for p in r.phases:
                 yield [r.id, p.name, p.energy_j, p.duration_s, p.entries, p.by_domain,
@@ -195,11 +201,16 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--every {args.every}: give a positive number of seconds")
     columns = COLUMNS[args.what]
     with open_ledger(args, write=False) as ledger:
+        # Streamed: rows are written as the ledger yields them, in constant memory.
         if args.runs:
-            ids = [ledger.resolve(r) for r in args.runs]
+            rows = _records(ledger, args.what, [ledger.resolve(r) for r in args.runs],
+                            args.every)
+        elif args.what == "runs":  # every matching run, with counters, in few queries
+            rows = map(_run_row, ledger.iter_runs(**filters_from(args), descending=False,
+                                                   counters=True))
         else:
-            ids = [r.id for r in ledger.runs(**filters_from(args), descending=False)]
-        rows = _records(ledger, args.what, ids, args.every)
+            ids = (r.id for r in ledger.iter_runs(**filters_from(args), descending=False))
+            rows = _records(ledger, args.what, ids, args.every)
         if not args.output:
             writer = _write_csv if fmt == "csv" else _write_jsonl
             writer(sys.stdout, columns, rows)

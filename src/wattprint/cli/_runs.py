@@ -1,14 +1,17 @@
 """``wattprint runs``: list recorded runs, newest first, with filters and sorting.
 
-Reads only the runs' summary columns, so it stays fast with millions of samples."""
+Reads only the runs' summary columns, so it stays fast with millions of samples, and
+streams them, so it stays small with hundreds of thousands of runs."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from typing import Any, Iterable
 
-from ._common import (add_filter_arguments, filters_from, fmt_duration, fmt_energy,
-                      fmt_time, open_ledger, table)
+from ._common import (add_filter_arguments, align, cells_of, filters_from, fmt_duration,
+                      fmt_energy, fmt_time, open_ledger)
 
 USES_LEDGER = True
 DEFAULT_LIMIT = 50
@@ -28,50 +31,83 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="JSON output for scripts")
 
 
+HEADERS = ("ID", "STARTED", "STATUS", "DURATION", "ENERGY", "BASIS", "PROJECT", "TAGS", "NAME")
+RIGHT = (3, 4)
+
+
 def handle(args: argparse.Namespace) -> int:
+    """Runs are streamed from the ledger, never all held in memory: a first pass counts
+    them, finds their jobs and measures the columns, a second one prints (``--all`` on a
+    hundred thousand runs takes seconds and a few MiB)."""
     filters = filters_from(args)
     limit = None if args.all or args.limit <= 0 else args.limit
+    query = dict(filters, sort=args.sort, descending=not args.asc, limit=limit, per_job=True)
     with open_ledger(args, write=False) as ledger:
-        runs = ledger.runs(**filters, sort=args.sort, descending=not args.asc, limit=limit,
-                           per_job=True)
-        total = (ledger.count(**filters, per_job=True) if limit is not None
-                 and len(runs) == limit else len(runs))
-        jobs = {r.job_id: ledger.job(r.job_id) for r in runs if r.job_id}
         path = ledger.path
-    if args.json:
-        out = []
-        for r in runs:
-            d = r.to_dict()
-            for key in ("devices", "phases", "counters", "per_unit"):
-                d.pop(key, None)
-            job = jobs.get(r.job_id) if r.job_id else None
-            if job is not None and len(job.parts) > 1:
-                d["job"] = {k: v for k, v in job.to_dict().items()
-                            if k not in ("phases", "by_host")}
-            out.append(d)
-        print(json.dumps(out, indent=1, default=str))
-        return 0
-    if not runs:
-        print(f"no runs match (ledger: {path})" if any(filters.values())
-              else f"no runs recorded yet (ledger: {path}); record one with "
-                   "`wattprint run -- CMD`")
-        return 0
-    rows = []
-    for r in runs:
-        name = r.name or ""
-        job = jobs.get(r.job_id) if r.job_id else None
-        if job is not None and len(job.parts) > 1:  # one row for the whole job
-            parts = f" [{len(job.parts)} parts]"
-            name = name[:48 - len(parts)] + parts
-            rows.append((job.job_id, fmt_time(job.started_at), job.status,
+        count, widths, job_firsts = 0, [len(h) for h in HEADERS], []
+        for r in ledger.iter_runs(**query):
+            count += 1
+            if r.job_id:
+                job_firsts.append(r)  # one per job: the job's row waits for its figures
+            elif not args.json:
+                _widen(widths, _row(r, None))
+        jobs = {r.job_id: ledger.job(r.job_id) for r in job_firsts}
+        for r in job_firsts:
+            _widen(widths, _row(r, jobs[r.job_id]))
+        total = (ledger.count(**filters, per_job=True) if limit is not None
+                 and count == limit else count)
+        if args.json:
+            _print_json(ledger.iter_runs(**query), jobs)
+            return 0
+        if not count:
+            print(f"no runs match (ledger: {path})" if any(filters.values())
+                  else f"no runs recorded yet (ledger: {path}); record one with "
+                       "`wattprint run -- CMD`")
+            return 0
+        write = sys.stdout.write
+        write(align(HEADERS, widths, RIGHT) + "\n")
+        for r in ledger.iter_runs(**query):
+            cells = _row(r, jobs.get(r.job_id) if r.job_id else None)
+            write(align(cells, widths, RIGHT) + "\n")
+    if total > count:
+        print(f"({count} of {total} runs; --all or -n N to see more)")
+    return 0
+
+
+def _widen(widths: list[int], cells: list[str]) -> None:
+    for i, cell in enumerate(cells):
+        if len(cell) > widths[i]:
+            widths[i] = len(cell)
+
+
+def _row(r: Any, job: Any) -> list[str]:
+    """The cells of a run's row; a job of several parts is one row with its figures."""
+    name = r.name or ""
+    if job is not None and len(job.parts) > 1:
+        parts = f" [{len(job.parts)} parts]"
+        name = name[:48 - len(parts)] + parts
+        return cells_of((job.job_id, fmt_time(job.started_at), job.status,
                          fmt_duration(job.duration_s), fmt_energy(job.energy_j), job.basis,
                          r.project or "", ",".join(r.tags), name))
-            continue
-        rows.append((r.id, fmt_time(r.started_at), r.status, fmt_duration(r.duration_s),
+    return cells_of((r.id, fmt_time(r.started_at), r.status, fmt_duration(r.duration_s),
                      fmt_energy(r.energy_j), r.basis or "-", r.project or "",
                      ",".join(r.tags), name if len(name) <= 48 else name[:47] + "…"))
-    print("\n".join(table(("ID", "STARTED", "STATUS", "DURATION", "ENERGY", "BASIS",
-                           "PROJECT", "TAGS", "NAME"), rows, right=(3, 4))))
-    if total > len(runs):
-        print(f"({len(runs)} of {total} runs; --all or -n N to see more)")
-    return 0
+
+
+def _print_json(runs: Iterable[Any], jobs: dict[str, Any]) -> None:
+    """A JSON array of the runs, written one run at a time; the same text as
+    ``json.dumps(list_of_runs, indent=1)``."""
+    write = sys.stdout.write
+    first = True
+    for r in runs:
+        d = r.to_dict()
+        for key in ("devices", "phases", "counters", "per_unit"):
+            d.pop(key, None)
+        job = jobs.get(r.job_id) if r.job_id else None
+        if job is not None and len(job.parts) > 1:
+            d["job"] = {k: v for k, v in job.to_dict().items()
+                        if k not in ("phases", "by_host")}
+        item = json.dumps(d, indent=1, default=str).replace("\n", "\n ")
+        write(("[\n " if first else ",\n ") + item)
+        first = False
+    write("[]\n" if first else "\n]\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -31,15 +32,18 @@ from .._ledger_rules import default_ledger_path
 from ..errors import LedgerError, RunNotFound, UsageError
 from ._ids import new_run_id
 from ._migrations import SCHEMA_VERSION, _state, check_version, migrate
-from ._query import (SORT_KEYS, clean_tags, count_runs, iter_samples, job_rids, list_runs,
-                     load_run, resolve, sample_series)
+from ._query import (SORT_KEYS, clean_tags, count_runs, iter_runs, iter_samples, job_rids,
+                     list_runs, load_run, resolve, sample_series)
 from ._records import STATUSES, RunRecord, utc_now_iso
 from ._recovery import process_alive, recover_run, stale_runs
-from ._sqlite import DEFAULT_TIMEOUT_S, connect, guard, retry_busy, write_txn
+from ._sqlite import (DEFAULT_TIMEOUT_S, connect, guard, reclaim_space, retry_busy,
+                      write_txn)
 from ._writer import RunWriter, device_row
 
 __all__ = ["Ledger", "RunRecord", "RunWriter", "STATUSES", "SORT_KEYS", "SCHEMA_VERSION",
            "default_ledger_path"]
+
+log = logging.getLogger("wattprint")
 
 
 def _host() -> str:
@@ -68,6 +72,7 @@ class Ledger:
             path = load_config().ledger
         self.path = os.path.abspath(os.path.expanduser(os.fspath(path)))
         self.readonly = readonly
+        self._timeout_s = timeout_s
         self.host = _host()
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
@@ -221,6 +226,19 @@ class Ledger:
                              until=until, name=name, sort=sort, descending=descending,
                              limit=limit, per_job=per_job)
 
+    def iter_runs(self, *, project: str | None = None, tags: Sequence[str] = (),
+                  status: Sequence[str] | str | None = None, since: str | None = None,
+                  until: str | None = None, name: str | None = None, sort: str = "started",
+                  descending: bool = True, limit: int | None = None, per_job: bool = False,
+                  counters: bool = False) -> Iterator[RunRecord]:
+        """:meth:`runs` one at a time, in constant memory; ``counters``: with each run's
+        work counters too. Holds the ledger's lock while iterating: consume it promptly."""
+        with self._reading() as conn:
+            yield from iter_runs(conn, project=project, tags=tags, status=status,
+                                 since=since, until=until, name=name, sort=sort,
+                                 descending=descending, limit=limit, per_job=per_job,
+                                 counters=counters)
+
     def count(self, *, project: str | None = None, tags: Sequence[str] = (),
               status: Sequence[str] | str | None = None, since: str | None = None,
               until: str | None = None, name: str | None = None,
@@ -321,6 +339,11 @@ class Ledger:
             for table in ("samples", "devices", "phases", "counters", "run_tags", "runs"):
                 conn.executemany(f"DELETE FROM {table} WHERE rid = ?",
                                  [(rid,) for rid, _ in targets])
+        with self._locked() as conn:  # the file shrinks (see reclaim_space)
+            done = reclaim_space(conn, self._timeout_s)
+        if done.startswith("failed"):
+            log.warning("wattprint: the space of the removed runs stays in the ledger for "
+                        "new runs to reuse (%s)", done)
         return [run_id for _, run_id in targets]
 
     def tag(self, run: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> list[str]:

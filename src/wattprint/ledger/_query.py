@@ -17,8 +17,8 @@ from ._ids import ID_LENGTH, is_id_prefix
 from ._records import (DEVICE_COLUMNS, RUN_COLUMNS, STATUSES, RunRecord, device_from_row,
                        phase_from_row, run_from_row)
 
-__all__ = ["SORT_KEYS", "list_runs", "resolve", "load_run", "iter_samples", "clean_tags",
-           "sample_series"]
+__all__ = ["SORT_KEYS", "list_runs", "iter_runs", "resolve", "load_run", "iter_samples",
+           "clean_tags", "sample_series"]
 
 #: ``--sort`` keys and the SQL they order by.
 SORT_KEYS = {
@@ -41,6 +41,23 @@ def list_runs(conn: sqlite3.Connection, *, project: str | None = None,
     """Runs matching every filter given. ``since``/``until``: ISO 8601 UTC bounds on the
     start time; ``name``: a substring of the name; ``limit`` None or 0: all;
     ``per_job``: one run per distributed job (its first part), so a job is one row."""
+    return list(iter_runs(conn, project=project, tags=tags, status=status, since=since,
+                          until=until, name=name, sort=sort, descending=descending,
+                          limit=limit, per_job=per_job))
+
+
+#: Runs read from the cursor at a time by :func:`iter_runs` (their counters in one query).
+CHUNK_RUNS = 500
+
+
+def iter_runs(conn: sqlite3.Connection, *, project: str | None = None,
+              tags: Sequence[str] = (), status: Sequence[str] | str | None = None,
+              since: str | None = None, until: str | None = None, name: str | None = None,
+              sort: str = "started", descending: bool = True, limit: int | None = None,
+              per_job: bool = False, counters: bool = False) -> Iterator[RunRecord]:
+    """:func:`list_runs` one run at a time, in constant memory (a hundred thousand runs
+    never sit in memory together); ``counters`` also reads each run's work counters (one
+    query per :data:`CHUNK_RUNS` runs)."""
     if sort not in SORT_KEYS:
         raise UsageError(f"cannot sort by {sort!r}; use one of {', '.join(SORT_KEYS)}")
     where, params = _filters(project, tags, status, since, until, name, per_job)
@@ -49,7 +66,18 @@ def list_runs(conn: sqlite3.Connection, *, project: str | None = None,
            f"NULLS LAST, runs.id {direction}")
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return [run_from_row(row) for row in conn.execute(sql, params)]
+    cursor = conn.execute(sql, params)
+    while True:
+        records = [run_from_row(row) for row in cursor.fetchmany(CHUNK_RUNS)]
+        if not records:
+            return
+        if counters:
+            by_rid = {r.rid: r for r in records}
+            for rid, unit, value in conn.execute(
+                    "SELECT rid, unit, value FROM counters WHERE rid IN "
+                    f"({', '.join('?' * len(by_rid))})", list(by_rid)):
+                by_rid[rid].counters[unit] = value
+        yield from records
 
 
 def job_rids(conn: sqlite3.Connection, job_id: str) -> list[int]:

@@ -19,11 +19,15 @@ from urllib.parse import quote
 
 from ..errors import LedgerError
 
-__all__ = ["connect", "translate", "guard", "write_txn", "retry_busy", "DEFAULT_TIMEOUT_S"]
+__all__ = ["connect", "translate", "guard", "write_txn", "retry_busy", "reclaim_space",
+           "DEFAULT_TIMEOUT_S", "CONVERT_FREE_SHARE"]
 
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT_S = 10.0
+#: A ledger made without auto_vacuum (before wattprint set it) is converted, by one VACUUM,
+#: at the first removal that leaves at least this share of its pages free.
+CONVERT_FREE_SHARE = 0.1
 
 # Primary result codes (https://www.sqlite.org/rescode.html).
 _PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _AUTH, _NOTADB = (
@@ -159,6 +163,9 @@ def connect(path: str, *, readonly: bool = False,
             retry_busy(lambda: conn.execute("SELECT count(*) FROM sqlite_master").fetchone(),
                        timeout_s)
             if not readonly:
+                # Space freed by `wattprint rm` goes back to the file system (reclaim_space);
+                # this only takes effect on a new file (an older one is converted there).
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
                 retry_busy(lambda: _use_wal(conn), timeout_s)
                 # Durable across a crash of this process (SIGKILL); an OS crash may lose
                 # the last transactions, never corrupt the file.
@@ -167,3 +174,38 @@ def connect(path: str, *, readonly: bool = False,
             conn.close()
             raise
         return conn
+
+
+def reclaim_space(conn: sqlite3.Connection, timeout_s: float = DEFAULT_TIMEOUT_S) -> str:
+    """Give the pages freed by deleted runs back to the file system, after the delete
+    committed. Ledgers are created with ``auto_vacuum = INCREMENTAL``: the free pages are
+    cut off the end of the file (``incremental_vacuum``, no copy). A ledger made before
+    that is converted once by a ``VACUUM`` (a copy of the file: needs as much free disk)
+    when at least :data:`CONVERT_FREE_SHARE` of it is free; below that its free pages are
+    simply reused by new runs. The WAL is then checkpointed, and truncated unless another
+    process is using the ledger (never waited for). Returns what was done
+    (``"incremental"``, ``"vacuum"``, ``"reused"``, or ``"failed: …"``); never raises:
+    the runs are removed either way."""
+    try:
+        mode = conn.execute("PRAGMA auto_vacuum").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        if mode == 0:
+            if not pages or free < CONVERT_FREE_SHARE * pages:
+                return "reused"
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            conn.executescript("VACUUM")
+            done = "vacuum"
+        else:
+            # executescript steps the pragma to the end (execute() would free one page)
+            conn.executescript("PRAGMA incremental_vacuum")
+            done = "incremental"
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        return done
+    except sqlite3.Error as err:
+        return f"failed: {err}"
