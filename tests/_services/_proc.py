@@ -35,7 +35,8 @@ class ServiceError(RuntimeError):
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``os.environ`` without launcher variables, gloo kept on loopback, plus ``extra``."""
+    """``os.environ`` without launcher variables, gloo kept on loopback, plus ``extra``
+    (pass only what to add: a whole copied environment would bring the variables back)."""
     env = {k: v for k, v in os.environ.items()
            if k not in _ENGINE_NAMES and not k.startswith(_ENGINE_PREFIXES)}
     env.update(GLOO_SOCKET_IFNAME="lo", PYTHONUNBUFFERED="1")

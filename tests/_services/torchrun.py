@@ -22,9 +22,10 @@ def torchrun(script: str | Path, nproc: int = 2, env: Mapping[str, str] | None =
              timeout: float = 180, args: Sequence[str] = (), cwd: Path | str | None = None,
              prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
     """Run ``torchrun --standalone --nproc_per_node=NPROC SCRIPT ARGS`` and return the
-    finished process. ``env`` is added to an environment without inherited launcher
-    variables (``GLOO_SOCKET_IFNAME=lo`` is set); ``prefix`` goes before the launcher,
-    e.g. ``[*WATTPRINT, "run", "--"]`` to wrap it."""
+    finished process. ``env`` holds only the variables to add (``{"WATTPRINT_LEDGER": …}``,
+    not a whole copied environment) to one without inherited launcher variables
+    (``GLOO_SOCKET_IFNAME=lo`` is set); ``prefix`` goes before the launcher, e.g.
+    ``[*WATTPRINT, "run", "--"]`` to wrap it."""
     try:
         import torch.distributed.run  # noqa: F401
     except ImportError:
