@@ -22,6 +22,7 @@ CASES = [  # example, the libraries it needs, the extra that installs them, runs
 ]
 
 
+@pytest.mark.slow  # each example imports torch and trains in a fresh interpreter
 @pytest.mark.parametrize("example, modules, extra, runs", CASES,
                          ids=[c[0] for c in CASES])
 def test_example_runs_and_prints_its_energy(tmp_path, example, modules, extra, runs) -> None:

@@ -113,6 +113,7 @@ class SlurmCluster:
         env = clean_env(self.env)
         try:
             sock = r / "msock" / "munge.sock"
+            sock.unlink(missing_ok=True)  # left by an earlier start of this cluster
             munged = self._daemon("munged", [
                 require("munged", APT_SLURM), "--foreground", "--force", f"--socket={sock}",
                 f"--key-file={key}", f"--pid-file={r}/run/munged.pid",
@@ -215,5 +216,13 @@ def start_slurm(root: Path, nodes: Sequence[str] = ("localhost",), cpus_per_node
                 timeout_s: float = 30) -> SlurmCluster:
     """Start a cluster in ``root`` with ``nodes`` (``["localhost"]``, or ``["n1", "n2"]``:
     several slurmd daemons on this host). ``cpus_per_node`` is declared, not measured
-    (``SlurmdParameters=config_overrides``), so jobs may oversubscribe a small machine."""
-    return SlurmCluster(root, nodes, cpus_per_node).start(timeout_s)
+    (``SlurmdParameters=config_overrides``), so jobs may oversubscribe a small machine.
+
+    Ports are picked free just before the daemons bind them; if another program takes one
+    in between, the start is retried once with new ports."""
+    cluster = SlurmCluster(root, nodes, cpus_per_node)
+    try:
+        return cluster.start(timeout_s)
+    except ServiceError as first:
+        print(f"slurm: first start failed, retrying with new ports:\n{first}")
+        return cluster.start(timeout_s)
