@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._format import format_number
 from ..units import J_PER_KWH, energy_ladder, format_count, format_energy
 from . import _tables
 from .provenance import Provenance, from_dataset
@@ -122,15 +123,15 @@ def unit_check(energy_j: float, country: str | None = None) -> str:
     i = units.index(unit)
     parts = [format_energy(energy_j, digits=4)]
     if i > 0:
-        parts.insert(0, f"{value * 1000:,.6g} {units[i - 1]}")
+        parts.insert(0, f"{format_number(value * 1000, digits=6)} {units[i - 1]}")
     if i + 1 < len(units):
-        parts.append(f"{value / 1000:.6g} {units[i + 1]}")
+        parts.append(f"{format_number(value / 1000, digits=6)} {units[i + 1]}")
     text = " = ".join(parts) + "."
     if i + 1 < len(units):
-        text += f" {value:.4g} {units[i + 1]} would be 1,000 × more"
+        text += f" {format_number(value, digits=4)} {units[i + 1]} would be 1,000 × more"
         if country:
             text += f" ({household_months(energy_j * 1000, country).text.split(' (')[0]})"
         text += ";"
     if i > 0:
-        text += f" {value:.4g} {units[i - 1]} would be 1,000 × less."
+        text += f" {format_number(value, digits=4)} {units[i - 1]} would be 1,000 × less."
     return text.rstrip(";") + ("" if text.endswith(".") else ".")

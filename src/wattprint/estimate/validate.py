@@ -20,6 +20,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from .._format import format_energy, format_number
 from ..errors import WattprintError
 from ._published import (inference_rows, model_size_from_name, num, parse_hardware, training_rows)
 from ._result import Range
@@ -176,8 +177,8 @@ def _pct(x: float | None) -> str:
 
 def _fmt(value: float, unit: str) -> str:
     if unit == "MWh":
-        return (f"{value:,.4g} MWh" if value >= 1 else f"{value * 1000:,.4g} kWh")
-    return f"{value:.4g} {unit}"
+        return format_energy(value * 3.6e9, digits=4)
+    return f"{format_number(value, digits=4)} {unit}"
 
 
 # --- training ----------------------------------------------------------------------------------
