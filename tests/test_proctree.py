@@ -12,6 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from _procfs import (CHILD, GRANDCHILD, PAGE_BYTES, ROOT, TICK_S, WRITER, ZOMBIE, edit_stat,
+                     fake_proc, set_children)
 from wattprint._proctree import ProcessTree, descendant_pids
 from wattprint.errors import UsageError
 
@@ -126,35 +128,9 @@ def test_calls_in_the_same_instant_share_one_reading() -> None:
 
 # -- a fake /proc tree (tests/fixtures/proc): every case, no real process needed ----------
 
-FIXTURE = Path(__file__).parent / "fixtures" / "proc"
-TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
-ROOT, CHILD, ZOMBIE, WRITER, GRANDCHILD, OUTSIDER = 4200, 4201, 4202, 4203, 4205, 999
-# utime + stime + cutime + cstime of each member of the fixture, in ticks
-TICKS = {ROOT: 230, CHILD: 120, ZOMBIE: 30, WRITER: 15, GRANDCHILD: 40}
-
-
 @pytest.fixture
 def proc(tmp_path) -> Path:
-    root = tmp_path / "proc"
-    shutil.copytree(FIXTURE, root)
-    return root
-
-
-def _edit_stat(proc: Path, pid: int, **fields: int | str) -> None:
-    """Rewrite fields of ``<proc>/<pid>/stat`` by name, as the kernel would change them."""
-    index = {"state": 0, "ppid": 1, "utime": 11, "stime": 12, "cutime": 13, "cstime": 14,
-             "starttime": 19}
-    path = proc / str(pid) / "stat"
-    raw = path.read_text()
-    head, tail = raw[:raw.rindex(")") + 2], raw[raw.rindex(")") + 2:].split()
-    for name, value in fields.items():
-        tail[index[name]] = str(value)
-    path.write_text(head + " ".join(tail) + "\n")
-
-
-def _set_children(proc: Path, pid: int, tid: int, kids: list[int]) -> None:
-    (proc / str(pid) / "task" / str(tid) / "children").write_text(
-        "".join(f"{k} " for k in kids))
+    return fake_proc(tmp_path)
 
 
 def test_fake_tree_membership_follows_children_files(proc) -> None:
@@ -163,8 +139,7 @@ def test_fake_tree_membership_follows_children_files(proc) -> None:
     tree = ProcessTree(ROOT, procfs_path=str(proc), clock=FakeClock())
     assert tree.pids() == members  # the outsider (999) is not in it
     assert tree.cpu_s() == 0.0  # counted from creation on
-    page = os.sysconf("SC_PAGE_SIZE")
-    assert tree.rss_bytes() == (2048 + 1024 + 0 + 512 + 256) * page
+    assert tree.rss_bytes() == (2048 + 1024 + 0 + 512 + 256) * PAGE_BYTES
 
 
 def test_fake_tree_without_children_files_uses_parent_pids(proc) -> None:
@@ -177,13 +152,13 @@ def test_fake_tree_without_children_files_uses_parent_pids(proc) -> None:
 def test_fake_tree_cpu_counts_every_process_once(proc) -> None:
     clock = FakeClock()
     tree = ProcessTree(ROOT, procfs_path=str(proc), refresh_s=1.0, clock=clock)
-    _edit_stat(proc, CHILD, utime=100 + 50)  # the child works 50 ticks
+    edit_stat(proc, CHILD, utime=100 + 50)  # the child works 50 ticks
     clock.advance(0.5)
     assert tree.cpu_s() == pytest.approx(50 * TICK_S)
     # the grandchild exits and is reaped: its 40 ticks move into the child's cutime
     shutil.rmtree(proc / str(GRANDCHILD))
-    _set_children(proc, CHILD, CHILD, [])
-    _edit_stat(proc, CHILD, cutime=40)
+    set_children(proc, CHILD, CHILD, [])
+    edit_stat(proc, CHILD, cutime=40)
     clock.advance(1.0)
     assert tree.cpu_s() == pytest.approx(50 * TICK_S)  # neither lost nor counted twice
     assert GRANDCHILD not in tree.pids()
@@ -192,12 +167,12 @@ def test_fake_tree_cpu_counts_every_process_once(proc) -> None:
 def test_fake_tree_never_goes_backwards_when_a_process_leaves_unreaped(proc) -> None:
     clock = FakeClock()
     tree = ProcessTree(ROOT, procfs_path=str(proc), refresh_s=1.0, clock=clock)
-    _edit_stat(proc, WRITER, utime=10 + 30)
+    edit_stat(proc, WRITER, utime=10 + 30)
     clock.advance(1.0)
     assert tree.cpu_s() == pytest.approx(30 * TICK_S)
     # the writer is re-parented to init (its parent did not reap it): its time leaves
-    _set_children(proc, ROOT, 4210, [])
-    _edit_stat(proc, WRITER, ppid=1)
+    set_children(proc, ROOT, 4210, [])
+    edit_stat(proc, WRITER, ppid=1)
     clock.advance(1.0)
     assert WRITER not in tree.pids()
     assert tree.cpu_s() == pytest.approx(30 * TICK_S)  # carried
@@ -209,7 +184,7 @@ def test_fake_tree_a_reused_pid_is_not_counted(proc) -> None:
     clock.advance(1.0)
     assert tree.cpu_s() == 0.0
     # between two walks the writer exits and an unrelated process gets its PID
-    _edit_stat(proc, WRITER, starttime=9999, utime=5000, stime=0)
+    edit_stat(proc, WRITER, starttime=9999, utime=5000, stime=0)
     clock.advance(1.0)
     assert tree.cpu_s() == 0.0  # the newcomer's 5,000 ticks are not ours; none lost either
 
@@ -222,8 +197,8 @@ def test_fake_tree_walks_at_most_every_refresh_s_and_loses_nothing(proc) -> None
     (proc / "4206" / "task" / str(WRITER)).rename(proc / "4206" / "task" / "4206")
     stat = proc / "4206" / "stat"
     stat.write_text(stat.read_text().replace(f"{WRITER} (", "4206 (", 1))
-    _edit_stat(proc, 4206, utime=70, stime=0, starttime=6000)
-    _set_children(proc, ROOT, ROOT, [CHILD, ZOMBIE, 4206])
+    edit_stat(proc, 4206, utime=70, stime=0, starttime=6000)
+    set_children(proc, ROOT, ROOT, [CHILD, ZOMBIE, 4206])
     clock.advance(0.5)
     assert tree.cpu_s() == 0.0  # no walk yet: found late...
     clock.advance(0.5)
@@ -234,13 +209,13 @@ def test_fake_tree_same_instant_and_alive(proc) -> None:
     clock = FakeClock()
     tree = ProcessTree(ROOT, procfs_path=str(proc), clock=clock)
     first = tree.cpu_s()
-    _edit_stat(proc, ROOT, utime=150 + 10)
+    edit_stat(proc, ROOT, utime=150 + 10)
     clock.advance(ProcessTree.SAME_INSTANT_S / 2)
     assert tree.cpu_s() == first
     clock.advance(ProcessTree.SAME_INSTANT_S)
     assert tree.cpu_s() == pytest.approx(10 * TICK_S)
     assert tree.alive()
-    _edit_stat(proc, ROOT, state="Z")
+    edit_stat(proc, ROOT, state="Z")
     assert not tree.alive()
     shutil.rmtree(proc / str(ROOT))
     assert not tree.alive()

@@ -7,6 +7,7 @@ import sys
 
 import psutil
 import pytest
+from _procfs import lone_process
 
 from wattprint._proctree import ProcessTree
 from wattprint.errors import UsageError
@@ -26,14 +27,10 @@ sys.stdin.readline()
 """
 
 
-class StubTree:
-    """Duck-typed ProcessTree with a chosen RSS."""
-
-    def __init__(self, rss: int) -> None:
-        self.rss = rss
-
-    def rss_bytes(self) -> int:
-        return self.rss
+def tree_with_rss(tmp_path, rss_bytes: int) -> ProcessTree:
+    """A real ProcessTree over a fake procfs whose one process holds ``rss_bytes``."""
+    proc, pid = lone_process(tmp_path, rss_bytes)
+    return ProcessTree(pid, procfs_path=str(proc))
 
 
 def test_attributes_and_provenance():
@@ -50,9 +47,9 @@ def test_attributes_and_provenance():
     assert RAMModelSensor(mode="machine").scope == "device"
 
 
-def test_power_is_proportional_to_rss():
+def test_power_is_proportional_to_rss(tmp_path):
     for gib in (0.5, 1, 4):
-        reading = RAMModelSensor(StubTree(int(gib * GIB))).read()  # type: ignore[arg-type]
+        reading = RAMModelSensor(tree_with_rss(tmp_path / str(gib), int(gib * GIB))).read()
         assert reading.power_w == pytest.approx(gib * W_PER_GIB)
         assert reading.energy_j is None
 
@@ -82,8 +79,8 @@ def test_machine_mode_follows_used_memory():
     assert sensor.read().power_w == pytest.approx(used / GIB * W_PER_GIB, rel=0.05)
 
 
-def test_override_is_reported_as_user():
-    s = RAMModelSensor(StubTree(GIB), w_per_gb=1.0)  # type: ignore[arg-type]
+def test_override_is_reported_as_user(tmp_path):
+    s = RAMModelSensor(tree_with_rss(tmp_path, GIB), w_per_gb=1.0)
     assert s.read().power_w == pytest.approx(1.0)
     assert s.provenance()["coefficients"]["w_per_gb"] == {"value": 1.0, "unit": "W per GiB",
                                                           "source": "user"}
