@@ -232,3 +232,36 @@ def test_a_rank_killed_mid_job_leaves_the_others_to_finish_and_its_samples_count
     assert parts[0]["status"] == "finished"
     assert any("rank 1" in w and "interrupted" in w for w in shown["warnings"])
     assert shown["energy_j"] == pytest.approx(parts[0]["energy_j"] + parts[1]["energy_j"])
+
+
+def test_hf_trainer_under_torchrun_writes_card_logs_and_mlflow_once_with_the_job_total(
+        tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 prefers a database
+
+    out = tmp_path / "out"
+    out.mkdir()
+    uri = (tmp_path / "mlruns").as_uri()
+    proc = torchrun(DIST / "hf_job.py", nproc=2,
+                    env=_env(tmp_path, MLFLOW_TRACKING_URI=uri, HF_HUB_OFFLINE="1",
+                             MLFLOW_ALLOW_FILE_STORE="true"),
+                    args=[str(out), "mlflow"], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r0, r1 = _ranks(out)
+    job = r0["job_result"]
+    assert job is not None and r1["job_result"] is None
+    assert job["energy_j"] == pytest.approx(r0["energy_j"] + r1["energy_j"], rel=1e-9)
+    assert job["counters"]["tokens"] == r0["tokens"] + r1["tokens"]
+    # rank 0's Trainer log: the final record is the job's, not rank 0's alone
+    final = [h for h in r0["log_history"] if "energy/total_j" in h][-1]
+    assert final["energy/total_j"] == pytest.approx(job["energy_j"], rel=1e-9)
+    assert final["count/tokens"] == job["counters"]["tokens"]
+    # the model card: written once, with the job's energy
+    card = (out / "out" / "README.md").read_text()
+    assert f"{job['energy_j']:.4g} J" in card
+    # MLflow: one run for the job (no run per rank), with the job's total
+    client = MlflowClient(tracking_uri=uri)
+    runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+    assert len(runs) == 1
+    assert runs[0].data.metrics["energy/total_j"] == pytest.approx(job["energy_j"], rel=1e-9)
