@@ -10,6 +10,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from . import inputs
 from .errors import LedgerError, UsageError
 from .result import RunResult
 from .sampler import SampleSink
@@ -32,8 +33,7 @@ class Recording:
                  settings: Mapping[str, Any] | None) -> None:
         if project is not None and (not isinstance(project, str) or not project.strip()):
             raise UsageError(f"project={project!r} must be a non-empty string")
-        if zone is not None and (not isinstance(zone, str) or not zone.strip()):
-            raise UsageError(f"zone={zone!r} must be a grid zone code such as 'FR'")
+        inputs.zone("zone", zone)  # a typo stops here, with close matches
         self.option = ledger
         self.project = project
         self.tags: list[str] = []

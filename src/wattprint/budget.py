@@ -35,6 +35,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import inputs
 from ._format import format_energy, format_mass, format_money
 from .errors import BudgetExceeded, UsageError
 from .forecast import Forecast
@@ -56,11 +57,9 @@ class Budget:
     min_progress: float = 0.10  # the forecast counts from this share of the work on
 
     def __post_init__(self) -> None:
-        for name in ("energy_kwh", "co2e_kg", "cost"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or not value > 0):
-                raise UsageError(f"budget {name}={value!r} must be a positive number")
+        for name, rule in (("energy_kwh", "budget_kwh"), ("co2e_kg", "budget_co2e_kg"),
+                           ("cost", "budget_cost")):
+            inputs.check(rule, rule, getattr(self, name))
         if not callable(self.action) and self.action not in ACTIONS:
             raise UsageError(f"on_budget={self.action!r}: use 'warn', 'stop' or a function "
                              "that receives a BudgetEvent")
@@ -266,9 +265,7 @@ class LiveOutlook:
                                  "e.g. total_work={'steps': 10_000}")
             (unit, total), = total_work.items()
             self._set_total(unit, total)
-        if price_per_kwh is not None and (isinstance(price_per_kwh, bool) or not isinstance(
-                price_per_kwh, (int, float)) or price_per_kwh < 0):
-            raise UsageError(f"price_per_kwh={price_per_kwh!r} must be a non-negative number")
+        inputs.price_per_kwh("price_per_kwh", price_per_kwh, currency)
         self.budget = budget if budget is not None and budget.active else None
         if self.budget is not None and self.budget.cost is not None and price_per_kwh is None:
             raise UsageError("budget_cost needs a price: pass price_per_kwh= (and currency=)")
@@ -292,8 +289,7 @@ class LiveOutlook:
         if unit not in COUNTER_UNITS:
             raise UsageError(f"unknown unit of work {unit!r}; use one of "
                              f"{', '.join(COUNTER_UNITS)}")
-        if isinstance(total, bool) or not isinstance(total, (int, float)) or not total > 0:
-            raise UsageError(f"total {unit}={total!r} must be a positive number")
+        inputs.check("total_work", "total", total)
         if self.unit is not None and unit != self.unit:
             raise UsageError(f"the run's work is counted in {self.unit}; progress in "
                              f"{unit} cannot be mixed with it")

@@ -61,17 +61,15 @@ def _bool(value: Any, text: bool) -> bool:
     raise ValueError
 
 
-def _number(low: float, high: float, low_open: bool = False) -> Callable[[Any, bool], float]:
+def _number(rule: str) -> Callable[[Any, bool], float]:
+    """A number checked by the rule of :mod:`wattprint.inputs` of that name (one range for
+    the API, the flags, the files and the variables)."""
     def parse(value: Any, text: bool) -> float:
-        if isinstance(value, bool):
-            raise ValueError
+        from . import inputs
+
         if text and isinstance(value, str):
             value = float(value)
-        if not isinstance(value, (int, float)) or value != value:
-            raise ValueError
-        if value < low or value > high or (low_open and value == low):
-            raise ValueError
-        return float(value)
+        return float(inputs.check(rule, rule, value))
     return parse
 
 
@@ -118,12 +116,12 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("mode", "process", "'process' or 'machine'", _choice("process", "machine"),
             "attribute shared devices to the process tree, or count whole devices"),
     Setting("rate_hz", 10.0, "a number of samples per second, above 0 and at most 1000",
-            _number(0.0, 1000.0, low_open=True), "sampling rate of fast sensors"),
+            _number("rate_hz"), "sampling rate of fast sensors"),
     Setting("gpus", True, "true or false", _bool, "probe GPUs"),
     Setting("zone", None, "a grid zone such as 'FR', 'DE', 'US-CAL-CISO' or a cloud region "
             "'aws:us-east-1' (letters, digits, '-', '_', '.', ':', spaces)", _string(_ZONE),
             "electricity grid zone, used for carbon accounting"),
-    Setting("pue", None, "a number from 1.0 to 3.0", _number(1.0, 3.0),
+    Setting("pue", None, "a number from 1.0 to 3.0", _number("pue"),
             "power usage effectiveness of the facility"),
     Setting("quiet", False, "true or false", _bool, "no live display and no summary"),
 )}
@@ -196,7 +194,9 @@ def _apply(values: dict[str, Any], sources: dict[str, str], key: str, value: Any
     try:
         parsed = setting.parse(value, text)
     except (ValueError, TypeError):
-        raise ConfigError(f"{source}: {key} = {value!r} is not valid; expected "
+        from .inputs import echo
+
+        raise ConfigError(f"{source}: {key} = {echo(value)} is not valid; expected "
                           f"{setting.allowed}", key=key, value=value,
                           allowed=setting.allowed) from None
     if key == "ledger":

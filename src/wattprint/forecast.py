@@ -46,6 +46,9 @@ PAUSE_NAMES = frozenset({"eval", "evaluate", "evaluation", "val", "valid", "vali
 WARMUP_NAMES = frozenset({"warmup", "warm-up", "warm_up", "compile", "setup", "load",
                           "loading", "init"})
 
+#: Below this share of the work done there is nothing to extrapolate from (a forecast from
+#: 1e-300 of the work would multiply the energy so far by 1e300).
+MIN_PROGRESS = 1e-7
 _PAUSE_RATE = 0.3  # an interval below this fraction of the steady rate is a pause
 _WARMUP_RATE = 0.85  # the start runs below this fraction of it until warm-up ends
 _Z = 1.96  # spread multiplier for the statistical part of the interval
@@ -270,7 +273,7 @@ def forecast(observations: Iterable[Observation], total_work: float, *,
     first, last = obs[0], obs[-1]
     elapsed = last.t_s - first.t_s
     done = last.work - first.work
-    if elapsed <= 0 or done <= 0:
+    if elapsed <= 0 or done <= 0 or last.work < MIN_PROGRESS * total_work:
         return None
     so_far = last.energy_j - first.energy_j
     progress = min(last.work / total_work, 1.0)
@@ -474,9 +477,17 @@ def report_progress(done: float, total: float, unit: str = "steps", *,
     import os
     import time
 
+    import math
+
     path = os.environ.get("WATTPRINT_PROGRESS_FILE")
     if not path:
         return False
+    try:
+        done, total = float(done), float(total)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    if not (math.isfinite(done) and math.isfinite(total) and 0 <= done and 0 < total):
+        return False  # nothing the forecast could use (the tracker would refuse it)
     now = time.monotonic()
     if now - _last_report[0] < min_interval_s and done < total:
         return False

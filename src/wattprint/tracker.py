@@ -33,6 +33,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar, overload
 
+from . import inputs
 from ._recording import Recording
 from .errors import BudgetExceeded, LedgerError, UsageError
 from .result import COUNTER_UNITS, DeviceEnergy, PhaseEnergy, RunResult, aggregate
@@ -138,9 +139,7 @@ class Tracker:
         if mode not in MODES:
             raise UsageError(f"mode={mode!r} is not a tracking mode; use 'process' (the "
                              "tracked process tree) or 'machine' (whole devices)")
-        if not (isinstance(rate_hz, (int, float)) and 0 < rate_hz <= 1000):
-            raise UsageError(f"rate_hz={rate_hz!r} is out of range; use a number of samples "
-                             "per second between 0 and 1000 (default 10)")
+        rate_hz = inputs.check("rate_hz", "rate_hz", 10.0 if rate_hz is None else rate_hz)
         if name is not None and not isinstance(name, str):
             raise UsageError(f"name={name!r} must be a string")
         if not (job is None or job is True or job is False or isinstance(job, str)
@@ -183,6 +182,8 @@ class Tracker:
                                               self._recording.zone)
         # -- forecast and budgets (wattprint.budget.LiveOutlook) ---------------------------
         pue = self._recording.settings.get("pue")
+        if isinstance(pue, (int, float)):
+            inputs.pue('settings["pue"]', pue)
         from .budget import Budget, LiveOutlook
 
         self._outlook = LiveOutlook(
@@ -502,10 +503,7 @@ class Tracker:
         if bad:
             raise UsageError(f"unknown counter {', '.join(bad)}; count one of "
                              f"{', '.join(COUNTER_UNITS)}")
-        for unit, value in units.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
-                    or value != value:
-                raise UsageError(f"count({unit}={value!r}): counts must be non-negative numbers")
+        units = {unit: inputs.check("work_count", unit, value) for unit, value in units.items()}
         with self._lock:
             for unit, value in units.items():
                 self._counters[unit] = self._counters.get(unit, 0.0) + value
@@ -526,10 +524,7 @@ class Tracker:
         if unit not in COUNTER_UNITS:
             raise UsageError(f"unknown unit of work {unit!r}; use one of "
                              f"{', '.join(COUNTER_UNITS)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
-                or value != value:
-            raise UsageError(f"progress({unit}={value!r}): the work done must be a "
-                             "non-negative number")
+        value = inputs.check("work_count", unit, value)
         if not self.running:
             raise UsageError("progress() outside a running run; start the run first")
         with self._lock:

@@ -20,7 +20,8 @@ __all__ = [
     "J_PER_WH", "J_PER_KWH", "G_PER_LB", "KM_PER_MILE", "ENERGY_UNITS",
     "parse_energy", "format_energy", "j_to_kwh", "kwh_to_j",
     "lb_per_mwh_to_g_per_kwh", "round_sig", "format_count",
-    "parse_count", "parse_duration", "parse_power", "parse_mass_co2e", "format_duration",
+    "parse_count", "count_suffix", "parse_duration", "parse_power", "parse_mass_co2e",
+    "format_duration",
     "format_mass",
 ]
 
@@ -42,6 +43,12 @@ _NUMBER = re.compile(r"^\s*([-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(
 _LADDER = ("Wh", "kWh", "MWh", "GWh", "TWh", "PWh")
 
 
+def _q(text: object) -> str:
+    from .inputs import echo  # a 400-digit number is not echoed in full
+
+    return echo(text)
+
+
 def parse_energy(text: str | float | int, *, default_unit: str | None = None) -> float:
     """Joules in ``text``: ``"1287MWh"``, ``"1,287 MWh"``, ``"1.28 TWh"``, ``"5e9 J"``.
 
@@ -50,26 +57,26 @@ def parse_energy(text: str | float | int, *, default_unit: str | None = None) ->
     """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if default_unit is None:
-            raise UsageError(f"energy {text!r} has no unit; write e.g. '{text} kWh'")
+            raise UsageError(f"energy {_q(text)} has no unit; write e.g. '{text} kWh'")
         text = f"{text}{default_unit}"
     match = _NUMBER.match(str(text))
     if not match:
-        raise UsageError(f"cannot read {text!r} as an energy; write a number and a unit, "
+        raise UsageError(f"cannot read {_q(text)} as an energy; write a number and a unit, "
                          f"e.g. '1287 MWh', '1.28 TWh', '350 kWh' or '5e9 J'")
     number, unit = match.group(1).replace(",", "").replace("_", ""), match.group(2)
     unit = unit.replace("·", "")
     if not unit:
         if default_unit is None:
-            raise UsageError(f"energy {text!r} has no unit; write e.g. '{number} kWh' "
+            raise UsageError(f"energy {_q(text)} has no unit; write e.g. '{number} kWh' "
                              f"(units: {', '.join(ENERGY_UNITS)})")
         unit = default_unit
     factor = ENERGY_UNITS.get(unit, _LOWER.get(unit.lower()))
     if factor is None:
-        raise UsageError(f"unknown energy unit {unit!r} in {text!r}; "
+        raise UsageError(f"unknown energy unit {unit!r} in {_q(text)}; "
                          f"use one of {', '.join(ENERGY_UNITS)}")
     value = float(number) * factor
     if not math.isfinite(value) or value < 0:
-        raise UsageError(f"energy must be a finite, non-negative amount, got {text!r}")
+        raise UsageError(f"energy must be a finite, non-negative amount, got {_q(text)}")
     return value
 
 
@@ -125,24 +132,45 @@ _COUNT_NOUNS = ("parameters", "parameter", "params", "param", "tokens", "token",
 _COUNT = re.compile(r"^\s*([-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*$")
 
 
+def _split_count(text: object) -> tuple[str, str] | None:
+    """(number, multiplier suffix) of a written count, the trailing noun dropped; None when
+    it is not a count."""
+    t = str(text).strip()
+    for noun in _COUNT_NOUNS:
+        if t.lower().endswith(noun) and not t[:-len(noun)].rstrip().endswith(("e", "E")):
+            t = t[: -len(noun)].rstrip()
+            break
+    m = _COUNT.match(t)
+    if not m or m.group(2) not in _COUNT_SUFFIX:
+        return None
+    return m.group(1).replace(",", "").replace("_", ""), m.group(2)
+
+
+def count_suffix(text: str | float | int) -> str:
+    """The multiplier a count was written with: ``"B"`` for ``"70B"``, ``"billion"`` for
+    ``"70 billion params"``, ``""`` for ``"70"``, ``"7e9"`` or a number."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return ""
+    split = _split_count(text)
+    return split[1] if split else ""
+
+
 def parse_count(text: str | float | int, *, what: str = "count") -> float:
     """A count as people write it: ``"175B"``, ``"1.8T"``, ``"7e9"``, ``"560M"``,
     ``"300B tokens"``, ``"175 billion"``, ``"1,000"``. ``what`` names it in errors."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        value = float(text)
+        try:
+            value = float(text)
+        except OverflowError:  # an int too large for a float
+            value = math.inf
     else:
-        t = str(text).strip()
-        for noun in _COUNT_NOUNS:
-            if t.lower().endswith(noun) and not t[:-len(noun)].rstrip().endswith(("e", "E")):
-                t = t[: -len(noun)].rstrip()
-                break
-        m = _COUNT.match(t)
-        if not m or m.group(2) not in _COUNT_SUFFIX:
-            raise UsageError(f"cannot read {text!r} as a {what}; write e.g. '175B', '7e9', "
+        split = _split_count(text)
+        if split is None:
+            raise UsageError(f"cannot read {_q(text)} as a {what}; write e.g. '175B', '7e9', "
                              "'1.8T', '560M' or '300B tokens'")
-        value = float(m.group(1).replace(",", "").replace("_", "")) * _COUNT_SUFFIX[m.group(2)]
+        value = float(split[0]) * _COUNT_SUFFIX[split[1]]
     if not math.isfinite(value) or value < 0:
-        raise UsageError(f"{what} must be a finite, non-negative number, got {text!r}")
+        raise UsageError(f"{what} must be a finite, non-negative number, got {_q(text)}")
     return value
 
 
@@ -166,17 +194,17 @@ def parse_duration(text: str | float | int, *, default_unit: str | None = None) 
     """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if default_unit is None:
-            raise UsageError(f"duration {text!r} has no unit; write e.g. '{text}d' or "
+            raise UsageError(f"duration {_q(text)} has no unit; write e.g. '{text}d' or "
                              f"'{text}h'")
         text = f"{text}{default_unit}"
     m = _NUMBER.match(str(text).replace("~", ""))
     unit = (m.group(2) if m else "") or (default_unit or "")
     if not m or unit.lower() not in _DURATION_UNITS:
-        raise UsageError(f"cannot read {text!r} as a duration; write e.g. '14.8d', '36h', "
+        raise UsageError(f"cannot read {_q(text)} as a duration; write e.g. '14.8d', '36h', "
                          "'3w', '90 days' or '45min'")
     value = float(m.group(1).replace(",", "").replace("_", "")) * _DURATION_UNITS[unit.lower()]
     if not math.isfinite(value) or value < 0:
-        raise UsageError(f"duration must be finite and non-negative, got {text!r}")
+        raise UsageError(f"duration must be finite and non-negative, got {_q(text)}")
     return value
 
 
@@ -187,18 +215,18 @@ def parse_power(text: str | float | int, *, default_unit: str | None = None) -> 
     """Watts in ``"400W"``, ``"0.4 kW"``, ``"10.2kW"``, ``"1.5 MW"``."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if default_unit is None:
-            raise UsageError(f"power {text!r} has no unit; write e.g. '{text} W'")
+            raise UsageError(f"power {_q(text)} has no unit; write e.g. '{text} W'")
         text = f"{text}{default_unit}"
     m = _NUMBER.match(str(text))
     unit = (m.group(2) if m else "") or (default_unit or "")
     factor = _POWER_UNITS.get(unit, {k.lower(): v for k, v in _POWER_UNITS.items()
                                      if k != "mW"}.get(unit.lower()))
     if not m or factor is None:
-        raise UsageError(f"cannot read {text!r} as a power; write e.g. '400W', '0.4kW' or "
+        raise UsageError(f"cannot read {_q(text)} as a power; write e.g. '400W', '0.4kW' or "
                          "'1.5MW'")
     value = float(m.group(1).replace(",", "").replace("_", "")) * factor
     if not math.isfinite(value) or value < 0:
-        raise UsageError(f"power must be finite and non-negative, got {text!r}")
+        raise UsageError(f"power must be finite and non-negative, got {_q(text)}")
     return value
 
 
@@ -215,11 +243,14 @@ def parse_mass_co2e(text: str | float | int, *, default_unit: str | None = None)
     ``"626,155 lbs"``. "t"/"tonne" are metric tonnes; "Mt" is megatonnes."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if default_unit is None:
-            raise UsageError(f"mass {text!r} has no unit; write e.g. '{text} tCO2e'")
+            raise UsageError(f"mass {_q(text)} has no unit; write e.g. '{text} tCO2e'")
         text = f"{text}{default_unit}"
     m = _MASS.match(str(text))
     unit = (m.group(2) if m else "") or (default_unit or "")
     if not m or unit.lower() not in _MASS_UNITS:
-        raise UsageError(f"cannot read {text!r} as a mass of CO2e; write e.g. '552 tCO2e', "
+        raise UsageError(f"cannot read {_q(text)} as a mass of CO2e; write e.g. '552 tCO2e', "
                          "'284 kg' or '626,155 lbs'")
-    return float(m.group(1).replace(",", "").replace("_", "")) * _MASS_UNITS[unit.lower()]
+    value = float(m.group(1).replace(",", "").replace("_", "")) * _MASS_UNITS[unit.lower()]
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"a mass of CO2e must be finite and non-negative, got {_q(text)}")
+    return value

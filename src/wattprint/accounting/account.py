@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from .. import inputs
 from .._format import format_money, format_water
+from ..errors import UsageError
 from ..units import J_PER_KWH, format_energy, format_mass
 from . import carbon, facility
 from ._timeline import PowerTrace
@@ -128,8 +130,23 @@ def account(energy_j: float, *, zone: "str | Zone | None" = None,
     duration_s): embodied carbon; or embodied_kgco2e for one device of known footprint.
     intensity_source: a live provider (:mod:`wattprint.accounting.providers`).
     """
-    if energy_j < 0:
-        raise ValueError(f"energy cannot be negative, got {energy_j} J")
+    energy_j = inputs.check("energy_j", "energy_j", energy_j)
+    if energy_j is None:
+        raise UsageError("energy_j=None: account() needs the IT energy in joules "
+                         "(e.g. energy_j=3.6e6)")
+    pue = inputs.pue("pue", pue)
+    price_per_kwh = inputs.price_per_kwh("price_per_kwh", price_per_kwh, currency)
+    renewable_share = inputs.check("renewable_share", "renewable_share", renewable_share)
+    market_factor_g_per_kwh = inputs.intensity_g_per_kwh("market_factor_g_per_kwh",
+                                                          market_factor_g_per_kwh)
+    wue_l_per_kwh = inputs.wue_l_per_kwh("wue_l_per_kwh", wue_l_per_kwh)
+    water_l_per_kwh = inputs.check("water_l_per_kwh", "water_l_per_kwh", water_l_per_kwh)
+    duration_s = inputs.check("duration_s", "duration_s", duration_s)
+    reserved_s = inputs.check("duration_s", "reserved_s", reserved_s)
+    lifetime_years = inputs.check("lifetime_years", "lifetime_years", lifetime_years)
+    embodied_kgco2e = inputs.check("embodied_kgco2e", "embodied_kgco2e", embodied_kgco2e)
+    for kind, n in (devices or {}).items():
+        inputs.check("devices", f"devices[{kind!r}]", n)
     z = default_zone(zone, detect_cloud=False)
     it_kwh = energy_j / J_PER_KWH
     pue_fig = facility.pue_figure(pue=pue, provider=provider, zone=z)

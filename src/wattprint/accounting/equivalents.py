@@ -107,6 +107,11 @@ def equivalents(energy_j: float, *, country: str | None = None,
                 co2e_g: float | None = None) -> list[Equivalent]:
     """Household-months (``country``'s, or each region's when None), smartphone charges,
     and km driven when ``co2e_g`` is given."""
+    from .. import inputs
+
+    energy_j = inputs.check("energy_j", "energy_j", energy_j)
+    co2e_g = inputs.finite("co2e_g", co2e_g, min=0.0, max=1e22, what="a mass of CO2e",
+                           example="5e5")
     regions = [country] if country else list(HOUSEHOLD_REGIONS)
     out = [household_months(energy_j, r) for r in regions]
     out.append(smartphone_charges(energy_j))

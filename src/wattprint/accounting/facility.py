@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from .. import inputs
 from . import _tables
 from .provenance import Figure, Provenance, from_dataset, user_given
 from .zones import WORLD, Zone
@@ -44,9 +45,7 @@ def pue_figure(*, pue: float | None = None, provider: str | None = None,
                zone: Zone | None = None) -> Figure:
     """The PUE to apply, with where it comes from."""
     if pue is not None:
-        if pue < 1:
-            raise ValueError(f"PUE is at least 1.0 (facility energy / IT energy), got {pue}")
-        return Figure(float(pue), "ratio", user_given("PUE"))
+        return Figure(inputs.pue("pue", pue), "ratio", user_given("PUE"))
     provider = normalise_provider(provider, zone)
     if zone is not None and zone.cloud_region:
         p, region = zone.cloud_region.split(":", 1)

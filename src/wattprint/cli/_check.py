@@ -37,6 +37,15 @@ def handle(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..estimate import check_claim
 
+    from .. import inputs as checks
+    from ._common import check_flags
+
+    check_flags(args, count="n_accelerators", days="days", pue="pue",
+                intensity="intensity_g_per_kwh", year="year")
+    checks.params("--params", args.params)
+    checks.params("--active-params", args.active_params)
+    checks.tokens("--tokens", args.tokens)
+    checks.count("--accelerator-hours", args.accelerator_hours, "accelerator_hours")
     claim = " ".join(args.claim)
     inputs = {}
     if args.hardware:

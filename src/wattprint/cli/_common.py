@@ -14,7 +14,7 @@ from ..errors import LedgerError, UsageError
 
 __all__ = ["add_ledger_argument", "add_filter_arguments", "filters_from", "open_ledger",
            "fmt_energy", "fmt_duration", "fmt_time", "fmt_power", "fmt_number", "table",
-           "cells_of", "align", "parse_when"]
+           "cells_of", "align", "parse_when", "check_flags"]
 
 
 def add_ledger_argument(p: argparse.ArgumentParser) -> None:
@@ -147,3 +147,15 @@ def align(cells: Sequence[str], widths: Sequence[int], right: Iterable[int] = ()
     parts = [c.rjust(w) if i in right else c.ljust(w)
              for i, (c, w) in enumerate(zip(cells, widths))]
     return (indent + "  ".join(parts)).rstrip()
+
+
+def check_flags(args: argparse.Namespace, **rules: str) -> None:
+    """Check the flags in ``rules`` (dest → :data:`wattprint.inputs.RULES` key) against
+    their rules, naming each by its spelling (``--pue``); flags not given are skipped.
+    Stores the checked value back (whole numbers as ``int``)."""
+    from .. import inputs
+
+    for dest, rule in rules.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            setattr(args, dest, inputs.check(rule, "--" + dest.replace("_", "-"), value))

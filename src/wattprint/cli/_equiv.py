@@ -26,7 +26,16 @@ def handle(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..units import J_PER_KWH, format_energy, parse_energy
 
-    energy_j = parse_energy(" ".join(args.energy))
+    from .. import inputs
+    from ._common import check_flags
+
+    check_flags(args, year="year")
+    text = " ".join(args.energy)
+    energy_j = parse_energy(text)
+    rule = inputs.RULES["energy_j"]
+    if energy_j > rule.high:
+        raise UsageError(f"ENERGY {text}: {rule.what} must be at most 1e22 J ({rule.usual}); "
+                         "e.g. wattprint equiv 1287MWh")
     try:
         zone_text = args.zone or (args.country if args.country and
                                   args.country.upper() != "EU" else None)

@@ -134,10 +134,48 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
                 wue_l_per_kwh=args.wue)
 
 
-def _watts(text: str | None) -> float | None:
+def _watts(text: str | None, flag: str = "--power", rule: str = "power_w") -> float | None:
+    from .. import inputs
     from ..units import parse_power
 
-    return parse_power(text, default_unit="W") if text else None
+    return inputs.check(rule, flag, parse_power(text, default_unit="W")) if text else None
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Every number of the command checked once, named by its flag (docs/inputs.md)."""
+    from .. import inputs
+    from ..units import parse_duration
+    from ._common import check_flags
+
+    check_flags(args, pue="pue", intensity="intensity_g_per_kwh",
+                renewable_share="renewable_share", wue="wue_l_per_kwh", year="year",
+                count="n_accelerators", tdp="tdp_w", peak_tflops="peak_tflops",
+                days="days", hours="hours", mfu="mfu", batch="batch", max_batch="max_batch",
+                idle="idle", bandwidth="bandwidth_tb_s", years="years")
+    inputs.price_per_kwh("--price", getattr(args, "price", None),
+                         getattr(args, "currency", None))
+    inputs.params("--params", getattr(args, "params", None))
+    inputs.params("--active-params", getattr(args, "active_params", None))
+    if args.estimate_command == "train":
+        inputs.tokens("--tokens", args.tokens)
+        if args.duration is not None:
+            inputs.check("run_duration_s", "--duration", parse_duration(args.duration))
+    for flag, rule in (("accelerator_hours", "accelerator_hours"),
+                       ("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+                       ("requests_per_day", "requests_per_day")):
+        inputs.count("--" + flag.replace("_", "-"), getattr(args, flag, None), rule)
+    for flag, rule in (("power", "power_w"), ("it_power", "power_w"),
+                       ("host_power", "host_power_w")):
+        _watts(getattr(args, flag, None), "--" + flag.replace("_", "-"), rule)
+    if getattr(args, "per_request", None):
+        from ..units import J_PER_WH, parse_energy
+
+        inputs.check("energy_per_request_wh", "--per-request",
+                     parse_energy(args.per_request, default_unit="Wh") / J_PER_WH)
+    if getattr(args, "growth", None):
+        from ..estimate.fleet import parse_growth
+
+        parse_growth(args.growth, name="--growth")
 
 
 def _inference(args: argparse.Namespace):
@@ -182,6 +220,7 @@ def _run(args: argparse.Namespace):
     if cmd == "hardware":
         _hardware(args)
         return None
+    _check(args)
     if cmd == "infer":
         return _inference(args)
     if cmd == "fleet":
@@ -214,8 +253,9 @@ def _run(args: argparse.Namespace):
         accelerator_hours=args.accelerator_hours, params=args.params,
         active_params=args.active_params, tokens=args.tokens, precision=args.precision,
         mfu=args.mfu, tdp_w=args.tdp, peak_tflops=args.peak_tflops,
-        accelerator_power_w=_watts(args.power), it_power_w=_watts(args.it_power),
-        host_power_w=_watts(args.host_power), price_per_kwh=args.price,
+        accelerator_power_w=_watts(args.power), it_power_w=_watts(args.it_power, "--it-power"),
+        host_power_w=_watts(args.host_power, "--host-power", "host_power_w"),
+        price_per_kwh=args.price,
         currency=args.currency, **_common(args))
 
 

@@ -61,8 +61,12 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.points < 2:
         raise UsageError(f"--points {args.points}: use at least 2")
-    if args.renewable_share is not None and not 0 <= args.renewable_share <= 1:
-        raise UsageError(f"--renewable-share {args.renewable_share}: use a fraction in [0, 1]")
+    from .. import inputs
+    from ._common import check_flags
+
+    check_flags(args, pue="pue", renewable_share="renewable_share",
+                market_factor="intensity_g_per_kwh")
+    inputs.price_per_kwh("--price-per-kwh", args.price_per_kwh, args.currency)
     config = load_config({"ledger": getattr(args, "ledger", None)})
     if args.zone:
         from ..accounting import resolve_zone

@@ -136,8 +136,12 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
     """Account an IT-energy range: PUE (range when not given), facility energy, CO2e
     location- and market-based, water (on-site + off-site), cost. Uses
     :func:`wattprint.accounting.account` for the factors and their provenance."""
+    from .. import inputs
     from ..accounting import account
 
+    intensity_g_per_kwh = inputs.intensity_g_per_kwh("intensity_g_per_kwh",
+                                                     intensity_g_per_kwh)
+    year = inputs.check("year", "year", year)
     when = datetime(year, 7, 1, tzinfo=timezone.utc) if year else None
     acc = account(max(energy_it_kwh.central, 1e-12) * J_PER_KWH, zone=zone, when=when,
                   pue=pue, provider=provider, price_per_kwh=price_per_kwh, currency=currency,

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import inputs as checks
 from ..errors import UsageError
 from ..units import J_PER_KWH, format_energy, format_mass, parse_energy, parse_mass_co2e
 from ._published import find_run
@@ -162,6 +163,7 @@ def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility
     made from hardware and time (or parameters and tokens) only — never from the claimed
     or published energy."""
     kind, claimed, text = _parse_claim(claim)
+    checks.check("claim", "claim", claimed, shown_as=text)
     published = published_src = None
     if run is not None:
         row = find_run(run)

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from .. import inputs
 from ..errors import UsageError
-from ..units import (J_PER_KWH, J_PER_WH, format_count, format_energy, parse_count,
-                     parse_energy)
+from ..units import J_PER_KWH, J_PER_WH, format_count, format_energy, parse_energy
 from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
                       fmt_range_mass, fmt_range_water)
 from .inference import InferenceEstimate
@@ -118,8 +118,10 @@ class FleetProjection:
         return "\n".join(lines)
 
 
-def parse_growth(text: "str | float | Sequence[str | float]") -> list[tuple[str, float]]:
-    """Growth scenarios from ``"30%"``, ``0.3``, ``"0,15%,30%"`` → [(name, rate)]."""
+def parse_growth(text: "str | float | Sequence[str | float]", *,
+                 name: str = "growth") -> list[tuple[str, float]]:
+    """Growth scenarios from ``"30%"``, ``0.3``, ``"0,15%,30%"`` → [(name, rate)];
+    ``name`` is how the value was given (``"--growth"``), for errors."""
     items = text if isinstance(text, (list, tuple)) else str(text).split(",") \
         if isinstance(text, str) else [text]
     out = []
@@ -129,8 +131,7 @@ def parse_growth(text: "str | float | Sequence[str | float]") -> list[tuple[str,
             rate = float(t[:-1]) / 100 if t.endswith("%") else float(t)
         except ValueError:
             raise UsageError(f"cannot read growth {t!r}; write e.g. '30%' or 0.3") from None
-        if rate <= -1:
-            raise UsageError(f"growth must be above -100 %, got {t!r}")
+        rate = inputs.check("growth", name, rate, shown_as=t)
         out.append((f"{rate:+.0%}/yr", rate))
     return out
 
@@ -147,7 +148,10 @@ def project_fleet(*, requests_per_day: "str | float",
     per request and range) or an IT energy per request (``"0.3Wh"``, or a number of Wh)."""
     from ..accounting.equivalents import household_months
 
-    rpd = parse_count(requests_per_day, what="requests per day")
+    years = inputs.check("years", "years", 5 if years is None else years)
+    rpd = inputs.count("requests_per_day", requests_per_day, "requests_per_day")
+    if rpd is None:
+        raise UsageError("requests_per_day=None: give the volume, e.g. requests_per_day='1B'")
     assumptions: list[Assumption] = []
     if isinstance(per_request, InferenceEstimate):
         e_req = per_request.energy_request_it_wh
@@ -157,8 +161,9 @@ def project_fleet(*, requests_per_day: "str | float",
             f"{per_request.n_accelerators} × {per_request.accelerator}, batch "
             f"{per_request.batch_size}"))
     else:
-        wh = (float(per_request) if isinstance(per_request, (int, float))
+        wh = (per_request if isinstance(per_request, (int, float))
               else parse_energy(per_request, default_unit="Wh") / J_PER_WH)
+        wh = inputs.check("energy_per_request_wh", "per_request", wh)
         e_req = Range.exact(wh, "Wh")
         assumptions.append(Assumption("IT energy per request", f"{wh:.3g} Wh", "given"))
     assumptions.append(Assumption("volume", f"{rpd:,.0f} requests per day × "
@@ -183,8 +188,6 @@ def project_fleet(*, requests_per_day: "str | float",
     if growth is None:
         assumptions += [Assumption(f"scenario '{n}'", f"{r:+.0%} per year", s)
                         for n, r, s in DEFAULT_SCENARIOS]
-    if years < 1:
-        raise UsageError("years must be at least 1")
     table: dict[str, list[FleetYear]] = {}
     for name, rate in scenarios:
         rows = []

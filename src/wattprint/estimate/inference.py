@@ -21,9 +21,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .. import inputs
 from ..errors import UsageError
 from .._format import format_number
-from ..units import parse_count
 from ._power import host_rating_w, require_tdp
 from ._priors import (ASPECT_RATIO, BYTES_PER_PARAM, DEFAULT_BATCH, DEFAULT_INPUT_TOKENS,
                       DEFAULT_OUTPUT_TOKENS, ENGINE_MAX_SEQS_SOURCE, HOST_UTILISATION,
@@ -167,10 +167,6 @@ class InferenceEstimate:
         return "\n".join(lines)
 
 
-def _count(value: Any, what: str) -> float | None:
-    return None if value is None else parse_count(value, what=what)
-
-
 def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator" = "H100",
                        active_params: "str | float | None" = None,
                        n_accelerators: int | None = None, precision: str = "bf16",
@@ -218,12 +214,26 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
                                  (attention, ATTENTIONS, "attention")):
         if value not in allowed:
             raise UsageError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
+    tdp_w = inputs.check("tdp_w", "tdp_w", tdp_w)
+    peak_tflops = inputs.check("peak_tflops", "peak_tflops", peak_tflops)
+    memory_bandwidth_tb_s = inputs.check("bandwidth_tb_s", "memory_bandwidth_tb_s",
+                                         memory_bandwidth_tb_s)
+    accelerator_power_w = inputs.check("power_w", "accelerator_power_w", accelerator_power_w)
+    kv_bytes_per_token = inputs.check("kv_bytes_per_token", "kv_bytes_per_token",
+                                      kv_bytes_per_token)
+    n_layers = inputs.check("n_layers", "n_layers", n_layers)
+    n_accelerators = inputs.check("n_accelerators", "n_accelerators", n_accelerators)
+    batch_size = inputs.check("batch", "batch_size", batch_size)
+    max_batch_size = inputs.check("max_batch", "max_batch_size", max_batch_size)
+    idle_accelerators = inputs.check("idle", "idle_accelerators", idle_accelerators)
+    input_tokens = inputs.count("input_tokens", input_tokens, "input_tokens")
+    output_tokens = inputs.count("output_tokens", output_tokens, "output_tokens")
     acc = resolve_accelerator(accelerator, tdp_w=tdp_w, peak_tflops=peak_tflops,
                               memory_bandwidth_tb_s=memory_bandwidth_tb_s)
-    n_total = _count(params, "parameter count") or 0.0
-    if n_total <= 0:
-        raise UsageError("params must be a positive parameter count, e.g. '8B'")
-    n_act = _count(active_params, "active parameter count") or n_total
+    if params is None:
+        raise UsageError("params=None: give the model's size, e.g. params='8B'")
+    n_total = inputs.params("params", params)
+    n_act = inputs.params("active_params", active_params) or n_total
     if n_act > n_total:
         raise UsageError("active parameters cannot exceed the total")
     p = precision.lower()
@@ -231,11 +241,10 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         raise UsageError(f"unknown precision {precision!r}; use one of "
                          f"{', '.join(BYTES_PER_PARAM)}")
     bytes_pp = BYTES_PER_PARAM[p]
-    I = int(_count(input_tokens, "input token count") or 0) if input_tokens is not None \
-        else DEFAULT_INPUT_TOKENS
+    I = int(input_tokens) if input_tokens is not None else DEFAULT_INPUT_TOKENS
     out_prior: Prior | None = None
     if output_tokens is not None:
-        O = int(_count(output_tokens, "output token count") or 0)
+        O = int(output_tokens)
     elif workload == "reasoning":
         out_prior = REASONING_OUTPUT_TOKENS
         O = int(out_prior.central)

@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .. import inputs
 from ..errors import UsageError
 from .._format import format_flop, format_money, format_power
-from ..units import format_count, format_duration, parse_count, parse_duration
+from ..units import format_count, format_duration, parse_duration
 from ._power import host_draw_w, training_draw_w
 from ._priors import MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR, Prior
 from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
@@ -136,17 +137,11 @@ def mfu_prior(acc: Accelerator) -> Prior:
     return MFU_EARLY if year is not None and year < MODERN_FROM_YEAR else MFU_MODERN
 
 
-def _number(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    return parse_count(value, what=what)
-
-
-def _seconds(value: Any) -> float | None:
+def _seconds(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return value  # seconds; checked by the caller
     return parse_duration(value)
 
 
@@ -181,6 +176,13 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     :func:`wattprint.accounting.account` (``zone``, ``provider`` — default an unknown data
     centre —, ``renewable_share``, ``price_per_kwh``...).
     """
+    tdp_w = inputs.check("tdp_w", "tdp_w", tdp_w)
+    peak_tflops = inputs.check("peak_tflops", "peak_tflops", peak_tflops)
+    mfu = inputs.check("mfu", "mfu", mfu)
+    accelerator_power_w = inputs.check("power_w", "accelerator_power_w", accelerator_power_w)
+    it_power_w = inputs.check("power_w", "it_power_w", it_power_w)
+    host_power_w = inputs.check("host_power_w", "host_power_w", host_power_w)
+    compute_flop = inputs.check("compute_flop", "compute_flop", compute_flop)
     acc = resolve_accelerator(accelerator, tdp_w=tdp_w, peak_tflops=peak_tflops)
     assumptions: list[Assumption] = []
     notes: list[str] = []
@@ -191,14 +193,12 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
         tdp_w or acc.tdp_w) else "unknown"
     assumptions.append(Assumption("accelerator", f"{acc.name} (TDP {tdp_text}, released "
                                   f"{acc.release_date or '?'})", src))
-    n = int(n_accelerators) if n_accelerators is not None else None
-    if n is not None and n <= 0:
-        raise UsageError("n_accelerators must be a positive count")
-    seconds = _seconds(duration)
-    ah_given = _number(accelerator_hours, "accelerator-hours")
-    n_params = _number(params, "parameter count")
-    n_active = _number(active_params, "active parameter count")
-    n_tokens = _number(tokens, "token count")
+    n = inputs.check("n_accelerators", "n_accelerators", n_accelerators)
+    seconds = inputs.check("run_duration_s", "duration", _seconds(duration))
+    ah_given = inputs.count("accelerator_hours", accelerator_hours, "accelerator_hours")
+    n_params = inputs.params("params", params)
+    n_active = inputs.params("active_params", active_params)
+    n_tokens = inputs.tokens("tokens", tokens)
     if seconds is not None:
         if n is None:
             raise UsageError("a duration needs the number of accelerators (n_accelerators=, "
@@ -249,8 +249,6 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
         method = "compute"
         implied = None
         if mfu is not None:
-            if not 0 < mfu <= 1:
-                raise UsageError(f"MFU is a fraction of peak (0–1], got {mfu}")
             mfu_prior_used = Prior("MFU", mfu, mfu, mfu, "× peak", "given")
             assumptions.append(Assumption("model FLOPs utilisation", f"{mfu:.1%}", "given"))
         else:
