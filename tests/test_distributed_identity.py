@@ -211,3 +211,4 @@ def test_parts_travel_as_plain_data():
         other = _part(0, 1.0)
         other.job = JobIdentity("slurm", "k")
         merge_parts([part, other])
+

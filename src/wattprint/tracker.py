@@ -55,9 +55,10 @@ class Phase:
     """A named window of a run. Use as a context manager, or call :meth:`start` and
     :meth:`stop` from callbacks (``on_train_epoch_start`` / ``_end``)."""
 
-    def __init__(self, tracker: "Tracker", name: str) -> None:
+    def __init__(self, tracker: "Tracker", name: str, sync: Any = None) -> None:
         self._tracker = tracker
         self.name = name
+        self.sync = sync
         self.path: str | None = None
         self._start: Snapshot | None = None
         self._counters: dict[str, float] = {}
@@ -442,12 +443,21 @@ class Tracker:
                     **self._outlook_options, job=self._job_option)
 
     # -- phases and counters --------------------------------------------------------------
-    def phase(self, name: str) -> Phase:
-        """A named window of this run; nest them freely ("train" then "eval" inside it)."""
+    def phase(self, name: str, *, sync: Any = None) -> Phase:
+        """A named window of this run; nest them freely ("train" then "eval" inside it).
+
+        ``sync``: wait for the work queued on the accelerator before the window opens and
+        closes, so each phase is billed for its own kernels (CUDA runs them
+        asynchronously: without it, ``train`` work still running is billed to ``eval``).
+        ``None`` (default): on when torch has initialised CUDA in this process, else off;
+        ``True`` / ``False``; or a function to call (another framework's synchronize)."""
         if not isinstance(name, str) or not name or "/" in name:
             raise UsageError(f"phase name {name!r} is not valid; use a non-empty string "
                              "without '/' (nesting is expressed by nesting the blocks)")
-        return Phase(self, name)
+        if not (sync is None or isinstance(sync, bool) or callable(sync)):
+            raise UsageError(f"phase {name!r}: sync={sync!r} must be True, False, None "
+                             "(automatic) or a function that waits for the device")
+        return Phase(self, name, sync)
 
     def _snapshot(self) -> Snapshot:
         assert self._sampler is not None
@@ -455,6 +465,7 @@ class Tracker:
 
     def _enter_phase(self, phase: Phase) -> None:
         self._outlook.boundary()
+        _synchronize(phase.sync)  # outside the lock: a long wait blocks no other thread
         with self._lock:
             if not self.running:
                 raise UsageError(f"phase {phase.name!r} entered outside a running run; "
@@ -468,6 +479,7 @@ class Tracker:
         self._outlook.observe(force=True)
 
     def _exit_phase(self, phase: Phase) -> None:
+        _synchronize(phase.sync)
         with self._lock:
             if not self._phase_stack or self._phase_stack[-1] is not phase:
                 open_ = self._phase_stack[-1].path if self._phase_stack else "none"
@@ -699,6 +711,26 @@ def _stop_at_exit() -> None:
             tracker._stop_at_exit(exc)
         except Exception as err:  # noqa: BLE001 - the program is exiting: log, go on
             log.error("wattprint: could not stop run %r at exit: %r", tracker.name, err)
+
+
+def _synchronize(sync: Any) -> None:
+    """Wait for queued accelerator work at a phase boundary (see :meth:`Tracker.phase`).
+    Never raises: a failing synchronize is logged and the boundary taken as it is."""
+    if sync is False:
+        return
+    try:
+        if callable(sync) and sync is not True:
+            sync()
+            return
+        torch = sys.modules.get("torch")  # never imported here
+        if torch is None:
+            return
+        cuda = getattr(torch, "cuda", None)
+        if cuda is not None and cuda.is_initialized():
+            cuda.synchronize()
+    except Exception as err:  # noqa: BLE001 - the user's program goes on
+        log.warning("wattprint: synchronising the device at a phase boundary failed: %r",
+                    err)
 
 
 def _hostname() -> str:
