@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import sys
 
 import pytest
 
@@ -104,6 +105,25 @@ def test_report_bad_accounting_flag_is_a_user_error(recorded, flag, value, needl
     assert "unexpected" not in proc.stderr and "nan" not in proc.stdout
 
 
+@pytest.mark.parametrize("value", ["nan", "-5", "inf"])
+def test_export_every_must_be_a_finite_positive_interval(recorded, value):
+    proc = wp(recorded, "export", "last", "--what", "samples", "--every", value)
+    assert_clean_error(proc, f"--every {value}", "sampling interval")
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (("--budget-kwh", "nan"), "--budget-kwh nan: an energy budget"),
+    (("--budget-kwh", "1", "--grace-s", "inf"), "--grace-s inf: a grace period"),
+    (("--price-per-kwh", "-1"), "--price-per-kwh -1: a price per kWh"),
+])
+def test_run_bad_budget_flags_stop_before_the_command_starts(tmp_path, flags, needle):
+    marker = tmp_path / "ran"
+    proc = wp(tmp_path, "run", *flags, "--", sys.executable, "-c",
+              f"open({str(marker)!r}, 'w')")
+    assert_clean_error(proc, needle)
+    assert not marker.exists()
+
+
 # -- the Python API ---------------------------------------------------------------------------
 @pytest.mark.parametrize("energy_j", [math.nan, math.inf, -1.0])
 def test_account_refuses_energy_that_is_not_a_finite_amount(energy_j):
@@ -177,6 +197,14 @@ def test_config_file_pue_nan_names_the_file(tmp_path):
     (tmp_path / "wattprint.toml").write_text("pue = nan\n")
     with pytest.raises(ConfigError, match=r"wattprint\.toml: pue = nan"):
         load_config(cwd=str(tmp_path), env={})
+
+
+def test_env_zone_typo_names_the_variable():
+    from wattprint.accounting.zones import default_zone
+
+    with pytest.raises(UnknownZoneError, match="WATTPRINT_ZONE: unknown grid zone 'Frnace'; "
+                                               "did you mean FR"):
+        default_zone(None, env={"WATTPRINT_ZONE": "Frnace"})
 
 
 def test_env_rate_inf_is_refused(tmp_path):

@@ -147,6 +147,10 @@ RULES: dict[str, Bounds] = {
     # -- measuring ----------------------------------------------------------------------------
     "rate_hz": Bounds("a sampling rate", 0.0, 1000.0, "10", "samples per second",
                       low_open=True),
+    "grace_s": Bounds("a grace period", 0.0, 3600.0, "10", "s", warn_above=600.0,
+                      usual="a command gets seconds to a minute to save its state"),
+    "sample_interval_s": Bounds("a sampling interval", 0.0, _YEAR_S, "60", "s",
+                                low_open=True),
     "work_count": Bounds("a count of work", 0.0, 1e15, "512"),
     "total_work": Bounds("a total of work", 0.0, 1e15, "10000", low_open=True),
     "budget_kwh": Bounds("an energy budget", 0.0, 1e12, "50", "kWh", low_open=True),

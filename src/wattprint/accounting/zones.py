@@ -39,10 +39,11 @@ class UnknownZoneError(ConfigError):
     """No zone matches ``query``; ``suggestions`` lists close matches (zone keys)."""
 
     def __init__(self, query: str, suggestions: tuple[str, ...] = (), *,
-                 key: str = "zone") -> None:
+                 key: str = "zone", where: str | None = None) -> None:
         hint = (f"; did you mean {', '.join(suggestions)}?" if suggestions
                 else "; run 'wattprint zones QUERY' to search")
-        super().__init__(f"unknown grid zone {query!r}{hint}", key=key, value=query,
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}unknown grid zone {query!r}{hint}", key=key, value=query,
                          allowed="a zone key, country code or name, US state, Chinese or "
                                  "Canadian province, or cloud region such as aws:us-east-1")
         self.query = query
@@ -197,7 +198,13 @@ def default_zone(zone: "str | Zone | None" = None, *, config_zone: str | None = 
     for value, source in ((zone, "argument"), (config_zone, "config"),
                           (env.get(ENV_ZONE) or None, "env")):
         if value:
-            found = resolve_zone(value)
+            try:
+                found = resolve_zone(value)
+            except UnknownZoneError as err:
+                if source == "argument":
+                    raise
+                where = ENV_ZONE if source == "env" else "the configured zone"
+                raise UnknownZoneError(err.query, err.suggestions, where=where) from None
             return Zone(found.key, found.name, found.country, found.kind, found.cloud_region,
                         source, found.note)
     if detect_cloud:

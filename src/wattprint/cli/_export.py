@@ -197,8 +197,9 @@ def handle(args: argparse.Namespace) -> int:
     fmt = _format_of(args)
     if fmt == "parquet" and not args.output:
         raise UsageError("Parquet is a binary format: give a file with -o PATH.parquet")
-    if args.every is not None and args.every <= 0:
-        raise UsageError(f"--every {args.every}: give a positive number of seconds")
+    from ._common import check_flags
+
+    check_flags(args, every="sample_interval_s")
     columns = COLUMNS[args.what]
     with open_ledger(args, write=False) as ledger:
         # Streamed: rows are written as the ledger yields them, in constant memory.

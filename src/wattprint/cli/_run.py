@@ -145,6 +145,16 @@ def _live(tracker: Tracker, stop: threading.Event,
         sys.stderr.flush()
 
 
+def _check_flags(args: argparse.Namespace) -> None:
+    """Budgets, price and grace period checked by their flags' names (docs/inputs.md)."""
+    from .. import inputs
+    from ._common import check_flags
+
+    check_flags(args, budget_kwh="budget_kwh", budget_co2e_kg="budget_co2e_kg",
+                budget_cost="budget_cost", grace_s="grace_s")
+    inputs.price_per_kwh("--price-per-kwh", args.price_per_kwh, args.currency)
+
+
 def handle(args: argparse.Namespace) -> int:
     cmd = list(args.cmd)
     if cmd and cmd[0] == "--":
@@ -155,6 +165,7 @@ def handle(args: argparse.Namespace) -> int:
     if os.sep not in cmd[0] and shutil.which(cmd[0]) is None:
         raise UsageError(f"command not found: {cmd[0]!r}; check the spelling or give its "
                          "full path")
+    _check_flags(args)
     if args.json and args.json != "-":
         parent = os.path.dirname(os.path.abspath(args.json))
         if not os.path.isdir(parent):
