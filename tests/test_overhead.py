@@ -89,3 +89,15 @@ def test_overhead_counts_the_budget_thread(monkeypatch) -> None:
             time.sleep(0.05)
     assert burned
     assert run.result.overhead_cpu_s >= sum(burned)
+
+
+def test_a_helper_thread_of_the_run_counts_too() -> None:
+    """``wattprint run``'s live line runs on such a thread."""
+    burned: list[float] = []
+    tracker = wattprint.Tracker("helper", sensors=[FakeSensor(10.0)])
+    with pytest.raises(wattprint.UsageError):
+        tracker.start_thread(lambda: None, "too-early")
+    tracker.start()
+    tracker.start_thread(lambda: burned.append(burn(0.05)), "wattprint-live").join()
+    result = tracker.stop()
+    assert result.overhead_cpu_s >= burned[0] >= 0.05

@@ -327,6 +327,15 @@ class Tracker:
         except Exception as err:  # noqa: BLE001 - never fail the user's program
             log.error("wattprint: gathering the job's parts failed: %r", err)
 
+    def start_thread(self, target: Callable[..., Any], name: str,
+                     *args: Any) -> threading.Thread:
+        """Run ``target(*args)`` on a daemon thread whose CPU counts in the result's
+        ``overhead_cpu_s`` with the run's own threads (``wattprint run``'s live line).
+        Only while the run is running: join the thread before :meth:`stop`."""
+        if self._sampler is None:
+            raise UsageError("start_thread() needs a started run; call start() first")
+        return self._sampler.threads.start(target, name, *args)
+
     def _open_sensors(self) -> list[Sensor]:
         if self._given_sensors is not None:
             return self._given_sensors

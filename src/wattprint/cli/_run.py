@@ -234,13 +234,13 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
         previous[sig] = signal.signal(sig, forward)
     live_stop = threading.Event()
     live = None
+    # (its CPU counts in the run's overhead_cpu_s, with the tracker's own threads)
     if not config.quiet and sys.stderr.isatty():
-        live = threading.Thread(target=_live, daemon=True,
-                                args=(tracker, live_stop, carbon_hook(config), progress_file))
+        live = tracker.start_thread(_live, "wattprint-live", tracker, live_stop,
+                                    carbon_hook(config), progress_file)
     else:  # no display: still follow the command's progress (forecast budgets)
-        live = threading.Thread(target=_follow_progress, daemon=True,
-                                args=(tracker, live_stop, progress_file))
-    live.start()
+        live = tracker.start_thread(_follow_progress, "wattprint-progress", tracker,
+                                    live_stop, progress_file)
     try:
         while True:
             try:

@@ -48,7 +48,7 @@ from ..errors import SensorReadError, SensorUnavailable
 from ._gpu_common import (FROM_ENV, LibrarySession, _Env, pci_has_gpu,  # noqa: F401
                           resolve_visible_devices)
 from ._nvml_attribution import (ATTRIBUTION_INTERVAL_S,  # noqa: F401
-                                ATTRIBUTION_MAX_FAILURES, _Attribution)
+                                ATTRIBUTION_MAX_FAILURES, SharedPids, _Attribution)
 from ._nvml_errors import (_DEFAULT_FIX, _UNSUPPORTED, INSTALL_FIX, NVML_ERRORS,  # noqa: F401
                            SOURCE, _error_name, _init_error, _no_nvidia_gpu, _translate)
 from ._nvml_trace import PowerTrace
@@ -343,8 +343,9 @@ def open_nvml_sensors(*, nvml: Any = None, visible_devices: str | None | _Env = 
     session = LibrarySession(nvml.nvmlShutdown, SOURCE)
     session.acquire()  # held while opening: NVML is shut down here if no sensor opened
     try:
-        return _open_all(nvml, session, visible_devices, pids, clock, attribution_interval_s,
-                         wall_clock)
+        return _open_all(nvml, session, visible_devices,
+                         None if pids is None else SharedPids(pids, clock), clock,
+                         attribution_interval_s, wall_clock)
     finally:
         session.release()
 

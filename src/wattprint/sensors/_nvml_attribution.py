@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from ._nvml_errors import _NO_ATTRIBUTION, _error_name
 
-__all__ = ["ATTRIBUTION_INTERVAL_S", "ATTRIBUTION_MAX_FAILURES"]
+__all__ = ["ATTRIBUTION_INTERVAL_S", "ATTRIBUTION_MAX_FAILURES", "SharedPids"]
 
 log = logging.getLogger("wattprint")
 
@@ -17,6 +17,27 @@ log = logging.getLogger("wattprint")
 ATTRIBUTION_INTERVAL_S = 1.0
 #: Attribution errors in a row after which attribution is turned off (whole device counted).
 ATTRIBUTION_MAX_FAILURES = 3
+
+
+class SharedPids:
+    """``pids()`` of the tracked tree, read once for all the GPUs that refresh their share
+    in the same sampler tick (a walk of ``/proc`` per GPU per second cost more than the
+    GPUs' own reads): a call within ``same_instant_s`` of the last one reuses its set."""
+
+    def __init__(self, pids: Callable[[], set[int]], clock: Callable[[], float],
+                 same_instant_s: float = 0.05) -> None:
+        self._pids = pids
+        self._clock = clock
+        self._same_instant_s = same_instant_s
+        self._at = float("-inf")
+        self._last: set[int] = set()
+
+    def __call__(self) -> set[int]:
+        now = self._clock()
+        if not 0.0 <= now - self._at < self._same_instant_s:
+            self._last = self._pids()
+            self._at = now
+        return self._last
 
 
 class _Attribution:
