@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 import re
 
-from ._format import format_duration, format_energy, format_mass, format_number
+from ._format import (format_duration, format_energy, format_flop, format_mass, format_money,
+                      format_number, format_power, format_water)
 from .errors import UsageError
 
 __all__ = [
@@ -21,8 +22,8 @@ __all__ = [
     "parse_energy", "format_energy", "j_to_kwh", "kwh_to_j",
     "lb_per_mwh_to_g_per_kwh", "round_sig", "format_count",
     "parse_count", "count_suffix", "parse_duration", "parse_power", "parse_mass_co2e",
-    "format_duration",
-    "format_mass",
+    "format_duration", "format_mass", "format_power", "format_water", "format_money",
+    "format_number", "format_flop",
 ]
 
 J_PER_WH = 3_600.0
