@@ -1,6 +1,10 @@
 """Session fixtures for the real distributed engines (see ``_services``). A test that uses
 one is marked ``services`` and ``slow`` automatically; the start-up time of each service
-is printed at the end of the run."""
+is printed at the end of the run.
+
+Every test gets its own ``$XDG_STATE_HOME``: runs that a ledger could not take are saved
+there as pending run files when the ledger's own folder cannot be written, so no test
+writes to the real home folder or sees another test's files."""
 
 from __future__ import annotations
 
@@ -12,6 +16,11 @@ from _services import RayCluster, SlurmCluster, start_ray, start_slurm
 
 SERVICE_FIXTURES = {"slurm_cluster", "slurm_two_nodes", "ray_cluster"}
 _started: dict[str, float] = {}
+
+
+@pytest.fixture(autouse=True)
+def _private_state_home(tmp_path_factory, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture(scope="session")

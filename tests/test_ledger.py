@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -238,15 +239,27 @@ def test_delete_and_tag(path) -> None:
         assert left == {"samples": left["samples"], "devices": 1, "run_tags": 0, "runs": 1}
 
 
-def test_ledger_failure_never_reaches_the_tracked_program(tmp_path, caplog) -> None:
+def test_unopenable_ledger_keeps_the_run_and_records_it_when_it_can(tmp_path, caplog):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    with wattprint.track(sensors=[gpu()], ledger=str(blocker / "ledger.db")) as run:
-        pass
-    assert run.run_id is None and run.ledger_error is not None
-    assert run.ledger_error.reason == "unwritable"
-    assert any("not recorded in the ledger" in w for w in run.result.warnings)
-    assert "not recorded" in caplog.text
+    ledger_path = blocker / "ledger.db"
+    with wattprint.track(sensors=[gpu()], rate_hz=100, ledger=str(ledger_path)) as run:
+        time.sleep(0.1)
+    assert run.ledger_error is not None and run.ledger_error.reason == "unwritable"
+    assert run.run_id is not None and run.result.run_id == run.run_id
+    assert any("kept in memory" in w for w in run.result.warnings)
+    assert "kept in memory" in caplog.text and "wattprint pending" in caplog.text
+    # the folder next to the ledger cannot be made: the run waits under XDG_STATE_HOME
+    (pending,) = (Path(os.environ["XDG_STATE_HOME"]) / "wattprint" / "pending").iterdir()
+    assert pending.name.startswith(run.run_id)
+    blocker.unlink()
+    blocker.mkdir()
+    with Ledger(str(ledger_path)) as ledger:  # opening it for writing records the run
+        r = ledger.get(run.run_id)
+    assert not pending.exists()
+    assert (r.status, r.energy_j) == ("finished", pytest.approx(run.result.energy_j))
+    assert r.samples >= 5 and r.devices[0].name == "gpu:0"
+    assert any("recorded late" in w for w in r.warnings)
 
 
 def test_disk_full_mid_run_keeps_what_was_written(path) -> None:
@@ -276,12 +289,22 @@ def test_disk_full_mid_run_keeps_what_was_written(path) -> None:
         assert r.status == "running" and r.samples == 0  # the finish was rolled back whole
         kept = count()
         assert kept >= flushed
+        # the rest of the run waits next to the ledger, samples included
+        (pending,) = (Path(path + ".pending")).iterdir()
+        with pytest.raises(LedgerError, match="disk full"):
+            ledger.import_pending()  # still full: the file stays
+        assert pending.exists()
         with ledger._reading() as conn:
             conn.execute("PRAGMA max_page_count = 1073741823")
             conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (dead_pid(), run.run_id))
-        assert ledger.recover() == [run.run_id]
+        assert ledger.recover() == [run.run_id]  # recovery first: the end then wins
+        assert ledger.get(run.run_id).status == "interrupted"
+        assert ledger.import_pending() == [run.run_id]
         r = ledger.get(run.run_id)
-        assert r.status == "interrupted" and r.samples == kept and r.energy_j > 0
+        assert not pending.exists()
+        assert r.status == "finished" and r.energy_j == pytest.approx(result.energy_j)
+        assert r.samples > kept  # the samples that never reached the ledger came back
+        assert ledger.import_pending() == []
 
 
 def test_concurrent_writers_in_threads(path) -> None:

@@ -160,6 +160,10 @@ def _read_toml(path: str) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8 text (byte "
+                          f"0x{err.object[err.start]:02x} at offset {err.start}); save it "
+                          "as UTF-8") from err
     except OSError as err:
         raise ConfigError(f"{path}: cannot be read: {err.strerror or err}") from err
 

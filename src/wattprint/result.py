@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Iterable
 
 from ._format import format_duration, format_energy, format_number, format_power
@@ -194,6 +194,20 @@ class RunResult:
         for p, obj in zip(data["phases"], self.phases):
             p["per_unit"] = obj.per_unit
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunResult":
+        """The result :meth:`to_dict` (or ``dataclasses.asdict``) described; figures
+        derived from the others (``mean_power_w``, ``basis``, ``per_unit``…) are ignored."""
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in data.items() if k in names}
+        dev_names = {f.name for f in fields(DeviceEnergy)}
+        phase_names = {f.name for f in fields(PhaseEnergy)}
+        kw["devices"] = [DeviceEnergy(**{k: v for k, v in d.items() if k in dev_names})
+                         for d in data.get("devices", [])]
+        kw["phases"] = [PhaseEnergy(**{k: v for k, v in p.items() if k in phase_names})
+                        for p in data.get("phases", [])]
+        return cls(**kw)
 
     def summary(self) -> str:
         """A plain-text table for terminals and logs."""

@@ -358,12 +358,17 @@ class Tracker:
                 "utilisation and reference data (see each device's provenance and the range)")
         return sensors
 
-    def stop(self, *, exit_code: int | None = None) -> RunResult:
+    def stop(self, *, exit_code: int | None = None,
+             end_reason: str | None = None) -> RunResult:
         """Stop measuring and return the :class:`RunResult`. Open phases are closed.
 
         ``exit_code`` (of the tracked command) sets the status: 0 finished, negative
-        (killed by a signal) interrupted, positive failed; it is recorded in the ledger."""
+        (killed by a signal) interrupted, positive failed; it is recorded in the ledger.
+        ``end_reason`` says why the caller ended the run itself (``wattprint run`` stopping
+        a command over budget); the run's status is then ``stopped``."""
         with self._lock:
+            if end_reason is not None and self._result is None:
+                self._end_reason = str(end_reason)
             if exit_code is not None and self._result is None:
                 self._exit_code = int(exit_code)
                 self._status = ("finished" if exit_code == 0 else
@@ -629,8 +634,27 @@ class Tracker:
         """Why recording in the ledger failed, if it did."""
         return self._recording.error
 
-    def _ledger_progress(self) -> tuple[dict[str, float], list[PhaseEnergy]] | None:
-        """Counters and closed-phase totals so far (None when the tracker is busy)."""
+    @property
+    def sensors(self) -> list[Sensor]:
+        """The sensors measuring this run (empty before :meth:`start`)."""
+        return list(self._sampler.sensors) if self._sampler is not None else []
+
+    @property
+    def gpus(self) -> bool:
+        """Whether GPUs are probed (the ``gpus`` option)."""
+        return bool(self._gpus)
+
+    def add_warning(self, text: str) -> None:
+        """Carry ``text`` in the run's warnings (the result and the ledger)."""
+        with self._lock:
+            if self._result is not None:
+                self._result.warnings.append(text)
+            else:
+                self._warnings.append(text)
+
+    def work_so_far(self) -> tuple[dict[str, float], list[PhaseEnergy]] | None:
+        """Counters and closed-phase totals so far (None when the tracker is busy):
+        what the ledger flushes during the run so an interrupted run keeps its J/token."""
         if not self._lock.acquire(timeout=0.05):
             return None
         try:

@@ -1,9 +1,12 @@
 """The ``wattprint`` command line. Each subcommand lives in its own module.
 
 User errors (bad arguments, a missing command, a run id that does not exist, a ledger
-that cannot be used, a bad setting) print one line naming the problem and the fix, and
-exit with status 2; no traceback. An unexpected internal error prints one line too (the
-traceback with ``-v``) and exits with status 1.
+that cannot be used, a bad setting, a value refused by a function it was passed to) print
+one line naming the problem and the fix, and exit with status 2; no traceback. Those are
+the :class:`~wattprint.errors.WattprintError` family and plain ``ValueError`` — the
+convention of the accounting and estimate functions for a value out of its domain
+(``PUE is at least 1.0``). An unexpected internal error (any other exception) prints one
+line too (the traceback with ``-v``) and exits with status 1.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import traceback
 from typing import Sequence
 
 from .. import __version__
+from .._printable import printable
 from ..errors import WattprintError
 
 __all__ = ["main", "build_parser"]
@@ -92,8 +96,12 @@ def command_of(argv: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(command_of(argv))
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser(command_of(argv))
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while starting up
+        print("wattprint: interrupted", file=sys.stderr)
+        return 130
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(message)s")
     if not getattr(args, "handler", None):
@@ -102,7 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except WattprintError as err:
-        print(f"wattprint: error: {err}", file=sys.stderr)
+        print(f"wattprint: error: {printable(err)}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        if type(err) is not ValueError:  # UnicodeDecodeError, JSONDecodeError...: a bug
+            return _unexpected(err, args.verbose)
+        if args.verbose:
+            traceback.print_exc()
+        print(f"wattprint: error: {printable(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("wattprint: interrupted", file=sys.stderr)
@@ -114,8 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 141
     except Exception as err:  # noqa: BLE001 - a bug: one line, the traceback with -v
-        if args.verbose:
-            traceback.print_exc()
-        print(f"wattprint: unexpected error: {type(err).__name__}: {err} (run with -v for "
-              "the traceback, and please report it)", file=sys.stderr)
-        return 1
+        return _unexpected(err, args.verbose)
+
+
+def _unexpected(err: BaseException, verbose: bool) -> int:
+    if verbose:
+        traceback.print_exception(err)
+    print(f"wattprint: unexpected error: {type(err).__name__}: {printable(err)} (run with -v "
+          "for the traceback, and please report it)", file=sys.stderr)
+    return 1

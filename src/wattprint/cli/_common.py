@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
 from .._format import format_duration, format_energy, format_number, format_power
+from .._printable import printable
 from ..errors import LedgerError, UsageError
 
 __all__ = ["add_ledger_argument", "add_filter_arguments", "filters_from", "open_ledger",
@@ -129,7 +130,8 @@ def fmt_time(iso: str | None, *, seconds: bool = False) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
           right: Iterable[int] = (), indent: str = "") -> list[str]:
-    """Plain aligned text; columns in ``right`` are right-aligned."""
+    """Plain aligned text; columns in ``right`` are right-aligned. Cells pass through
+    :func:`wattprint._printable.printable`: control characters never reach the terminal."""
     cells = [cells_of(headers)] + [cells_of(r) for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     right = set(right)
@@ -137,8 +139,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
 
 
 def cells_of(row: Sequence[Any]) -> list[str]:
-    """A table row's cells as text (``None`` as empty)."""
-    return ["" if c is None else str(c) for c in row]
+    """A table row's cells as text safe for a terminal (``None`` as empty; control
+    characters as visible escapes, :func:`wattprint._printable.printable`)."""
+    return [printable(c) for c in row]
 
 
 def align(cells: Sequence[str], widths: Sequence[int], right: Iterable[int] = (),

@@ -9,6 +9,7 @@ import json
 import shlex
 from typing import Any
 
+from .._printable import printable
 from ..result import _unit_label
 from ._common import (fmt_duration, fmt_energy, fmt_number, fmt_power, fmt_time, open_ledger,
                       table)
@@ -173,7 +174,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record.to_dict(), indent=1, default=str))
     else:
-        print("\n".join(render(record, full_provenance=args.provenance)))
+        print("\n".join(printable(line)
+                        for line in render(record, full_provenance=args.provenance)))
     return 0
 
 

@@ -38,7 +38,7 @@ from ._records import STATUSES, RunRecord, utc_now_iso
 from ._recovery import process_alive, recover_run, stale_runs
 from ._sqlite import (DEFAULT_TIMEOUT_S, connect, guard, reclaim_space, retry_busy,
                       write_txn)
-from ._writer import RunWriter, device_row
+from ._writer import RunWriter, insert_run
 
 __all__ = ["Ledger", "RunRecord", "RunWriter", "STATUSES", "SORT_KEYS", "SCHEMA_VERSION",
            "default_ledger_path"]
@@ -102,6 +102,10 @@ class Ledger:
             raise
         self._conn = conn
         if recover and not readonly:
+            try:  # runs saved while this ledger could not take them, before recovery
+                self.import_pending()  # marks their `running` rows interrupted
+            except LedgerError as err:
+                log.warning("wattprint: pending runs could not be recorded yet: %s", err)
             self.recover()
 
     # -- plumbing -----------------------------------------------------------------------
@@ -159,6 +163,29 @@ class Ledger:
         self.recovered.extend(ids)
         return ids
 
+    def import_pending(self) -> list[str]:
+        """Record the runs saved in pending files for this ledger (see
+        :mod:`wattprint.ledger._pending`: runs it could not take when they started or
+        ended), each in one transaction, and remove their files; return their ids. A
+        file that cannot be read is left in place and logged. Raises
+        :class:`~wattprint.errors.LedgerError` when the ledger cannot be written."""
+        from ._pending import load_pending, pending_files, record_pending
+
+        ids = []
+        for path in pending_files(self.path):
+            try:
+                payload = load_pending(path)
+                with self._writing() as conn:
+                    ids.append(record_pending(conn, payload))
+            except (OSError, ValueError, KeyError, TypeError) as err:  # not LedgerError
+                log.warning("wattprint: skipping the pending run file %s: %r", path, err)
+                continue
+            try:
+                os.unlink(path)
+            except FileNotFoundError:  # another process recorded it at the same time
+                pass
+        return ids
+
     def begin_run(self, *, name: str | None = None, project: str | None = None,
                   tags: Sequence[str] = (), command: Sequence[str] | None = None,
                   mode: str | None = None, zone: str | None = None,
@@ -179,28 +206,16 @@ class Ledger:
             pid_started: float | None = psutil.Process(pid).create_time()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pid_started = None
-        started_at = utc_now_iso()
-        row = (name, project, json.dumps(list(command)) if command is not None else None,
-               self.host, pid, pid_started, mode, started_at, zone,
-               json.dumps(dict(settings or {}), default=str, sort_keys=True),
-               job.job_id if job is not None else None,
-               json.dumps(job.to_dict(), sort_keys=True) if job is not None else None)
+        fields = dict(name=name, project=project, tags=tags, command=command,
+                      host=self.host, pid=pid, pid_started=pid_started, mode=mode,
+                      started_at=utc_now_iso(), zone=zone, settings=settings,
+                      sensors=sensors, job=job.to_dict() if job is not None else None)
         rid = 0
         for _attempt in range(8):
             run_id = new_run_id()
             try:
                 with self._writing() as conn:
-                    rid = conn.execute(
-                        "INSERT INTO runs (id, name, project, command, host, pid, "
-                        "pid_started, mode, status, started_at, zone, settings, job_id, job) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
-                        (run_id, *row)).lastrowid or 0
-                    conn.executemany("INSERT INTO run_tags (rid, tag) VALUES (?, ?)",
-                                     [(rid, t) for t in tags])
-                    conn.executemany(
-                        "INSERT INTO devices (rid, idx, name, domain, kind, device, counted, "
-                        "provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [device_row(rid, i, s) for i, s in enumerate(sensors)])
+                    rid = insert_run(conn, run_id, **fields)
                 break
             except LedgerError as err:
                 if not isinstance(err.__cause__, sqlite3.IntegrityError):

@@ -19,8 +19,8 @@ from urllib.parse import quote
 
 from ..errors import LedgerError
 
-__all__ = ["connect", "translate", "guard", "write_txn", "retry_busy", "reclaim_space",
-           "DEFAULT_TIMEOUT_S", "CONVERT_FREE_SHARE"]
+__all__ = ["connect", "translate", "disk_full", "guard", "write_txn", "retry_busy",
+           "reclaim_space", "DEFAULT_TIMEOUT_S", "CONVERT_FREE_SHARE"]
 
 T = TypeVar("T")
 
@@ -51,14 +51,15 @@ _FIX = {
               "another ledger with --ledger PATH",
     "corrupt": "move the file aside (wattprint never overwrites it) and start a new ledger, "
                "or choose another with --ledger PATH",
-    "full": "free some disk space, or choose a ledger on another disk with --ledger PATH",
+    "full": "free some disk space on the disk holding {folder}, or choose a ledger on "
+            "another disk with --ledger PATH or WATTPRINT_LEDGER",
     "io": "check the disk and the file system holding the ledger",
 }
 _WHAT = {
     "unwritable": "cannot open or write the ledger {path}",
     "locked": "the ledger {path} is locked by another process",
     "corrupt": "the ledger {path} is not a readable SQLite database (damaged, or not a ledger)",
-    "full": "the disk holding the ledger {path} is full",
+    "full": "disk full: no space left to write the ledger {path}",
     "io": "input/output error on the ledger {path}",
 }
 
@@ -83,12 +84,39 @@ def reason_of(err: BaseException) -> str:
     return "io"
 
 
+#: Below this much free space (or with no free inode), an I/O error is a full disk.
+FULL_BELOW_BYTES = 1 << 20
+
+
+def disk_full(path: str) -> bool:
+    """Whether the file system that holds (or would hold) ``path`` has no room left.
+
+    SQLite reports some writes that fail for want of space as a generic I/O error
+    (growing the shared-memory file, pre-allocating the WAL), so its own code cannot be
+    trusted to say "full"; the file system can."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while folder and not os.path.isdir(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return False
+    no_inode = st.f_files > 0 and st.f_favail == 0
+    return st.f_bavail * st.f_frsize < FULL_BELOW_BYTES or no_inode
+
+
 def translate(err: BaseException, path: str) -> LedgerError:
     """A :class:`LedgerError` for ``err`` (an ``sqlite3.Error`` or ``OSError``)."""
     reason = reason_of(err)
+    if reason == "io" and disk_full(path):
+        reason = "full"
     detail = getattr(err, "strerror", None) or str(err)
+    fix = _FIX[reason].format(folder=os.path.dirname(os.path.abspath(path)))
     return LedgerError(f"{_WHAT[reason].format(path=path)}: {detail}", path=path,
-                       reason=reason, fix=_FIX[reason])
+                       reason=reason, fix=fix)
 
 
 @contextlib.contextmanager

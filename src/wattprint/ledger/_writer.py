@@ -23,7 +23,7 @@ import logging
 import sqlite3
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from ..errors import LedgerError
 from ..result import PhaseEnergy, RunResult
@@ -33,7 +33,8 @@ from ._sqlite import translate, write_txn
 if TYPE_CHECKING:
     from . import Ledger
 
-__all__ = ["RunWriter", "MAX_BUFFERED", "device_row", "insert_samples_sql"]
+__all__ = ["RunWriter", "MAX_BUFFERED", "device_row", "insert_samples_sql", "insert_run",
+           "write_end"]
 
 log = logging.getLogger("wattprint")
 
@@ -206,30 +207,9 @@ class RunWriter:
             return
         self._stop_thread()
         rows = self._take()
-        run = _run_update(result, exit_code, ended_at or utc_now_iso())
         try:
             with self.ledger._locked() as conn, write_txn(conn):
-                if rows:
-                    conn.executemany(insert_samples_sql, rows)
-                n = conn.execute("SELECT count(*) FROM samples WHERE rid = ?",
-                                 (self.rid,)).fetchone()[0]
-                conn.execute(
-                    "UPDATE runs SET status = ?, ended_at = ?, duration_s = ?, exit_code = ?, "
-                    "energy_j = ?, energy_low_j = ?, energy_high_j = ?, peak_power_w = ?, "
-                    "basis = ?, by_domain = ?, warnings = ?, cpu_s = ?, end_reason = ?, "
-                    "overhead_cpu_s = ?, samples = ? WHERE rid = ?", (*run, n, self.rid))
-                conn.execute("DELETE FROM devices WHERE rid = ?", (self.rid,))
-                conn.executemany(
-                    "INSERT INTO devices (rid, idx, name, domain, kind, device, counted, "
-                    "energy_j, device_energy_j, mean_power_w, peak_power_w, samples, "
-                    "bridged_j, errors, last_error, replaced_by, gaps, provenance) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(self.rid, i, d.name, d.domain, d.kind, d.device, int(d.counted),
-                      d.energy_j, d.device_energy_j, d.mean_power_w, d.peak_power_w,
-                      d.samples, d.bridged_j, d.errors, d.last_error, d.replaced_by,
-                      _dumps(d.gaps), _dumps(d.provenance))
-                     for i, d in enumerate(result.devices)])
-                _write_counters_phases(conn, self.rid, result.counters, result.phases)
+                write_end(conn, self.rid, result, exit_code, ended_at or utc_now_iso(), rows)
         except (sqlite3.Error, OSError) as err:
             self._give_back(rows)
             raise translate(err, self.ledger.path) from err
@@ -240,6 +220,68 @@ class RunWriter:
         self._stop_thread()
         self.flush()
         self._finished = True
+
+    def drain(self) -> list[tuple[int, float, float, float]]:
+        """Stop flushing and hand over the samples not written yet, as
+        ``(device, t_s, power_w, energy_j)``: the caller keeps them elsewhere (a pending
+        run file) when the ledger cannot take the end of the run."""
+        self._stop_thread()
+        self._finished = True
+        return [row[1:] for row in self._take()]
+
+
+def insert_run(conn: sqlite3.Connection, run_id: str, *, name: str | None,
+               project: str | None, tags: Sequence[str], command: Sequence[str] | None,
+               host: str, pid: int | None, pid_started: float | None, mode: str | None,
+               started_at: str, zone: str | None, settings: Any,
+               sensors: Sequence[Any] = (), job: Mapping[str, Any] | None = None) -> int:
+    """Insert a ``running`` run with its tags and devices (from ``sensors``); its rid.
+    ``job`` is the run's :meth:`wattprint.distributed.JobIdentity.to_dict` when it is
+    part of a distributed job. Raises ``sqlite3.IntegrityError`` when ``run_id`` is
+    taken."""
+    rid = conn.execute(
+        "INSERT INTO runs (id, name, project, command, host, pid, pid_started, mode, status, "
+        "started_at, zone, settings, job_id, job) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+        (run_id, name, project, json.dumps(list(command)) if command is not None else None,
+         host, pid, pid_started, mode, started_at, zone,
+         json.dumps(dict(settings or {}), default=str, sort_keys=True),
+         job["job_id"] if job else None,
+         json.dumps(dict(job), sort_keys=True) if job else None)).lastrowid or 0
+    conn.executemany("INSERT INTO run_tags (rid, tag) VALUES (?, ?)",
+                     [(rid, t) for t in tags])
+    conn.executemany(
+        "INSERT INTO devices (rid, idx, name, domain, kind, device, counted, provenance) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [device_row(rid, i, s) for i, s in enumerate(sensors)])
+    return rid
+
+
+def write_end(conn: sqlite3.Connection, rid: int, result: RunResult, exit_code: int | None,
+              ended_at: str, rows: Sequence[tuple]) -> None:
+    """The end of a run, inside the caller's transaction: the last sample ``rows``
+    (``(rid, device, t, power_w, energy_j)``), status, totals, devices, phases and
+    counters. Writing it twice writes the same run."""
+    if rows:
+        conn.executemany(insert_samples_sql, rows)
+    n = conn.execute("SELECT count(*) FROM samples WHERE rid = ?", (rid,)).fetchone()[0]
+    conn.execute(
+        "UPDATE runs SET status = ?, ended_at = ?, duration_s = ?, exit_code = ?, "
+        "energy_j = ?, energy_low_j = ?, energy_high_j = ?, peak_power_w = ?, "
+        "basis = ?, by_domain = ?, warnings = ?, cpu_s = ?, end_reason = ?, "
+        "overhead_cpu_s = ?, samples = ? WHERE rid = ?",
+        (*_run_update(result, exit_code, ended_at), n, rid))
+    conn.execute("DELETE FROM devices WHERE rid = ?", (rid,))
+    conn.executemany(
+        "INSERT INTO devices (rid, idx, name, domain, kind, device, counted, "
+        "energy_j, device_energy_j, mean_power_w, peak_power_w, samples, "
+        "bridged_j, errors, last_error, replaced_by, gaps, provenance) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(rid, i, d.name, d.domain, d.kind, d.device, int(d.counted),
+          d.energy_j, d.device_energy_j, d.mean_power_w, d.peak_power_w,
+          d.samples, d.bridged_j, d.errors, d.last_error, d.replaced_by,
+          _dumps(d.gaps), _dumps(d.provenance))
+         for i, d in enumerate(result.devices)])
+    _write_counters_phases(conn, rid, result.counters, result.phases)
 
 
 def _run_update(result: RunResult, exit_code: int | None, ended_at: str) -> tuple:
