@@ -18,6 +18,7 @@ def cli_env(tmp_path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATTPRINT_")}
     env.update(WATTPRINT_LEDGER=str(tmp_path / "ledger.db"),
                XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_STATE_HOME=str(tmp_path / "state"),
                PYTHONUNBUFFERED="1")
     env.update(extra)
     return env

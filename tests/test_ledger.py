@@ -259,7 +259,7 @@ def test_unopenable_ledger_keeps_the_run_and_records_it_when_it_can(tmp_path, ca
     assert not pending.exists()
     assert (r.status, r.energy_j) == ("finished", pytest.approx(run.result.energy_j))
     assert r.samples >= 5 and r.devices[0].name == "gpu:0"
-    assert any("recorded late" in w for w in r.warnings)
+    assert any("pending run file" in w for w in r.warnings)
 
 
 def test_disk_full_mid_run_keeps_what_was_written(path) -> None:

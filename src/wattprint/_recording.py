@@ -226,7 +226,8 @@ class Recording:
         from .ledger._records import utc_now_iso
 
         why = str(err) if err is not None else "the ledger could not be written"
-        result.warnings.append(f"recorded late from a pending run file: {why}")
+        result.warnings.append("kept in a pending run file while the ledger could not take "
+                               "it, and recorded from that file later")
         payload = run_payload(ledger_path=self.path or "", run_id=run_id, begin=begin,
                               result=result, exit_code=exit_code, ended_at=utc_now_iso(),
                               samples=samples, why=why)

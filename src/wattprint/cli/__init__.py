@@ -42,6 +42,8 @@ COMMANDS = (
     ("tag", "_tag", "add or remove tags of a run"),
     ("rm", "_rm", "delete runs and their samples from the ledger"),
     ("merge", "_merge", "bring other hosts' ledgers in: one job across hosts"),
+    ("pending", "_pending", "runs waiting to be recorded (the ledger could not take them); "
+                            "records them now"),
     ("config", "_config", "show every setting, its effective value and where it came from"),
     ("estimate", "_estimate", "estimate before running: wattprint estimate train --hardware "
                               "H100 --count 1024 --days 30"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
@@ -54,21 +55,28 @@ def ledger_path(args: argparse.Namespace) -> str:
 
 
 def open_ledger(args: argparse.Namespace, *, write: bool) -> Any:
-    """The ledger the flags and settings name. Reading commands recover dead runs when
-    they can write, read an unwritable ledger read-only, and read a missing one as empty."""
+    """The ledger the flags and settings name. Reading commands record pending runs and
+    recover dead runs when they can write, read an unwritable ledger read-only (saying
+    how many runs wait in pending files), and read a missing one as empty."""
     from ..ledger import Ledger
+    from ..ledger._pending import pending_files
 
     path = ledger_path(args)
     if write:
         return Ledger(path)
-    if not os.path.exists(path):
+    waiting = pending_files(path)
+    if not os.path.exists(path) and not waiting:
         return Ledger(path, readonly=True)
     try:
-        return Ledger(path)
+        return Ledger(path)  # opening it for writing records the pending runs
     except LedgerError as err:
-        if err.reason != "unwritable":
+        if err.reason != "unwritable" or not os.path.exists(path):
             raise
-        return Ledger(path, readonly=True)
+        ledger = Ledger(path, readonly=True)
+    if waiting:
+        print(f"wattprint: note: {len(waiting)} run(s) wait in pending files until the "
+              "ledger can be written; see `wattprint pending`", file=sys.stderr)
+    return ledger
 
 
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")

@@ -1,15 +1,20 @@
 """``wattprint run [options] -- CMD ARGS…``: run a command and measure its process tree.
 
 The command's CPU time counts in full, children that exited before the end included
-(they are reaped inside the tracked tree, so their time flows into it). Signals sent to
-wattprint (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are forwarded to the child; wattprint exits
-with the child's exit status (128 + signal number when the child died of a signal).
+(they are reaped inside the tracked tree, so their time flows into it).
+
+The wrapped command always wins. wattprint exits with the command's exit status (128 +
+signal number when the command died of a signal), whatever happens to the measuring:
+signals sent to wattprint (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are forwarded to the command,
+which dies with wattprint when wattprint itself is killed (:mod:`._child`); a ledger that
+cannot be opened is a warning — the command runs, the run is kept in memory and saved as
+a pending run file that the ledger's next open records (``wattprint pending``); an end
+of run that cannot be written (disk full) is saved the same way. Only a budget stop
+(:data:`EXIT_BUDGET`) and a command that cannot be started change the status.
 
 The run is recorded in the ledger (unless ``--no-ledger``) with the command line, the exit
 code and a status: finished (exit 0), failed (non-zero exit) or interrupted (killed by a
-signal). A ledger that cannot be opened stops wattprint before the command starts. If the
-end of the run cannot be written (disk full), the summary is still printed, the error
-follows, and wattprint exits with 2 when the command itself succeeded.
+signal).
 
 Budgets (``--budget-kwh``, ``--budget-co2e-kg``, ``--budget-cost`` with ``--price-per-kwh``):
 with ``--on-budget stop`` (default) the command is sent SIGTERM when the energy used — or,
@@ -35,15 +40,17 @@ import threading
 from typing import Any, Callable
 
 from .._format import format_energy, format_mass, format_power
+from .._printable import printable
 from ..errors import UsageError
 from ..tracker import Tracker
+from ._child import FORWARDED, ChildSupervisor
 
 USES_LEDGER = True
 
 #: Exit status of ``wattprint run`` when a budget stopped the command.
 EXIT_BUDGET = 3
 
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+__all__ = ["EXIT_BUDGET", "FORWARDED", "add_arguments", "handle"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -183,110 +190,116 @@ def handle(args: argparse.Namespace) -> int:
     from ..ledger._query import clean_tags
 
     tags = clean_tags([*config.tags, *args.tag])
-    ledger = None
-    if not args.no_ledger:
-        from ..ledger import Ledger
-
-        ledger = Ledger(config.ledger)  # fails here, before the command starts
-    try:
-        return _run(args, cmd, config, tags, ledger)
-    finally:
-        if ledger is not None:
-            ledger.close()
+    with ChildSupervisor() as supervisor:  # signal handlers before anything starts
+        return _run(args, cmd, config, tags, supervisor)
 
 
 def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
-         ledger: Any) -> int:
+         supervisor: ChildSupervisor) -> int:
     settings = {"pue": config.pue} if config.pue is not None else {}
     # Track this process's tree: the child is reaped here, so its CPU time (and that of
     # everything it reaped) flows into this process's children_* times.
     stopper = _BudgetStop(args.grace_s)
     tracker = Tracker(args.name or " ".join(cmd)[:200], mode=config.mode,
-                      rate_hz=config.rate_hz, gpus=config.gpus, ledger=ledger,
+                      rate_hz=config.rate_hz, gpus=config.gpus,
+                      ledger=None if args.no_ledger else config.ledger,
                       project=config.project, tags=tags, zone=config.zone, command=cmd,
                       settings=settings, budget_kwh=args.budget_kwh,
                       budget_co2e_kg=args.budget_co2e_kg, budget_cost=args.budget_cost,
                       on_budget=stopper if args.on_budget == "stop" else _warn_budget,
                       price_per_kwh=args.price_per_kwh, currency=args.currency,
                       job=_launcher_job())
-    progress_file = _progress_path()
     tracker.start()
-    if tracker.ledger_error is not None:
-        tracker.stop()
-        raise tracker.ledger_error
+    if tracker.ledger_error is not None:  # the reason was logged by the tracker
+        print("wattprint: warning: the command runs anyway; pass --no-ledger to run it "
+              "without recording", file=sys.stderr)
+    if supervisor.pending:  # signalled before the command started: do not start it
+        signum = supervisor.pending[0]
+        tracker.stop(exit_code=-signum)
+        print(f"wattprint: {signal.Signals(signum).name} before the command started; it "
+              "was not run", file=sys.stderr)
+        return 128 + signum
+    progress_file = _progress_path()
     try:
-        child = subprocess.Popen(cmd, env={**os.environ, PROGRESS_ENV: progress_file,
-                                           **_job_env(tracker)})
-        stopper.child = child
+        child = supervisor.start(cmd, {**os.environ, PROGRESS_ENV: progress_file,
+                                       **_job_env(tracker)})
     except OSError as err:
         tracker.stop(exit_code=127)
+        _unlink(progress_file)
         raise UsageError(f"could not start {cmd[0]!r}: {err.strerror or err}") from err
-
-    previous = {}
-
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            child.send_signal(signum)
-        except ProcessLookupError:
-            pass
-
-    for sig in FORWARDED:
-        previous[sig] = signal.signal(sig, forward)
+    stopper.child = child
     live_stop = threading.Event()
-    live = None
-    # (its CPU counts in the run's overhead_cpu_s, with the tracker's own threads)
-    if not config.quiet and sys.stderr.isatty():
-        live = tracker.start_thread(_live, "wattprint-live", tracker, live_stop,
-                                    carbon_hook(config), progress_file)
-    else:  # no display: still follow the command's progress (forecast budgets)
-        live = tracker.start_thread(_follow_progress, "wattprint-progress", tracker,
-                                    live_stop, progress_file)
+    live = _start_live(tracker, live_stop, config, progress_file)
+    returncode = supervisor.wait()
+    code = returncode if returncode >= 0 else 128 - returncode
+    # From here on nothing changes the command's status but a budget stop.
+    live_stop.set()
+    if live is not None:
+        live.join(timeout=5.0)
+    stopper.cancel()  # the command has ended: a late budget event stops nothing
+    _unlink(progress_file)
+    end_reason = None
+    if stopper.event is not None:
+        code = EXIT_BUDGET
+        end_reason = (f"{stopper.event.message}; wattprint sent SIGTERM"
+                      + (" and SIGKILL" if stopper.killed else ""))
     try:
-        while True:
-            try:
-                returncode = child.wait()
-                break
-            except KeyboardInterrupt:  # pragma: no cover - handler forwards instead
-                continue
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        live_stop.set()
-        if live is not None:
-            live.join()
-        if child.poll() is None:
-            child.wait()
-        stopper.cancel()  # the command has ended: a late budget event stops nothing
-        if stopper.event is not None:
-            tracker._end_reason = (f"{stopper.event.message}; wattprint sent SIGTERM"
-                                   + (" and SIGKILL" if stopper.killed else ""))
-        result = tracker.stop(exit_code=child.returncode)
-        try:
-            os.unlink(progress_file)
-        except OSError:
-            pass
+        result = tracker.stop(exit_code=returncode, end_reason=end_reason)
+        _report(args, config, tracker, result, stopped=stopper.event is not None)
+    except Exception as err:  # noqa: BLE001 - the command's status wins over any report
+        print(f"wattprint: warning: the run's report failed ({type(err).__name__}: "
+              f"{printable(err)}); the command's exit status is kept", file=sys.stderr)
+    return code
 
+
+def _start_live(tracker: Tracker, stop: threading.Event, config: Any,
+                progress_file: str) -> threading.Thread | None:
+    """The live line on a terminal, else a thread that only follows the command's
+    progress (forecast budgets); None when no thread can be started. Its CPU counts in
+    the run's ``overhead_cpu_s``, with the tracker's own threads."""
+    if not config.quiet and sys.stderr.isatty():
+        target, name, extra = _live, "wattprint-live", (carbon_hook(config), progress_file)
+    else:
+        target, name, extra = _follow_progress, "wattprint-progress", (progress_file,)
+    try:
+        return tracker.start_thread(target, name, tracker, stop, *extra)
+    except Exception as err:  # noqa: BLE001 - the command runs on without it
+        print(f"wattprint: warning: no live display ({err})", file=sys.stderr)
+        return None
+
+
+def _report(args: argparse.Namespace, config: Any, tracker: Tracker, result: Any, *,
+            stopped: bool) -> None:
     if args.json:
         text = json.dumps(result.to_dict(), indent=2, default=str)
         if args.json == "-":
             print(text)
         else:
-            with open(args.json, "w") as fh:
-                fh.write(text + "\n")
+            try:
+                with open(args.json, "w") as fh:
+                    fh.write(text + "\n")
+            except OSError as err:
+                print(f"wattprint: warning: could not write --json {args.json}: "
+                      f"{err.strerror or err}", file=sys.stderr)
     if not config.quiet:
-        print(result.summary(), file=sys.stderr)
-        print(accounting_summary(result, config), file=sys.stderr)
-        job_text = _job_summary(tracker, ledger)
+        print(_printable_lines(result.summary()), file=sys.stderr)
+        print(_printable_lines(accounting_summary(result, config)), file=sys.stderr)
+        job_text = _job_summary(tracker, None if args.no_ledger else config.ledger)
         if job_text:
-            print(job_text, file=sys.stderr)
-    code = returncode if returncode >= 0 else 128 - returncode
-    if stopper.event is not None:
-        print(f"wattprint: stopped: {result.end_reason}", file=sys.stderr)
-        code = EXIT_BUDGET
-    if ledger is not None and tracker.ledger_error is not None:
-        print(f"wattprint: error: {tracker.ledger_error}", file=sys.stderr)
-        return code or 2
-    return code
+            print(_printable_lines(job_text), file=sys.stderr)
+    if stopped:
+        print(f"wattprint: stopped: {printable(result.end_reason)}", file=sys.stderr)
+
+
+def _printable_lines(text: str) -> str:
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 # -- distributed jobs ----------------------------------------------------------------------
@@ -314,13 +327,16 @@ def _job_env(tracker: Tracker) -> dict[str, str]:
     return {"WATTPRINT_LAUNCHER_JOB": job.job_id}
 
 
-def _job_summary(tracker: Tracker, ledger: Any) -> str | None:
+def _job_summary(tracker: Tracker, ledger_path: str | None) -> str | None:
     """The whole job, when ranks inside the command recorded parts of it."""
     job = tracker.job
-    if job is None or ledger is None or tracker.run_id is None:
+    if job is None or ledger_path is None or tracker.run_id is None:
         return None
+    from ..ledger import Ledger
+
     try:
-        result = ledger.job(job.job_id)
+        with Ledger(ledger_path, readonly=True) as ledger:
+            result = ledger.job(job.job_id)
     except Exception:  # noqa: BLE001 - the summary above stands
         return None
     if len(result.parts) < 2:

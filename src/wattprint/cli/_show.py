@@ -168,7 +168,7 @@ def handle(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(job.to_dict(), indent=1, default=str))
         else:
-            print("\n".join(job_lines(job)))
+            print("\n".join(printable(line) for line in job_lines(job)))
         return 0
     assert record is not None
     if args.json:
