@@ -33,8 +33,6 @@ def handle(args: argparse.Namespace) -> int:
         for path in args.others:
             with Ledger(path, readonly=True) as other:
                 copied = ledger.import_runs(other, samples=args.samples)
-            jobs = sorted({r.job_id for r in ledger.runs(per_job=False) if r.id in set(copied)
-                           and r.job_id})
-            print(f"{path}: {len(copied)} run(s) copied"
-                  + (f"; jobs: {', '.join(jobs)}" if jobs else ""))
+            print(f"{path}: {len(copied)} run(s) copied")
+    print("see the jobs with `wattprint runs`; one in full with `wattprint show JOB`")
     return 0
