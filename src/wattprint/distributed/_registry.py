@@ -21,7 +21,10 @@ import os
 import re
 import tempfile
 import time
+
 import psutil
+
+from .._proctree import _stat_times
 
 __all__ = ["JobRegistry", "registry_root"]
 
@@ -50,24 +53,32 @@ def _folder_name(job_id: str, host: str) -> str:
     return f"{safe}-{digest}"
 
 
-def _started(pid: int) -> float | None:
+def _started(pid: int) -> int:
+    """The start time of ``pid`` in clock ticks since boot (procfs), or its creation time
+    in milliseconds from psutil elsewhere; 0 when it is gone."""
     try:
-        return psutil.Process(pid).create_time()
+        return _stat_times(pid)[1]
+    except OSError:
+        pass
+    try:
+        return int(psutil.Process(pid).create_time() * 1000)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return None
+        return 0
 
 
 class JobRegistry:
     """This machine's registrations of one job (see the module doc)."""
 
-    #: Seconds a peers() reading is reused (the process tree refreshes once a second).
-    REFRESH_S = 0.5
+    #: Seconds after which the registrations are checked again even if the folder did not
+    #: change (a member killed with SIGKILL leaves its file; its PID may be reused).
+    RECHECK_S = 10.0
 
     def __init__(self, job_id: str, host: str, *, root: str | None = None) -> None:
         self.folder = os.path.join(root or registry_root(), "jobs", _folder_name(job_id, host))
         self._own_file: str | None = None
         self._lock_fd = -1
         self._peers: set[int] = set()
+        self._seen: tuple[int, int] | None = None  # the folder's (mtime_ns, size) last read
         self._read_s = float("-inf")
 
     def register(self, key: str, pid: int | None = None) -> None:
@@ -77,14 +88,21 @@ class JobRegistry:
         path = os.path.join(self.folder, f"{re.sub(r'[^A-Za-z0-9_-]', '_', key)}.pid")
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="ascii") as f:
-            f.write(f"{pid} {_started(pid) or 0:.3f}\n")
+            f.write(f"{pid} {_started(pid)}\n")
         os.replace(tmp, path)
         self._own_file = path
 
     def peers(self, exclude: int | None = None) -> set[int]:
-        """PIDs of the live registered members, other than ``exclude``."""
+        """PIDs of the live registered members, other than ``exclude``. The folder is read
+        again only when it changed (a member came or went) or every :data:`RECHECK_S`:
+        the process tree asks once a second, and this must cost next to nothing."""
         now = time.monotonic()
-        if now - self._read_s >= self.REFRESH_S:
+        try:
+            st = os.stat(self.folder)
+            seen: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = None
+        if seen != self._seen or now - self._read_s >= self.RECHECK_S:
             found: set[int] = set()
             try:
                 names = os.listdir(self.folder)
@@ -96,13 +114,12 @@ class JobRegistry:
                 try:
                     with open(os.path.join(self.folder, name), encoding="ascii") as f:
                         pid_text, started_text = f.read().split()[:2]
-                    pid, started = int(pid_text), float(started_text)
+                    pid, started = int(pid_text), int(float(started_text))
                 except (OSError, ValueError):
                     continue
-                actual = _started(pid)
-                if actual is not None and abs(actual - started) < 1.0:
+                if started and _started(pid) == started:  # alive, and not a reused PID
                     found.add(pid)
-            self._peers, self._read_s = found, now
+            self._peers, self._seen, self._read_s = found, seen, now
         return self._peers - ({exclude} if exclude is not None else set())
 
     def claim_host(self) -> bool:
