@@ -137,3 +137,12 @@ def test_flop_as_the_literature_writes_it() -> None:
     assert format_flop(1.2e12) == "1.2 trillion FLOP"
     assert format_flop(1e300) == "1 × 10³⁰⁰ FLOP"
     assert format_flop(math.nan) == "unknown"
+
+
+@pytest.mark.parametrize("value,expected", [
+    (999_999.5, "1 million"), (999_999_999.7, "1 billion"), (999.9996e12, "> 1,000 trillion")])
+def test_rounding_up_into_words(value, expected) -> None:
+    """Just under a word's threshold, rounding reaches it: the word, never a crash."""
+    assert format_number(value) == expected
+    assert format_water(value * 1e3) == expected + " m³"
+    assert format_money(value, "USD") == expected + " USD"

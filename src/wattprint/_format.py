@@ -110,8 +110,9 @@ def _unknown(value: float | None, what: str, missing: str) -> str:
 
 
 def _words(value: float, unit: str, digits: int) -> str:
-    """``value`` (>= a million, in the largest unit) as "3.6 million TWh", or the cap."""
-    index = max(i for i, (size, _) in enumerate(WORDS) if value >= size)
+    """``value`` (in the largest unit; a million or just under, which rounds to it) as
+    "3.6 million TWh", or the cap."""
+    index = max((i for i, (size, _) in enumerate(WORDS) if value >= size), default=0)
     while value < CAP:
         size, word = WORDS[index]
         scaled = _round_sig(value / size, digits)
@@ -206,7 +207,7 @@ def format_money(amount: float | None, currency: str | None = None, *, digits: i
                 "< -" + text[2:] if text.startswith("> ") else "-" + text)
     if amount == 0:
         return f"0{suffix}"
-    if amount >= WORDS[0][0]:
+    if amount >= WORDS[0][0] - 0.5:  # whole units from 10,000 on: 999,999.5 is a million
         return _words(amount, currency or "", digits).rstrip()
     if amount >= 1:
         cents = round(amount, 2)
