@@ -339,3 +339,30 @@ def test_escape_codes_in_names_never_reach_the_terminal(tmp_path) -> None:
     assert "p\\x1b[31mred" in listing.stdout
     # the ledger keeps the name as given: only the display is escaped
     assert json.loads(wp(tmp_path, "show", "last", "--json").stdout)["name"] == name
+
+
+def test_an_io_error_on_a_full_disk_is_reported_as_disk_full(small_disk) -> None:
+    """SQLite reports some writes that fail for want of space as a plain I/O error
+    (growing the shared-memory file); the message must still say "disk full"."""
+    from wattprint.ledger._sqlite import translate
+
+    ledger = str(small_disk / "ledger.db")
+    io_error = sqlite3.OperationalError("disk I/O error")
+    io_error.sqlite_errorcode = 4874  # SQLITE_IOERR_SHMSIZE
+    assert translate(io_error, ledger).reason == "io"  # space left: a real I/O error
+    fill_disk(small_disk)
+    err = translate(io_error, ledger)
+    assert err.reason == "full" and str(err).startswith("disk full: ")
+    assert ledger in str(err) and "free some disk space" in str(err)
+
+
+def test_pending_says_why_when_the_ledger_still_cannot_take_the_runs(tmp_path) -> None:
+    ledger = tmp_path / "ledger.db"
+    ledger.write_bytes(b"garbage" * 1000)
+    assert wp(tmp_path, "run", "-q", "--", PY, "-c", "pass").returncode == 0
+    (pending,) = (tmp_path / "ledger.db.pending").iterdir()
+    proc = wp(tmp_path, "pending")
+    assert proc.returncode == 2 and "stay where they are" in proc.stderr, proc.stderr
+    assert "not a readable SQLite database" in proc.stderr and pending.exists()
+    listing = wp(tmp_path, "runs")  # a damaged ledger stays a clean error for readers
+    assert listing.returncode == 2 and "Traceback" not in listing.stderr
