@@ -140,9 +140,21 @@ def test_flop_as_the_literature_writes_it() -> None:
 
 
 @pytest.mark.parametrize("value,expected", [
-    (999_999.5, "1 million"), (999_999_999.7, "1 billion"), (999.9996e12, "> 1,000 trillion")])
+    (999_999.5, "1 million"), (999_999_999.7, "1 billion"), (999.9996e12, "1,000 trillion"),
+    (1e15, "> 1,000 trillion")])
 def test_rounding_up_into_words(value, expected) -> None:
     """Just under a word's threshold, rounding reaches it: the word, never a crash."""
     assert format_number(value) == expected
     assert format_water(value * 1e3) == expected + " m³"
     assert format_money(value, "USD") == expected + " USD"
+
+
+@settings(max_examples=300, deadline=None)
+@given(exponent=st.integers(-12, 30), below=st.floats(0, 1e-3),
+       which=st.integers(0, len(LADDERS) - 1))
+def test_values_just_under_a_power_of_ten_round_up_cleanly(exponent, below, which) -> None:
+    """Where rounding crosses into the next unit or word (999.96 Wh, 999,999.5 L)."""
+    fmt, steps = LADDERS[which]
+    value = 10.0 ** exponent * 3.6 ** (which == 0) * (1 - below)
+    _check(fmt(value), value, steps)
+    _check(format_number(value), value, ())

@@ -116,10 +116,8 @@ def _words(value: float, unit: str, digits: int) -> str:
     while value < CAP:
         size, word = WORDS[index]
         scaled = _round_sig(value / size, digits)
-        if scaled < 1000:
+        if scaled < 1000 or index + 1 == len(WORDS):  # just under the cap: "1,000 trillion"
             return f"{_plain(scaled, digits)} {word} {unit}"
-        if index + 1 == len(WORDS):
-            break  # rounds up to the cap
         index += 1
     return f"> {_plain(CAP / WORDS[-1][0], digits)} {WORDS[-1][1]} {unit}"
 
