@@ -337,6 +337,9 @@ def test_escape_codes_in_names_never_reach_the_terminal(tmp_path) -> None:
         assert not any(c in out for c in "\x1b\x07\x9b\u202e"), repr(out)
     assert "\\x1b[2J\\x1b]0;pwned\\x07evil\\u202eexe.txt" in shown.stdout
     assert "p\\x1b[31mred" in listing.stdout
+    tagged = wp(tmp_path, "tag", "last", "\x1b[5mblink")
+    assert tagged.returncode == 0 and "\x1b" not in tagged.stdout
+    assert "\\x1b[5mblink" in tagged.stdout
     # the ledger keeps the name as given: only the display is escaped
     assert json.loads(wp(tmp_path, "show", "last", "--json").stdout)["name"] == name
 

@@ -75,9 +75,15 @@ class ChildSupervisor:
         self.pending: list[int] = []
         self._previous: dict[int, Any] = {}
         self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
-        self._old_wakeup_fd = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        try:
+            os.set_blocking(self._wake_r, False)
+            os.set_blocking(self._wake_w, False)
+            self._old_wakeup_fd = signal.set_wakeup_fd(self._wake_w,
+                                                       warn_on_full_buffer=False)
+        except BaseException:  # ValueError: not the main thread
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            raise
         for sig in FORWARDED:
             if signal.getsignal(sig) is signal.SIG_IGN:
                 continue  # ignored by whoever started wattprint (nohup): keep it so

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .._printable import printable
 from ..errors import UsageError
 from ._common import open_ledger
 
@@ -24,5 +25,5 @@ def handle(args: argparse.Namespace) -> int:
     with open_ledger(args, write=True) as ledger:
         run_id = ledger.resolve(args.run)
         tags = ledger.tag(run_id, add=args.tags, remove=args.remove)
-    print(f"{run_id}: {', '.join(tags) if tags else '(no tags)'}")
+    print(f"{run_id}: {printable(', '.join(tags)) if tags else '(no tags)'}")
     return 0
