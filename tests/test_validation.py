@@ -169,6 +169,13 @@ def test_tracker_budget_and_price_must_be_finite():
         wattprint.Tracker(settings={"pue": math.nan}, sensors=[])
 
 
+def test_training_callback_refuses_a_nan_pue_at_setup():
+    from wattprint.integrations.lightning import WattprintCallback
+
+    with pytest.raises(UsageError, match="pue=nan: PUE must be"):
+        WattprintCallback(pue=math.nan, sensors=[FakeSensor(10.0)])
+
+
 def test_estimate_api_refuses_bare_small_params():
     from wattprint.estimate import estimate_training
 

@@ -158,7 +158,7 @@ API_CASES: dict[str, Callable[[Any], Any]] = {
 
 
 @pytest.mark.parametrize("case", sorted(API_CASES))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(x=BAD)
 @specials()
 def test_api_entry_points_refuse_or_give_finite_figures(case, x):
@@ -177,7 +177,7 @@ TRACKER_OPTIONS = {
 
 
 @pytest.mark.parametrize("option", sorted(TRACKER_OPTIONS))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(x=BAD)
 @specials()
 def test_tracker_options_refuse_or_keep_finite_values(option, x):
@@ -198,7 +198,7 @@ def running():
     assert_clean_figures(run.result.to_dict())
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(x=BAD, unit=st.sampled_from(["tokens", "samples", "steps", "requests"]))
 @specials(unit="tokens")
 def test_count_refuses_or_keeps_counters_finite(running, x, unit):
@@ -209,7 +209,7 @@ def test_count_refuses_or_keeps_counters_finite(running, x, unit):
     assert_clean_figures(running.counters)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(x=BAD)
 @specials()
 def test_progress_refuses_or_forecasts_finite(running, x):
@@ -223,7 +223,7 @@ def test_progress_refuses_or_forecasts_finite(running, x):
 
 
 @pytest.mark.parametrize("variable", ["WATTPRINT_PUE", "WATTPRINT_RATE_HZ"])
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(x=BAD)
 @specials()
 def test_environment_variables_refuse_or_give_finite_settings(tmp_path_factory, variable, x):
@@ -241,7 +241,7 @@ def test_environment_variables_refuse_or_give_finite_settings(tmp_path_factory, 
     assert_clean_figures({"pue": config.pue, "rate_hz": config.rate_hz})
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(x=BAD)
 @specials()
 def test_report_progress_never_raises(tmp_path_factory, x):
@@ -342,7 +342,7 @@ def check_cli(code: int, out: str, err: str, *, figures: bool) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CLI_CASES))
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(x=BAD)
 @specials()
 def test_estimate_flags_refuse_or_print_finite_figures(case, x):
@@ -350,7 +350,7 @@ def test_estimate_flags_refuse_or_print_finite_figures(case, x):
     check_cli(*cli(*argv, "--json"), figures=True)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(x=BAD)
 @specials()
 def test_estimate_text_output_has_no_nan_or_runaway_number(x):
@@ -358,14 +358,14 @@ def test_estimate_text_output_has_no_nan_or_runaway_number(x):
                    "0.3Wh"), figures=False)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(x=BAD)
 @specials()
 def test_equiv_refuses_or_prints_finite_equivalents(x):
     check_cli(*cli("equiv", f"{as_flag(x)}J", "--json"), figures=True)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(x=BAD)
 @specials()
 def test_check_refuses_or_prints_a_finite_verdict(x):
@@ -375,7 +375,7 @@ def test_check_refuses_or_prints_a_finite_verdict(x):
 
 @pytest.mark.parametrize("flag", ["--pue", "--market-factor", "--price-per-kwh",
                                   "--renewable-share"])
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(x=BAD)
 @specials()
 def test_report_flags_refuse_or_write_no_nan(flag, x):

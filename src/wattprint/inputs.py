@@ -190,19 +190,19 @@ def _show(value: Any) -> str:
         return f"<a {digits}-digit number>" if digits > 18 else str(int(value))
     if isinstance(value, numbers.Real):
         return f"{float(value):g}"
-    text = str(value) if isinstance(value, str) else repr(value)
-    digits = re.fullmatch(r"\s*[-+]?(\d+)\s*", text)
-    if digits and len(digits.group(1)) > 18:
-        return f"<a {len(digits.group(1))}-digit number>"
-    text = re.sub(r"\d{19,}", lambda m: f"<{len(m.group())} digits>", text)
+    text = _collapse(str(value) if isinstance(value, str) else repr(value))
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _collapse(text: str) -> str:
+    """A run of more than 18 digits as ``<401 digits>``."""
+    return re.sub(r"\d{19,}", lambda m: f"<{len(m.group())} digits>", text)
 
 
 def echo(text: Any) -> str:
     """``text`` quoted for an error message and cut short: a run of more than 18 digits
     becomes ``<401 digits>``, and the whole stays under ~40 characters."""
-    shown = repr(re.sub(r"\d{19,}", lambda m: f"<{len(m.group())} digits>", text)
-                 if isinstance(text, str) else text)
+    shown = repr(_collapse(text)) if isinstance(text, str) else _collapse(repr(text))
     if len(shown) <= 40:
         return shown
     return shown[:36] + ("...'" if isinstance(text, str) else "...")

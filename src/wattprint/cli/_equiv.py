@@ -34,7 +34,7 @@ def handle(args: argparse.Namespace) -> int:
     energy_j = parse_energy(text)
     rule = inputs.RULES["energy_j"]
     if energy_j > rule.high:
-        raise UsageError(f"ENERGY {text}: {rule.what} must be at most 1e22 J ({rule.usual}); "
+        raise UsageError(f"{inputs.describe('ENERGY', text)}: {rule.what} must be at most 1e22 J ({rule.usual}); "
                          "e.g. wattprint equiv 1287MWh")
     try:
         zone_text = args.zone or (args.country if args.country and

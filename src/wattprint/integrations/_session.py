@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable, Mapping, Sequence
 
+from .. import inputs
 from ..errors import BudgetExceeded, UsageError
 from ..result import COUNTER_UNITS, RunResult
 from ..tracker import Phase, Tracker
@@ -99,6 +100,7 @@ class TrainingSession:
             zone = tracker_options.get("zone")
         if write_model_card or carbon:
             _carbon.check_zone(zone)
+        inputs.pue("pue", pue)  # now, not in the accounting at the end of a long job
         Tracker(**{"name": name, **tracker_options})  # validate the options now, not at fit()
         self._user_run = run
         self._name = name
