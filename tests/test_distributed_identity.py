@@ -212,3 +212,55 @@ def test_parts_travel_as_plain_data():
         other.job = JobIdentity("slurm", "k")
         merge_parts([part, other])
 
+
+
+# -- ownership inside real trackers (NVML faked: no GPU on this machine) -----------------
+def _tracker(job, mode, nvml, tmp_path):
+    import wattprint
+
+    return wattprint.Tracker(mode=mode, job=job, rapl_root=str(tmp_path / "no-rapl"),
+                             detect_options={"nvml": nvml}).start()
+
+
+@pytest.mark.parametrize("mode", ["process", "machine"])
+def test_each_gpu_and_the_host_are_measured_once_per_machine(tmp_path, monkeypatch, mode):
+    from wattprint.testing.fake_nvml import FakeNVML
+
+    monkeypatch.setenv("WATTPRINT_RUNTIME_DIR", str(tmp_path / "rt"))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    nvml = FakeNVML(4)
+    ranks = [JobIdentity("torchrun", "job-own", rank=r, world_size=2, local_rank=r,
+                         local_world_size=2, host_id="h") for r in (0, 1)]
+    trackers = [_tracker(job, mode, nvml, tmp_path) for job in ranks]
+    try:
+        names = [sorted(s.name for s in t._sampler.sensors) for t in trackers]
+    finally:
+        for t in trackers:
+            t.stop()
+    assert [n for n in names[0] if n.startswith("nvml")] == ["nvml:0", "nvml:1"]
+    assert [n for n in names[1] if n.startswith("nvml")] == ["nvml:2", "nvml:3"]
+    host = [[n for n in ns if not n.startswith("nvml")] for ns in names]
+    if mode == "machine":  # whole host devices: one process of the job per machine
+        assert sum(bool(h) for h in host) == 1
+    else:  # each rank its own share, over its own process tree
+        assert all(h for h in host)
+
+
+def test_a_launcher_in_machine_mode_holds_every_whole_device(tmp_path, monkeypatch):
+    from wattprint.testing.fake_nvml import FakeNVML
+
+    monkeypatch.setenv("WATTPRINT_RUNTIME_DIR", str(tmp_path / "rt"))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    nvml = FakeNVML(2)
+    launcher = _tracker(JobIdentity("wattprint", "job-l", launcher=True, host_id="h"),
+                        "machine", nvml, tmp_path)
+    rank = _tracker(JobIdentity("torchrun", "job-l", rank=0, world_size=2, local_rank=0,
+                                local_world_size=2, host_id="h"), "machine", nvml, tmp_path)
+    try:
+        launcher_names = {s.name for s in launcher._sampler.sensors}
+        rank_names = {s.name for s in rank._sampler.sensors}
+    finally:
+        rank.stop()
+        launcher.stop()
+    assert {"nvml:0", "nvml:1"} <= launcher_names and len(launcher_names) > 2
+    assert rank_names == set()

@@ -285,9 +285,15 @@ class Tracker:
         gpus = [s for s in sensors if s.domain == "gpu"]
         keep_gpu = {id(gpus[i]) for i in owned_gpus(len(gpus), self.job)}
         host_owner = True
-        if self.mode == "machine" and any(s.domain != "gpu" for s in sensors):
-            host_owner = self._registry.claim_host() if self._registry is not None else \
-                self.job.local_rank == 0
+        if self.mode == "machine":
+            # whole devices: each counted by the one process holding its lock on this
+            # machine (a launcher around the ranks starts first and holds them all)
+            registry = self._registry
+            if registry is not None:
+                keep_gpu = {id(g) for g in gpus if id(g) in keep_gpu and registry.claim(g.name)}
+            if any(s.domain != "gpu" for s in sensors):
+                host_owner = (registry.claim_host() if registry is not None
+                              else self.job.local_rank == 0)
         kept, dropped = [], []
         for s in sensors:
             mine = id(s) in keep_gpu if s.domain == "gpu" else host_owner
@@ -322,8 +328,10 @@ class Tracker:
         part = JobPart.from_result(self._result, self.job, host=_hostname(),
                                   exit_code=self._exit_code)
         try:
-            self._job_result = gather_parts(self.job, part,
-                                            ledger_parts=self._recording.job_parts)
+            # without a process group the parts meet in the ledger: only if recorded
+            self._job_result = gather_parts(
+                self.job, part,
+                ledger_parts=self._recording.job_parts if self.run_id else None)
         except Exception as err:  # noqa: BLE001 - never fail the user's program
             log.error("wattprint: gathering the job's parts failed: %r", err)
 

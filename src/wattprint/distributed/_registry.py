@@ -8,8 +8,10 @@ folder per job under the user's runtime folder. Readers use it two ways:
   torchrun`` has every rank below it). Each rank then counts its own share of the
   host-level sensors (CPU share of RAPL package/DRAM, the CPU and RAM models, all linear
   in the tree's CPU time or memory), so the shares add up to the job's exactly once.
-- **machine mode**: whole host devices are counted by one process per machine, the
-  holder of the folder's ``host.lock`` (an ``flock``, released when it exits).
+- **machine mode**: whole devices are counted by one process per machine each: the
+  holder of the folder's ``host.lock`` counts the host devices, the holder of a GPU's
+  lock that GPU (``flock`` locks, released when the holder exits). A launcher (``wattprint
+  run -- torchrun …``) starts first and takes them all.
 
 A registration of a process that is gone (PID dead or reused) is ignored.
 """
@@ -76,7 +78,7 @@ class JobRegistry:
     def __init__(self, job_id: str, host: str, *, root: str | None = None) -> None:
         self.folder = os.path.join(root or registry_root(), "jobs", _folder_name(job_id, host))
         self._own_file: str | None = None
-        self._lock_fd = -1
+        self._locks: dict[str, int] = {}  # what -> the fd holding its flock
         self._peers: set[int] = set()
         self._seen: tuple[int, int] | None = None  # the folder's (mtime_ns, size) last read
         self._read_s = float("-inf")
@@ -125,18 +127,26 @@ class JobRegistry:
     def claim_host(self) -> bool:
         """Try to become the one process that counts whole host devices (machine mode)
         on this machine for this job. Held until :meth:`close` or the process exits."""
-        if self._lock_fd >= 0:
+        return self.claim("host")
+
+    def claim(self, what: str) -> bool:
+        """Try to become the one process of the job on this machine that counts ``what``
+        whole (``"host"``, or a GPU's sensor name in machine mode): an ``flock`` on
+        ``<what>.lock`` in the job's folder, held until :meth:`close` or exit. The
+        launcher, which starts first, takes everything it measures."""
+        if what in self._locks:
             return True
         if fcntl is None:
             return True
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
-        fd = os.open(os.path.join(self.folder, "host.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", what)
+        fd = os.open(os.path.join(self.folder, f"{name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
             return False
-        self._lock_fd = fd
+        self._locks[what] = fd
         return True
 
     def close(self) -> None:
@@ -147,6 +157,6 @@ class JobRegistry:
             except OSError:
                 pass
             self._own_file = None
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        for fd in self._locks.values():
+            os.close(fd)
+        self._locks.clear()
