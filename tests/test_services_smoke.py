@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from _services import torchrun
+import psutil
+
+from _services import loopback_run, torchrun
 from _services._proc import APT_SLURM, require
 from _services.rank_probe import read_probes
 
@@ -110,9 +112,12 @@ def test_ray_train_torch_trainer_two_gloo_workers_on_loopback(ray_cluster, tmp_p
     assert {w["job_id"] for w in workers} == {driver["driver_job_id"]}
     assert {w["env"]["RAY_JOB_ID"] for w in workers} == {driver["driver_job_id"]}
     assert len({w["pid"] for w in workers}) == 2
-    listening = ray_cluster.listening()
-    assert listening and all(a.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:", "[::1]:"))
-                             for a in listening), listening
+    # the namespace has no interface but loopback, and Ray listens on nothing else
+    interfaces = ray_cluster.interfaces()
+    assert list(interfaces) == ["lo"], interfaces
+    hosts = {a.rsplit(":", 1)[0].strip("[]").removeprefix("::ffff:")
+             for a in ray_cluster.listening()}
+    assert hosts and hosts <= {*interfaces["lo"], "0.0.0.0", "*", "::"}, hosts
 
 
 @pytest.mark.services
@@ -129,3 +134,14 @@ def test_torchrun_two_gloo_ranks_all_reduce(tmp_path) -> None:
     assert len({e["TORCHELASTIC_RUN_ID"] for e in envs}) == 1
     # both ranks are children of the torchrun agent, neither of the other
     assert ranks[0]["ppid"] == ranks[1]["ppid"] not in {r["pid"] for r in ranks}
+
+
+@pytest.mark.services
+def test_loopback_run_has_only_lo_and_leaves_nothing_running() -> None:
+    proc = loopback_run(["sh", "-c", "ip -o link; sleep 600 >/dev/null 2>&1 & echo $!"],
+                        timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [ln.split(":")[1].strip() for ln in lines[:-1]] == ["lo"]
+    pid = int(lines[-1])
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

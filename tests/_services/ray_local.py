@@ -1,17 +1,17 @@
 """A local Ray head for tests, inside a network namespace that has only the loopback
-interface, so no Ray process can listen on or send to anything but 127.0.0.1.
+interface (``netns.LoopbackNamespace``), so no Ray process can listen on or send to
+anything outside it.
 
 Ray picks the machine's own interface even when told ``--node-ip-address=127.0.0.1``
-(and probes 8.8.8.8 to find it); in a namespace with only ``lo`` it finds nothing else
-and uses 127.0.0.1. A ``sleep`` process holds the namespace; the head and every script
-enter it with ``nsenter``. Stopping kills every process in that namespace, by PID, and
-nothing else."""
+(it probes 8.8.8.8, then resolves the host name); in the namespace the probe fails at
+once and the host name's addresses, put on the namespace's ``lo``, are all it can use.
+The head and every driver enter the namespace with ``nsenter``. Stopping kills every
+process in the namespace, by PID, and nothing else (never ``ray stop``, which kills Ray
+processes machine-wide by name)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ._proc import APT_NETNS, PIP_RAY, ServiceError, clean_env, require, wait_for
+from ._proc import PIP_RAY, ServiceError, clean_env, require
+from .netns import LoopbackNamespace
 
 #: The GCS port inside the namespace: the namespace is private, so no clash is possible.
 GCS_PORT = 6379
@@ -33,62 +34,6 @@ def _ray_cli() -> str:
         pytest.fail(f"ray is not installed; install it with `{PIP_RAY}` (.ci/run does this "
                     "on CI)", pytrace=False)
     return require("ray", PIP_RAY)
-
-
-class LoopbackNamespace:
-    """A network namespace with only ``lo`` (up), held open by a ``sleep`` process."""
-
-    def __init__(self) -> None:
-        unshare, self.nsenter = require("unshare", APT_NETNS), require("nsenter", APT_NETNS)
-        ip = require("ip", APT_NETNS)
-        user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
-        self.user = user[:1]
-        self.holder = subprocess.Popen(
-            [unshare, *user, "--net", "--", "sh", "-c",
-             f"{ip} link set lo up && echo up && exec sleep 86400"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
-        line = self.holder.stdout.readline().strip() if self.holder.stdout else ""
-        if line != "up":
-            err = self.holder.stderr.read() if self.holder.stderr else ""
-            self.holder.kill()
-            raise ServiceError(f"could not create a loopback-only network namespace with "
-                               f"`unshare --net` (needs root or user namespaces): {err}")
-        self.inode = os.readlink(f"/proc/{self.holder.pid}/ns/net")
-
-    def prefix(self) -> list[str]:
-        """The argv prefix that runs a command inside the namespace."""
-        extra = ["--user", "--preserve-credentials"] if self.user else []
-        return [self.nsenter, f"--target={self.holder.pid}", *extra, "--net", "--"]
-
-    def pids(self) -> list[int]:
-        """Every process in the namespace (the holder included)."""
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    if os.readlink(f"/proc/{entry}/ns/net") == self.inode:
-                        found.append(int(entry))
-                except OSError:
-                    continue
-        return found
-
-    def close(self, timeout_s: float = 3) -> None:
-        """SIGTERM every process in the namespace, SIGKILL what is left after
-        ``timeout_s`` (gcs_server and raylet often ignore SIGTERM); the namespace
-        disappears with its last process."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in self.pids():
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            try:
-                wait_for("ray namespace empty", lambda: not self.pids(), timeout_s)
-                break
-            except ServiceError:
-                continue
-        self.holder.wait(timeout_s)
 
 
 class RayCluster:
@@ -119,7 +64,7 @@ class RayCluster:
         self.netns = LoopbackNamespace()
         try:
             proc = self.run([self.ray, "start", "--head", f"--port={GCS_PORT}",
-                             "--node-ip-address=127.0.0.1", f"--num-cpus={self.num_cpus}",
+                             f"--num-cpus={self.num_cpus}",
                              "--num-gpus=0", f"--temp-dir={self.temp_dir}",
                              "--object-store-memory=200000000", "--include-dashboard=false",
                              "--disable-usage-stats"], timeout=timeout_s)
@@ -157,6 +102,16 @@ class RayCluster:
         """``ss -ltnH`` inside the namespace: every listening TCP socket's local address."""
         out = self.run(["ss", "-ltnH"], timeout=10).stdout
         return [ln.split()[3] for ln in out.splitlines() if ln.strip()]
+
+    def interfaces(self) -> dict[str, list[str]]:
+        """The namespace's network interfaces and their addresses (only ``lo``)."""
+        found: dict[str, list[str]] = {}
+        for line in self.run(["ip", "-o", "link"], timeout=10).stdout.splitlines():
+            found[line.split(":")[1].strip().split("@")[0]] = []
+        for line in self.run(["ip", "-o", "addr"], timeout=10).stdout.splitlines():
+            parts = line.split()
+            found.setdefault(parts[1], []).append(parts[3].split("/")[0])
+        return found
 
     def stop(self) -> None:
         if self.netns is not None:

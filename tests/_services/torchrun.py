@@ -1,5 +1,7 @@
 """Real ``torchrun`` for tests: ``python -m torch.distributed.run --standalone`` (what the
-``torchrun`` command runs) with N CPU ranks, gloo kept on the loopback interface."""
+``torchrun`` command runs) with N CPU ranks and gloo, inside a loopback-only network
+namespace (``netns.py``): torchrun's agent connects to the host name's address, which
+outside the namespace need not be loopback."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ._proc import clean_env
+from .netns import LoopbackNamespace
 
 PIP_TORCH = "pip install -e '.[test,integrations]'"
 
@@ -25,12 +28,23 @@ def torchrun(script: str | Path, nproc: int = 2, env: Mapping[str, str] | None =
     finished process. ``env`` holds only the variables to add (``{"WATTPRINT_LEDGER": …}``,
     not a whole copied environment) to one without inherited launcher variables
     (``GLOO_SOCKET_IFNAME=lo`` is set); ``prefix`` goes before the launcher, e.g.
-    ``[*WATTPRINT, "run", "--"]`` to wrap it."""
+    ``[*WATTPRINT, "run", "--"]`` to wrap it. Whatever is left running in the namespace
+    when the command ends or times out is killed."""
     try:
         import torch.distributed.run  # noqa: F401
     except ImportError:
         import pytest
         pytest.fail(f"torch is not installed; install it with `{PIP_TORCH}`", pytrace=False)
-    return subprocess.run([*prefix, *torchrun_argv(script, nproc, args)],
-                          env=clean_env(env), cwd=str(cwd) if cwd else None,
-                          capture_output=True, text=True, timeout=timeout)
+    return loopback_run([*prefix, *torchrun_argv(script, nproc, args)], env=env,
+                        timeout=timeout, cwd=cwd)
+
+
+def loopback_run(argv: Sequence[str], env: Mapping[str, str] | None = None,
+                 timeout: float = 180, cwd: Path | str | None = None
+                 ) -> subprocess.CompletedProcess[str]:
+    """Run any command (a Lightning DDP script, ``wattprint run -- …``) in a fresh
+    loopback-only namespace with the environment ``torchrun`` builds; kill what it
+    leaves behind."""
+    with LoopbackNamespace() as ns:
+        return ns.run(argv, env=clean_env(env), timeout=timeout,
+                      cwd=str(cwd) if cwd else None)
