@@ -220,9 +220,9 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
               "was not run", file=sys.stderr)
         return 128 + signum
     progress_file = _progress_path()
+    progress_env = {PROGRESS_ENV: progress_file} if progress_file else {}
     try:
-        child = supervisor.start(cmd, {**os.environ, PROGRESS_ENV: progress_file,
-                                       **_job_env(tracker)})
+        child = supervisor.start(cmd, {**os.environ, **progress_env, **_job_env(tracker)})
     except OSError as err:
         tracker.stop(exit_code=127)
         _unlink(progress_file)
@@ -253,7 +253,7 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
 
 
 def _start_live(tracker: Tracker, stop: threading.Event, config: Any,
-                progress_file: str) -> threading.Thread | None:
+                progress_file: str | None) -> threading.Thread | None:
     """The live line on a terminal, else a thread that only follows the command's
     progress (forecast budgets); None when no thread can be started. Its CPU counts in
     the run's ``overhead_cpu_s``, with the tracker's own threads."""
@@ -295,9 +295,10 @@ def _printable_lines(text: str) -> str:
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
-def _unlink(path: str) -> None:
+def _unlink(path: str | None) -> None:
     try:
-        os.unlink(path)
+        if path:
+            os.unlink(path)
     except OSError:
         pass
 
@@ -351,10 +352,17 @@ def _job_summary(tracker: Tracker, ledger_path: str | None) -> str | None:
 PROGRESS_ENV = "WATTPRINT_PROGRESS_FILE"
 
 
-def _progress_path() -> str:
+def _progress_path() -> str | None:
+    """A fresh file for the command's progress; None when none can be made (a full
+    temporary folder): the command then runs without progress reports."""
     import tempfile
 
-    fd, path = tempfile.mkstemp(prefix="wattprint-progress-", suffix=".txt")
+    try:
+        fd, path = tempfile.mkstemp(prefix="wattprint-progress-", suffix=".txt")
+    except OSError as err:
+        print(f"wattprint: warning: no progress file ({err.strerror or err}); forecasts "
+              "from the command's progress are off", file=sys.stderr)
+        return None
     os.close(fd)
     return path
 
@@ -372,8 +380,8 @@ def _read_progress(tracker: Tracker, path: str) -> None:
         return
 
 
-def _follow_progress(tracker: Tracker, stop: threading.Event, path: str) -> None:
-    while not stop.wait(1.0):
+def _follow_progress(tracker: Tracker, stop: threading.Event, path: str | None) -> None:
+    while path and not stop.wait(1.0):
         _read_progress(tracker, path)
 
 
