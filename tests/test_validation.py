@@ -192,6 +192,26 @@ def test_report_progress_never_raises_on_a_huge_integer(tmp_path, monkeypatch):
     assert not (tmp_path / "progress").exists()
 
 
+@pytest.mark.parametrize("garbage", [math.nan, math.inf, -40.0])
+def test_a_sensor_returning_garbage_is_a_failed_read_not_a_figure(garbage):
+    """Hardware is an entry too: a driver's NaN, infinity or negative watts after a good
+    start is a read error (a gap, bridged on recovery), and every figure stays finite."""
+    import time
+
+    def power_w(t: float) -> float:
+        return garbage if 0.1 < t < 0.3 else 100.0
+
+    with wattprint.track(sensors=[FakeSensor(power_w, counter=False)], rate_hz=50) as run:
+        time.sleep(0.5)
+    device = run.result.devices[0]
+    assert device.errors > 0 and "the sensor returned" in device.last_error
+    assert device.gaps and device.gaps[0][1] is not None  # the gap closed on recovery
+    for value in (run.result.energy_j, run.result.peak_power_w, device.energy_j,
+                  device.mean_power_w):
+        assert math.isfinite(value) and value >= 0
+    assert run.result.energy_j > 0
+
+
 # -- configuration files and environment variables ----------------------------------------------
 def test_env_pue_nan_names_the_variable(tmp_path):
     proc = wp(tmp_path, "config", env=cli_env(tmp_path, WATTPRINT_PUE="nan"))

@@ -36,7 +36,7 @@ from typing import Callable, Sequence
 
 from ._integrate import counter_energy_j, spread_counter_j, trapezoid_energy_j
 from ._threadcpu import ThreadCPU
-from .errors import UsageError
+from .errors import SensorReadError, UsageError
 from .sensors.base import Reading, Sensor
 
 __all__ = ["Sampler", "SensorTotals", "Snapshot", "counter_energy_j", "trapezoid_energy_j",
@@ -338,7 +338,7 @@ class Sampler:
 
     def _first_read(self, slot: _Slot, share: tuple[float, float] | None) -> None:
         try:
-            slot.last = slot.sensor.read()
+            slot.last = _check_reading(slot.sensor.read())
             slot.share_base = share
         except Exception as err:  # noqa: BLE001
             self._failed(slot, err, self._clock())
@@ -347,6 +347,7 @@ class Sampler:
               boundary: bool = False) -> None:
         try:
             reading = slot.sensor.read()
+            _check_reading(reading)
         except Exception as err:  # noqa: BLE001
             self._failed(slot, err, self._clock())
             return
@@ -501,3 +502,19 @@ class Sampler:
                     t.failures = 0
                     if t.gaps and t.gaps[-1][1] is None:
                         t.gaps[-1][1] = end
+
+
+def _check_reading(reading: Reading) -> Reading:
+    """``reading``, or :class:`SensorReadError` (reason ``invalid``) when its energy is NaN
+    or infinite or its power is NaN, infinite or negative: a driver's garbage is a failed
+    read (a gap, bridged), never a figure. (A cumulative energy may go back: a counter
+    reset, handled where deltas are taken.)"""
+    energy_j, power_w = reading[1], reading[2]
+    if (energy_j is not None and not -_INF < energy_j < _INF) or (
+            power_w is not None and not 0.0 <= power_w < _INF):
+        raise SensorReadError(f"the sensor returned energy_j={energy_j!r}, "
+                              f"power_w={power_w!r}", source="sampler", reason="invalid")
+    return reading
+
+
+_INF = float("inf")
