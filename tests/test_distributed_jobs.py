@@ -214,6 +214,11 @@ def test_two_hosts_with_their_own_ledgers_merge_into_one_job(tmp_path):
     assert shown["counters"]["tokens"] == 4000
     listed = wp_json(tmp_path, "runs", env=env)
     assert len(listed) == 1
+    # the export keeps every part, each with its job id and place in the job
+    exported = wp(tmp_path, "export", "--what", "runs", "--format", "jsonl", env=env)
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert sorted((r["job_id"], r["job"]["rank"], r["job"]["host_id"]) for r in rows) == [
+        ("exp-42", 0, "host-a"), ("exp-42", 1, "host-b")]
 
 
 def test_a_rank_killed_mid_job_leaves_the_others_to_finish_and_its_samples_count(tmp_path):

@@ -32,6 +32,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
              ("energy_high_j", "float"), ("mean_power_w", "float"),
              ("peak_power_w", "float"), ("basis", "str"), ("cpu_s", "float"),
              ("overhead_cpu_s", "float"), ("sample_count", "int"), ("command", "list"), ("settings", "json"),
+             ("job_id", "str"), ("job", "json"),
              *((f"count_{u}", "float") for u in COUNTER_COLUMNS),
              *((f"j_per_{u[:-1]}", "float") for u in COUNTER_COLUMNS)),
     "phases": (("run_id", "str"), ("phase", "str"), ("energy_j", "float"),
@@ -83,7 +84,7 @@ def _run_row(r: Any) -> list[Any]:
             r.duration_s, r.exit_code, r.host, r.mode, r.zone, r.energy_j,
             r.energy_low_j, r.energy_high_j, r.mean_power_w, r.peak_power_w,
             r.basis, r.cpu_s, r.overhead_cpu_s, r.samples, r.command, r.settings,
-            *_counters(r.counters, r.energy_j)]
+            r.job_id, r.job_info, *_counters(r.counters, r.energy_j)]
 
 
 def _records(ledger: Any, what: str, ids: Iterable[str], every_s: float | None
