@@ -214,6 +214,10 @@ def test_two_hosts_with_their_own_ledgers_merge_into_one_job(tmp_path):
     assert shown["counters"]["tokens"] == 4000
     listed = wp_json(tmp_path, "runs", env=env)
     assert len(listed) == 1
+    # a report of the job: its energy, and one CPU per machine (two machines here)
+    report = wp(tmp_path, "report", "exp-42", "-f", "md", env=env)
+    assert report.returncode == 0, report.stderr
+    assert "2 × " in report.stdout and "(CPU)" in report.stdout
     # the export keeps every part, each with its job id and place in the job
     exported = wp(tmp_path, "export", "--what", "runs", "--format", "jsonl", env=env)
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
@@ -237,6 +241,18 @@ def test_a_rank_killed_mid_job_leaves_the_others_to_finish_and_its_samples_count
     assert parts[0]["status"] == "finished"
     assert any("rank 1" in w and "interrupted" in w for w in shown["warnings"])
     assert shown["energy_j"] == pytest.approx(parts[0]["energy_j"] + parts[1]["energy_j"])
+    # the job as one run wherever a run is taken: the JSON report has the job's energy,
+    # and both ranks' share of this one machine's CPU is one CPU
+    report = wp_json_report(tmp_path, "exp-kill")
+    assert report["energy"]["energy_j"] == pytest.approx(shown["energy_j"])
+    cpus = [g for g in report["hardware"] if g["domain"] == "cpu"]
+    assert [g["count"] for g in cpus] == [1]
+
+
+def wp_json_report(tmp_path, run):
+    proc = wp(tmp_path, "report", run, "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 def test_hf_trainer_under_torchrun_writes_card_logs_and_mlflow_once_with_the_job_total(

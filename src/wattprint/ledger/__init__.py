@@ -313,11 +313,20 @@ class Ledger:
             return resolve(conn, run, self.path)[1]
 
     def get(self, run: str) -> RunRecord:
-        """One run in full (devices, phases, counters). Raises
+        """One run in full (devices, phases, counters) — or, given a distributed job's id,
+        the whole job as one record (see :mod:`._jobs`). Raises
         :class:`~wattprint.errors.RunNotFound`."""
         with self._reading() as conn:
+            if job_rids(conn, run):
+                return self._job_record(run)
             rid, _ = resolve(conn, run, self.path)
             return load_run(conn, rid)
+
+    def _job_record(self, job_id: str) -> RunRecord:
+        from ._jobs import job_record
+
+        parts = self.job_parts(job_id)
+        return job_record(parts, self.job(job_id))
 
     def samples(self, run: str, *, device: int | None = None,
                 every_s: float | None = None) -> Iterator[tuple[int, float, float, float]]:
@@ -333,6 +342,13 @@ class Ledger:
         """Device index → at most ``points + 1`` ``(t_s, power_w, energy_j)``, evenly
         spaced over the run, for charts; fast on runs of any length (index seeks)."""
         with self._reading() as conn:
+            if job_rids(conn, run):  # a job: every part's devices, times from its start
+                from ._jobs import job_series
+
+                parts = self.job_parts(run)
+                start = self.job(run).started_at
+                return job_series(parts, lambda rid, n: self.series(rid, points=n), start,
+                                  points=points)
             rid, _ = resolve(conn, run, self.path)
             return sample_series(conn, rid, points=points)
 

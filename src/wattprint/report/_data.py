@@ -87,7 +87,10 @@ def _describe_source(prov: dict[str, Any], kind: str) -> str:
 
 
 def hardware_groups(devices: Sequence[Any]) -> list[dict[str, Any]]:
-    """Counted devices grouped by (domain, device name, kind): ``count × device``."""
+    """Counted devices grouped by (domain, device name, kind): ``count × device``. In a
+    distributed job the ranks on one machine each count a share of its CPU and memory:
+    those are one device per machine (``provenance["job_part"]`` names the machine and
+    the part's own sensor), whereas every GPU entry is a GPU of its own."""
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     for d in devices:
         if not d.counted:
@@ -96,11 +99,20 @@ def hardware_groups(devices: Sequence[Any]) -> list[dict[str, Any]]:
         g = groups.setdefault(key, {"domain": d.domain, "device": d.device or d.name,
                                     "kind": d.kind, "count": 0, "energy_j": 0.0,
                                     "sensors": [], "method": _describe_source(
-                                        d.provenance, d.kind)})
-        g["count"] += 1
+                                        d.provenance, d.kind), "_seen": set()})
+        part = d.provenance.get("job_part") if isinstance(d.provenance, dict) else None
+        if isinstance(part, dict) and d.domain != "gpu":
+            ident: Any = (part.get("host_id"), part.get("sensor"))
+        else:
+            ident = len(g["_seen"])  # each entry a device of its own
+        if ident not in g["_seen"]:
+            g["_seen"].add(ident)
+            g["count"] += 1
         g["energy_j"] += d.energy_j or 0.0
         g["sensors"].append(d.name)
     order = {"gpu": 0, "cpu": 1, "dram": 2, "ram": 3, "system": 4}
+    for g in groups.values():
+        del g["_seen"]
     return sorted(groups.values(), key=lambda g: (order.get(g["domain"], 9), g["device"]))
 
 
