@@ -369,3 +369,15 @@ def test_pending_says_why_when_the_ledger_still_cannot_take_the_runs(tmp_path) -
     assert "not a readable SQLite database" in proc.stderr and pending.exists()
     listing = wp(tmp_path, "runs")  # a damaged ledger stays a clean error for readers
     assert listing.returncode == 2 and "Traceback" not in listing.stderr
+
+
+def test_an_output_file_that_cannot_be_written_is_a_user_error(tmp_path, small_disk) -> None:
+    assert wp(tmp_path, "run", "-q", "--", PY, "-c", "pass").returncode == 0
+    proc = wp(tmp_path, "report", "last", "--format", "md", "-o", "/proc/report.md")
+    assert proc.returncode == 2 and "/proc/report.md" in proc.stderr, proc.stderr
+    assert "unexpected" not in proc.stderr and "Traceback" not in proc.stderr
+    fill_disk(small_disk)
+    out = small_disk / "report.html"
+    proc = wp(tmp_path, "report", "last", "-o", str(out))
+    assert proc.returncode == 2, proc.stderr
+    assert "disk full" in proc.stderr and str(out) in proc.stderr, proc.stderr

@@ -3,15 +3,18 @@
 User errors (bad arguments, a missing command, a run id that does not exist, a ledger
 that cannot be used, a bad setting, a value refused by a function it was passed to) print
 one line naming the problem and the fix, and exit with status 2; no traceback. Those are
-the :class:`~wattprint.errors.WattprintError` family and plain ``ValueError`` — the
+the :class:`~wattprint.errors.WattprintError` family, plain ``ValueError`` — the
 convention of the accounting and estimate functions for a value out of its domain
-(``PUE is at least 1.0``). An unexpected internal error (any other exception) prints one
-line too (the traceback with ``-v``) and exits with status 1.
+(``PUE is at least 1.0``) — and an ``OSError`` about a file (an output path that cannot
+be written, a full disk: the file and the reason are named). An unexpected internal error
+(any other exception) prints one line too (the traceback with ``-v``) and exits with
+status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -130,8 +133,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 141
+    except OSError as err:
+        if err.filename is None and err.errno not in _FULL:  # no file named: a bug
+            return _unexpected(err, args.verbose)
+        print(f"wattprint: error: {_file_error(err)}", file=sys.stderr)
+        return 2
     except Exception as err:  # noqa: BLE001 - a bug: one line, the traceback with -v
         return _unexpected(err, args.verbose)
+
+
+#: errno values that mean "no space left": the disk, or the user's quota.
+_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def _file_error(err: OSError) -> str:
+    """A file the command was asked to read or write could not be: say which and why."""
+    path = printable(err.filename) if err.filename is not None else None
+    if err.errno in _FULL:
+        return (f"disk full: no space left to write {path or 'the output'} (fix: free "
+                "some disk space, or write to another disk)")
+    return f"{path}: {err.strerror or err}"
 
 
 def _unexpected(err: BaseException, verbose: bool) -> int:

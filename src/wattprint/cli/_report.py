@@ -99,7 +99,10 @@ def handle(args: argparse.Namespace) -> int:
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
         raise UsageError(f"-o {out}: the folder {parent} does not exist")
-    with open(out, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    try:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as err:  # named, so the CLI reports the file (a full disk included)
+        raise OSError(err.errno, err.strerror, out) from err
     print(f"wattprint: wrote {out} ({args.fmt}, {len(reports)} run(s))", file=sys.stderr)
     return 0
