@@ -121,6 +121,13 @@ class Tracker:
 
     Live figures while running: :attr:`energy_j`, :attr:`power_w`, :attr:`elapsed_s`,
     :attr:`counters` and :meth:`phase_totals` (the closed phase windows so far).
+
+    Distributed jobs (:mod:`wattprint.distributed`): under torchrun, Lightning DDP, Ray
+    Train, Slurm or MPI the tracker finds its job from the launcher (``job=None``,
+    default; a job id string or a :class:`~wattprint.distributed.JobIdentity` to say it,
+    ``False`` to measure this process alone). It then measures only what this rank owns
+    (its GPUs, its own share of the host), records its part with the job's id, and on
+    global rank 0 :attr:`job_result` is the whole job after :meth:`stop`.
     """
 
     def __init__(self, name: str | None = None, *, mode: str = "process",
