@@ -11,7 +11,7 @@ import pytest
 
 import wattprint
 from _cli import wp
-from wattprint.cli import _runs
+from wattprint.cli import _runs, main
 from wattprint.cli._common import table
 from wattprint.ledger import Ledger
 from wattprint.ledger import _query
@@ -68,13 +68,18 @@ def test_iter_runs_with_counters_reads_what_get_reads(ledger_path) -> None:
         assert [r.id for r in streamed] == [r.id for r in ledger.runs()]
 
 
-def test_runs_all_table_streamed_equals_the_whole_table(ledger_path, capsys) -> None:
+def test_runs_all_table_streamed_equals_the_whole_table(ledger_path, capsys,
+                                                        monkeypatch) -> None:
     proc = wp(ledger_path.parent, "runs", "--all")
     assert proc.returncode == 0, proc.stderr
     records = listing(ledger_path, per_job=True)
     expected = table(_runs.HEADERS, [_runs._row(r, None) for r in records],
                      right=_runs.RIGHT)
     assert proc.stdout == "\n".join(expected) + "\n"
+    monkeypatch.setattr(_runs, "SPOOL_ROWS", 3)  # rows go through the spool in batches
+    capsys.readouterr()
+    assert main(["--ledger", str(ledger_path), "runs", "--all"]) == 0
+    assert capsys.readouterr().out == proc.stdout
     limited = wp(ledger_path.parent, "runs", "-n", "2")
     assert limited.stdout.splitlines() == table(
         _runs.HEADERS, [_runs._row(r, None) for r in records[:2]], right=_runs.RIGHT) + [

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import marshal
 import sys
+import tempfile
 from typing import Any, Iterable
 
+from ..ledger._records import RunSummary
 from ._common import (add_filter_arguments, align, cells_of, filters_from, fmt_duration,
                       fmt_energy, fmt_time, open_ledger)
 
@@ -31,26 +34,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="JSON output for scripts")
 
 
+#: Formatted rows written to the temporary file at a time.
+SPOOL_ROWS = 500
 HEADERS = ("ID", "STARTED", "STATUS", "DURATION", "ENERGY", "BASIS", "PROJECT", "TAGS", "NAME")
 RIGHT = (3, 4)
 
 
 def handle(args: argparse.Namespace) -> int:
     """Runs are streamed from the ledger, never all held in memory: a first pass counts
-    them, finds their jobs and measures the columns, a second one prints (``--all`` on a
-    hundred thousand runs takes seconds and a few MiB)."""
+    them, finds their jobs, formats the rows into a temporary file and measures the
+    columns; a second one prints them aligned (``--all`` on a hundred thousand runs takes
+    seconds and a few MiB)."""
     filters = filters_from(args)
     limit = None if args.all or args.limit <= 0 else args.limit
     query = dict(filters, sort=args.sort, descending=not args.asc, limit=limit, per_job=True)
-    with open_ledger(args, write=False) as ledger:
+    with open_ledger(args, write=False) as ledger, tempfile.TemporaryFile() as spool:
         path = ledger.path
-        count, widths, job_firsts = 0, [len(h) for h in HEADERS], []
-        for r in ledger.iter_runs(**query):
+        count, widths, job_firsts, batch = 0, [len(h) for h in HEADERS], [], []
+        for r in ledger.iter_runs(**query, summary=True):
             count += 1
+            if r.job_id:  # one per job: the job's row waits for the job's figures
+                job_firsts.append(r)
+            if args.json:
+                continue
             if r.job_id:
-                job_firsts.append(r)  # one per job: the job's row waits for its figures
-            elif not args.json:
-                _widen(widths, _row(r, None))
+                batch.append((True, tuple(r)))
+            else:
+                cells = _row(r, None)
+                _widen(widths, cells)
+                batch.append((False, cells))
+            if len(batch) == SPOOL_ROWS:
+                marshal.dump(batch, spool)
+                batch = []
+        marshal.dump(batch, spool)
         jobs = {r.job_id: ledger.job(r.job_id) for r in job_firsts}
         for r in job_firsts:
             _widen(widths, _row(r, jobs[r.job_id]))
@@ -66,9 +82,13 @@ def handle(args: argparse.Namespace) -> int:
             return 0
         write = sys.stdout.write
         write(align(HEADERS, widths, RIGHT) + "\n")
-        for r in ledger.iter_runs(**query):
-            cells = _row(r, jobs.get(r.job_id) if r.job_id else None)
-            write(align(cells, widths, RIGHT) + "\n")
+        spool.seek(0)
+        for _ in range(count // SPOOL_ROWS + 1):  # the batches dumped above
+            for is_job, data in marshal.load(spool):
+                if is_job:
+                    summary = RunSummary(*data)
+                    data = _row(summary, jobs[summary.job_id])
+                write(align(data, widths, RIGHT) + "\n")
     if total > count:
         print(f"({count} of {total} runs; --all or -n N to see more)")
     return 0

@@ -245,14 +245,16 @@ class Ledger:
                   status: Sequence[str] | str | None = None, since: str | None = None,
                   until: str | None = None, name: str | None = None, sort: str = "started",
                   descending: bool = True, limit: int | None = None, per_job: bool = False,
-                  counters: bool = False) -> Iterator[RunRecord]:
+                  counters: bool = False, summary: bool = False) -> Iterator[Any]:
         """:meth:`runs` one at a time, in constant memory; ``counters``: with each run's
-        work counters too. Holds the ledger's lock while iterating: consume it promptly."""
+        work counters too; ``summary``: :class:`~wattprint.ledger._records.RunSummary`
+        rows (what a listing shows, faster). Holds the ledger's lock while iterating:
+        consume it promptly."""
         with self._reading() as conn:
             yield from iter_runs(conn, project=project, tags=tags, status=status,
                                  since=since, until=until, name=name, sort=sort,
                                  descending=descending, limit=limit, per_job=per_job,
-                                 counters=counters)
+                                 counters=counters, summary=summary)
 
     def count(self, *, project: str | None = None, tags: Sequence[str] = (),
               status: Sequence[str] | str | None = None, since: str | None = None,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from .._ledger_rules import clean_tags
 from ..errors import RunNotFound, UsageError
 from ._ids import ID_LENGTH, is_id_prefix
-from ._records import (DEVICE_COLUMNS, RUN_COLUMNS, STATUSES, RunRecord, device_from_row,
-                       phase_from_row, run_from_row)
+from ._records import (DEVICE_COLUMNS, RUN_COLUMNS, STATUSES, SUMMARY_COLUMNS, RunRecord,
+                       device_from_row, phase_from_row, run_from_row, summary_from_row)
 
 __all__ = ["SORT_KEYS", "list_runs", "iter_runs", "resolve", "load_run", "iter_samples",
            "clean_tags", "sample_series"]
@@ -54,19 +54,25 @@ def iter_runs(conn: sqlite3.Connection, *, project: str | None = None,
               tags: Sequence[str] = (), status: Sequence[str] | str | None = None,
               since: str | None = None, until: str | None = None, name: str | None = None,
               sort: str = "started", descending: bool = True, limit: int | None = None,
-              per_job: bool = False, counters: bool = False) -> Iterator[RunRecord]:
+              per_job: bool = False, counters: bool = False,
+              summary: bool = False) -> Iterator[Any]:
     """:func:`list_runs` one run at a time, in constant memory (a hundred thousand runs
     never sit in memory together); ``counters`` also reads each run's work counters (one
-    query per :data:`CHUNK_RUNS` runs)."""
+    query per :data:`CHUNK_RUNS` runs); ``summary`` yields :class:`RunSummary` rows
+    instead of records (no JSON column is read: what a listing shows)."""
     if sort not in SORT_KEYS:
         raise UsageError(f"cannot sort by {sort!r}; use one of {', '.join(SORT_KEYS)}")
     where, params = _filters(project, tags, status, since, until, name, per_job)
     direction = "DESC" if descending else "ASC"
-    sql = (f"SELECT {RUN_COLUMNS} FROM runs{where} ORDER BY {SORT_KEYS[sort]} {direction} "
+    columns = SUMMARY_COLUMNS if summary else RUN_COLUMNS
+    sql = (f"SELECT {columns} FROM runs{where} ORDER BY {SORT_KEYS[sort]} {direction} "
            f"NULLS LAST, runs.id {direction}")
     if limit:
         sql += f" LIMIT {int(limit)}"
     cursor = conn.execute(sql, params)
+    if summary:
+        yield from map(summary_from_row, cursor)
+        return
     while True:
         records = [run_from_row(row) for row in cursor.fetchmany(CHUNK_RUNS)]
         if not records:

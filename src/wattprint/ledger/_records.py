@@ -8,7 +8,7 @@ import json
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..result import DeviceEnergy, PhaseEnergy, RunResult, _per_unit
 
@@ -134,6 +134,34 @@ class RunRecord:
             peak_power_w=self.peak_power_w or 0.0, status=self.status,
             warnings=list(self.warnings), run_id=self.id, cpu_s=self.cpu_s,
             end_reason=self.end_reason, overhead_cpu_s=self.overhead_cpu_s)
+
+
+#: Columns of a run's listing row, in the order of :class:`RunSummary`'s fields.
+SUMMARY_COLUMNS = (
+    "runs.id, runs.started_at, runs.status, runs.duration_s, runs.energy_j, runs.basis, "
+    "runs.project, (SELECT group_concat(tag, char(31)) FROM run_tags t WHERE t.rid = runs.rid), "
+    "runs.name, runs.job_id")
+
+
+class RunSummary(NamedTuple):
+    """What a listing shows of a run (``wattprint runs``), read without the JSON columns:
+    the fields keep :class:`RunRecord`'s names."""
+
+    id: str
+    started_at: str
+    status: str
+    duration_s: float | None
+    energy_j: float | None
+    basis: str | None
+    project: str | None
+    tags: list[str]
+    name: str | None
+    job_id: str | None
+
+
+def summary_from_row(row: tuple) -> RunSummary:
+    tags = row[7]
+    return RunSummary(*row[:7], sorted(tags.split("\x1f")) if tags else [], row[8], row[9])
 
 
 def run_from_row(row: sqlite3.Row | tuple) -> RunRecord:
