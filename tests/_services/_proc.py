@@ -4,6 +4,7 @@ engine variables, and foreground daemons that log to a file and are stopped by P
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -88,6 +89,14 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text[-lines:])
 
 
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the test process dies, even by SIGKILL,
+    so no daemon outlives a killed pytest (Linux ``PR_SET_PDEATHSIG``; gVisor accepts the
+    call but does not send the signal)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Daemon:
     """A service run in the foreground as our child, its output in ``log``; stopped by PID."""
 
@@ -97,7 +106,7 @@ class Daemon:
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, env=dict(env or os.environ),
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=die_with_parent)
 
     @property
     def pid(self) -> int:

@@ -19,7 +19,7 @@ import socket
 import subprocess
 from typing import Mapping, Sequence
 
-from ._proc import APT_NETNS, ServiceError, require, wait_for
+from ._proc import APT_NETNS, ServiceError, die_with_parent, require, wait_for
 
 
 def _host_addresses() -> list[str]:
@@ -51,7 +51,7 @@ class LoopbackNamespace:
             [unshare, *user, "--net", "--", "sh", "-c",
              " && ".join(setup) + " && echo up && exec sleep 86400"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=die_with_parent)
         line = self.holder.stdout.readline().strip() if self.holder.stdout else ""
         if line != "up":
             err = self.holder.stderr.read() if self.holder.stderr else ""
