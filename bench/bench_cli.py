@@ -71,28 +71,71 @@ def wattprint_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "wattprint", *args]
 
 
-def child_env() -> dict[str, str]:
+def child_env(src: str | None = None) -> dict[str, str]:
+    """The children's environment: wattprint from ``src`` (a ``src`` folder of another
+    checkout, e.g. a ``git worktree`` of an older commit), else from PYTHONPATH or this
+    checkout."""
     env = dict(os.environ)
     # As after a pip install: .pyc files are written by the warm-up run and then loaded.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-    if os.path.isdir(src) and not env.get("PYTHONPATH"):
-        env["PYTHONPATH"] = src  # this checkout, not another installed copy
+    if src is not None:
+        env["PYTHONPATH"] = os.path.abspath(src)
+        return env
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    if os.path.isdir(here) and not env.get("PYTHONPATH"):
+        env["PYTHONPATH"] = here  # this checkout, not another installed copy
     return env
+
+
+def versions(against: str | None) -> dict[str, dict[str, str]]:
+    """Label -> environment of each wattprint measured: this one, and ``--against``."""
+    out = {"this": child_env()}
+    if against:
+        out["against"] = child_env(against)
+    return out
+
+
+def compare(cases: dict[str, list[str]], envs: dict[str, dict[str, str]], repeat: int,
+            unit: str) -> dict:
+    """Medians per case and version; the versions alternate run by run (the order
+    rotating), so both see the same load of a shared machine."""
+    samples: dict[str, dict[str, list[dict]]] = {c: {v: [] for v in envs} for c in cases}
+    for k in range(repeat):
+        for name, cmd in cases.items():
+            order = list(envs) if k % 2 == 0 else list(envs)[::-1]
+            for label in order:
+                samples[name][label].append(measure(cmd, env=envs[label]))
+    out: dict = {}
+    scale, fmt = (1e3, "{:8.1f} ms") if unit == "ms" else (1.0, "{:7.2f} s")
+    for name in cases:
+        out[name] = {label: medians(xs) for label, xs in samples[name].items()}
+        line = f"  {name:<30}"
+        for label, m in out[name].items():
+            line += (f"  [{label}] CPU {fmt.format(scale * m['cpu_s'])} wall "
+                     f"{fmt.format(scale * m['wall_s'])} RSS {m['peak_rss_mib']:7.1f} MiB")
+        print(line, flush=True)
+    return out
 
 
 # --- a ledger of many runs ---------------------------------------------------------------
 
-def make_ledger(path: str, n_runs: int) -> float:
+def make_ledger(path: str, n_runs: int, env: dict[str, str] | None = None) -> float:
     """A ledger of ``n_runs`` runs: one recorded for real (fake sensors, a phase, counters,
-    tags), then copied with SQL inserts (new ids and start times). Returns seconds taken."""
+    tags), then copied with SQL inserts (new ids and start times), by the wattprint of
+    ``env`` (in a child process). Returns seconds taken."""
+    t = time.perf_counter()
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--make-ledger", path,
+                    "--runs", str(n_runs)], env=env or child_env(), check=True)
+    return time.perf_counter() - t
+
+
+def _make_ledger(path: str, n_runs: int) -> None:
     import sqlite3
 
     import wattprint
     from wattprint.ledger._ids import new_run_id
     from wattprint.testing import FakeSensor
 
-    t = time.perf_counter()
     sensors = [FakeSensor(250.0, name="nvml:0", domain="gpu"),
                FakeSensor(40.0, name="cpu-model", domain="cpu", counter=False)]
     with wattprint.track("bench template run", sensors=sensors, ledger=path,
@@ -119,55 +162,59 @@ def make_ledger(path: str, n_runs: int) -> float:
                          f"{', '.join(tcols)} FROM {table} WHERE rid = ?", (rid, rid0))
     conn.execute("COMMIT")
     conn.close()
-    return time.perf_counter() - t
 
 
 # --- the benchmarks ----------------------------------------------------------------------
 
-def bench_startup(repeat: int, workdir: str) -> dict:
-    env = child_env()
+def own_ledgers(made: str, envs: dict[str, dict[str, str]], workdir: str) -> None:
+    """Give each version its own copy of the ledger ``made`` (``WATTPRINT_LEDGER``) and
+    open it once: a newer wattprint migrates an older ledger, which the older one then
+    could not read."""
+    for label, env in envs.items():
+        ledger = os.path.join(workdir, f"{label}-{os.path.basename(made)}")
+        shutil.copyfile(made, ledger)
+        env["WATTPRINT_LEDGER"] = ledger
+        measure(wattprint_cmd("runs", "-n", "1"), env=env)
+
+
+def bench_startup(repeat: int, workdir: str, envs: dict[str, dict[str, str]]) -> dict:
     ledger = os.path.join(workdir, "small.db")
-    make_ledger(ledger, 3)
+    make_ledger(ledger, 3, envs[list(envs)[-1]])
+    own_ledgers(ledger, envs, workdir)
     cases = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "wattprint --version": wattprint_cmd("--version"),
         "wattprint --help": wattprint_cmd("--help"),
-        "wattprint runs": wattprint_cmd("--ledger", ledger, "runs"),
+        "wattprint runs": wattprint_cmd("runs"),
     }
     cc = shutil.which("codecarbon")
     if cc:
         cases["codecarbon --help"] = [cc, "--help"]
-    out = {}
-    for name, cmd in cases.items():
-        measure(cmd, env=env)  # warm-up: .pyc files, page cache
-        out[name] = medians([measure(cmd, env=env) for _ in range(repeat)])
-        print(f"  {name:<22} CPU {1e3 * out[name]['cpu_s']:7.1f} ms   wall "
-              f"{1e3 * out[name]['wall_s']:7.1f} ms   peak RSS "
-              f"{out[name]['peak_rss_mib']:6.1f} MiB", flush=True)
-    return out
+    for cmd in cases.values():  # warm-up: .pyc files, page cache, ledger migrations
+        for env in envs.values():
+            measure(cmd, env=env)
+    return compare(cases, envs, repeat, "ms")
 
 
-def bench_listing(n_runs: int, repeat: int, workdir: str) -> dict:
-    env = child_env()
-    ledger = os.path.join(workdir, "big.db")
-    made_s = make_ledger(ledger, n_runs)
+def bench_listing(n_runs: int, repeat: int, workdir: str,
+                  envs: dict[str, dict[str, str]]) -> dict:
+    """Every version lists its own copy of one ledger, made by the last version (the
+    ``--against`` one, normally the older)."""
+    made = os.path.join(workdir, "big.db")
+    made_s = make_ledger(made, n_runs, envs[list(envs)[-1]])
     print(f"  ledger of {n_runs:,} runs made in {made_s:.1f} s "
-          f"({os.path.getsize(ledger) / MIB:.0f} MiB)", flush=True)
+          f"({os.path.getsize(made) / MIB:.0f} MiB)", flush=True)
+    own_ledgers(made, envs, workdir)
     jsonl = os.path.join(workdir, "runs.jsonl")
     cases = {
-        "runs --all": wattprint_cmd("--ledger", ledger, "runs", "--all"),
-        "runs --all --json": wattprint_cmd("--ledger", ledger, "runs", "--all", "--json"),
-        "export --what runs (csv)": wattprint_cmd("--ledger", ledger, "export", "--what",
-                                                  "runs"),
-        "export --what runs -o x.jsonl": wattprint_cmd("--ledger", ledger, "export",
-                                                       "--what", "runs", "-o", jsonl),
+        "runs --all": wattprint_cmd("runs", "--all"),
+        "runs --all --json": wattprint_cmd("runs", "--all", "--json"),
+        "export --what runs (csv)": wattprint_cmd("export", "--what", "runs"),
+        "export --what runs -o x.jsonl": wattprint_cmd("export", "--what", "runs", "-o",
+                                                       jsonl),
     }
-    out: dict = {"runs": n_runs, "ledger_mib": os.path.getsize(ledger) / MIB}
-    for name, cmd in cases.items():
-        out[name] = medians([measure(cmd, env=env) for _ in range(repeat)])
-        print(f"  {name:<30} CPU {out[name]['cpu_s']:6.2f} s   wall "
-              f"{out[name]['wall_s']:6.2f} s   peak RSS {out[name]['peak_rss_mib']:7.1f} MiB",
-              flush=True)
+    out: dict = {"runs": n_runs, "ledger_mib": os.path.getsize(made) / MIB}
+    out.update(compare(cases, envs, repeat, "s"))
     return out
 
 
@@ -180,7 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=100_000, help="runs in the listing ledger")
     p.add_argument("--list-repeat", type=int, default=3, help="runs per listing command")
     p.add_argument("--json", metavar="PATH", help="write the figures here")
+    p.add_argument("--against", metavar="SRC",
+                   help="also measure the wattprint in SRC (the src folder of another "
+                        "checkout, e.g. `git worktree add /tmp/old <commit>` then "
+                        "/tmp/old/src), alternating run by run with this one")
+    p.add_argument("--make-ledger", metavar="PATH", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.make_ledger:
+        _make_ledger(args.make_ledger, args.runs)
+        return 0
     args.what = args.what or ["startup", "listing"]
     if set(args.what) - {"startup", "listing"}:
         p.error(f"what to measure: startup or listing, not {args.what}")
@@ -189,10 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="wattprint-bench-cli-") as workdir:
         if "startup" in args.what:
             print(f"start-up, median of {args.repeat}:", flush=True)
-            results["startup"] = bench_startup(args.repeat, workdir)
+            results["startup"] = bench_startup(args.repeat, workdir, versions(args.against))
         if "listing" in args.what:
             print(f"listing, median of {args.list_repeat}:", flush=True)
-            results["listing"] = bench_listing(args.runs, args.list_repeat, workdir)
+            results["listing"] = bench_listing(args.runs, args.list_repeat, workdir,
+                                               versions(args.against))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
