@@ -149,6 +149,7 @@ RULES: dict[str, Bounds] = {
                       low_open=True),
     "grace_s": Bounds("a grace period", 0.0, 3600.0, "10", "s", warn_above=600.0,
                       usual="a command gets seconds to a minute to save its state"),
+    "limit": Bounds("a number of rows", 0, 1_000_000_000, "50", integer=True),
     "sample_interval_s": Bounds("a sampling interval", 0.0, _YEAR_S, "60", "s",
                                 low_open=True),
     "work_count": Bounds("a count of work", 0.0, 1e15, "512"),

@@ -21,6 +21,9 @@ def handle(args: argparse.Namespace) -> int:
     from ..accounting import resolve_zone, search_zones
     from ..accounting.zones import UnknownZoneError
 
+    from ._common import check_flags
+
+    check_flags(args, limit="limit")
     kind = None if args.kind == "cloud" else args.kind
     found = search_zones(args.query, kind=kind)
     if args.kind == "cloud":
