@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import wattprint
-from wattprint.accounting import account
+from wattprint.accounting import (account, annual_intensity, embodied_co2e_g,
+                                  market_intensity)
 from wattprint.accounting.equivalents import equivalents
 from wattprint.errors import ConfigError, UsageError
 from wattprint.estimate import (check_claim, estimate_inference, estimate_training,
@@ -108,6 +109,12 @@ API_CASES: dict[str, Callable[[Any], Any]] = {
                                           devices={"gpu": x}),
     "account(embodied)": lambda x: account(3.6e9, zone="DE", duration_s=3600,
                                            embodied_kgco2e=x),
+    "embodied_co2e_g(reserved_s)": lambda x: embodied_co2e_g({"gpu": 8}, x),
+    "embodied_co2e_g(devices)": lambda x: embodied_co2e_g({"gpu": x}, 3600.0),
+    "market_intensity(factor)": lambda x: market_intensity(
+        annual_intensity("DE"), factor_g_per_kwh=x),
+    "market_intensity(share)": lambda x: market_intensity(
+        annual_intensity("DE"), renewable_share=x),
     "equivalents(energy_j)": lambda x: equivalents(x),
     "equivalents(co2e_g)": lambda x: equivalents(3.6e9, co2e_g=x),
     "train(duration)": lambda x: estimate_training(**H100, duration=x),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from .. import inputs
 from . import _tables
 from ._timeline import PowerTrace, as_utc, energy_by_hour
 from .provenance import Figure, from_dataset, user_given
@@ -114,14 +115,12 @@ def market_intensity(location: Figure, *, renewable_share: float | None = None,
                      factor_g_per_kwh: float | None = None) -> Figure:
     """Market-based intensity from a contracted factor or a covered renewable share."""
     if factor_g_per_kwh is not None:
-        if factor_g_per_kwh < 0:
-            raise ValueError("a market-based factor cannot be negative")
+        inputs.intensity_g_per_kwh("factor_g_per_kwh", factor_g_per_kwh)
         return Figure(float(factor_g_per_kwh), UNIT,
                       user_given("contracted / supplier emission factor",
                                  zone=location.provenance.zone))
     if renewable_share is not None:
-        if not 0 <= renewable_share <= 1:
-            raise ValueError(f"renewable_share is a fraction in [0, 1], got {renewable_share}")
+        inputs.check("renewable_share", "renewable_share", renewable_share)
         prov = location.provenance.with_note(
             f"{renewable_share:.0%} of the energy covered by renewable / carbon-free "
             "contracts (given by the user) counted at 0 g; the rest at the location-based "

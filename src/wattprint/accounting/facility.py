@@ -141,12 +141,13 @@ def embodied_co2e_g(devices: Mapping[str, float], reserved_s: float, *,
     ``devices`` maps a kind (:data:`DEVICE_KINDS`, or a cloud instance type from Cloud
     Carbon Footprint such as ``"aws:p4d.24xlarge"``) to a count (fractions allowed).
     """
-    if reserved_s < 0:
-        raise ValueError("reserved time cannot be negative")
+    reserved_s = inputs.check("duration_s", "reserved_s", reserved_s)
+    inputs.check("lifetime_years", "lifetime_years", lifetime_years)
     life = _tables.factor("lifetime_years", "default")
     years = lifetime_years if lifetime_years is not None else life.value
     total_kg, datasets, parts = 0.0, [], {}
     for kind, count in devices.items():
+        inputs.check("devices", f"devices[{kind!r}]", count)
         kg, ds = _device_kgco2e(kind)
         total_kg += kg * count
         parts[kind] = {"count": count, "embodied_kgco2e": kg}
