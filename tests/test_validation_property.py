@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import wattprint
+from wattprint import inputs
 from wattprint.accounting import (account, annual_intensity, embodied_co2e_g,
                                   market_intensity)
 from wattprint.accounting.equivalents import equivalents
@@ -89,6 +90,25 @@ def api(call: Callable[[], Any]) -> None:
     assert_clean_figures(result)
     if hasattr(result, "summary"):
         assert not TEXT_FAULT.search(result.summary()), result.summary()
+
+
+# -- the rules themselves ---------------------------------------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(rule=st.sampled_from(sorted(inputs.RULES)), x=BAD,
+       name=st.sampled_from(["--flag", "keyword"]))
+def test_every_rule_returns_a_value_inside_its_range_or_refuses_in_one_line(rule, x, name):
+    b = inputs.RULES[rule]
+    try:
+        value = inputs.check(rule, name, x)
+    except UsageError as err:
+        assert_clean_error(err)
+        text = str(err)
+        assert text.startswith(f"{name} " if name.startswith("-") else f"{name}=")
+        assert b.what in text and "(e.g. " in text
+        return
+    assert math.isfinite(value) and b.low <= value <= b.high
+    assert not (b.low_open and value == b.low)
+    assert not b.integer or isinstance(value, int)
 
 
 # -- the Python API ---------------------------------------------------------------------------

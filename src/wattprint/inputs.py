@@ -25,8 +25,8 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["Bounds", "RULES", "check", "finite", "positive", "fraction", "pue",
-           "intensity_g_per_kwh", "wue_l_per_kwh", "days", "price_per_kwh", "params",
+__all__ = ["Bounds", "RULES", "check", "finite", "pue", "intensity_g_per_kwh",
+           "wue_l_per_kwh", "price_per_kwh", "params",
            "tokens", "count", "zone", "describe", "echo"]
 
 log = logging.getLogger("wattprint")
@@ -285,17 +285,6 @@ def finite(name: str, value: Any, *, min: float = -math.inf, max: float = math.i
     return _bounded(name, value, Bounds(what, lo, hi, example, low_open=min_open))
 
 
-def positive(name: str, value: Any, *, max: float = math.inf, what: str = "the value",
-             example: str = "1") -> Any:
-    """A finite number above 0."""
-    return finite(name, value, min=0.0, max=max, min_open=True, what=what, example=example)
-
-
-def fraction(name: str, value: Any, *, what: str = "a share", example: str = "0.3") -> Any:
-    """A finite number in [0, 1]."""
-    return finite(name, value, min=0.0, max=1.0, what=what, example=example)
-
-
 def pue(name: str, value: Any) -> float | None:
     return check("pue", name, value)
 
@@ -306,10 +295,6 @@ def intensity_g_per_kwh(name: str, value: Any) -> float | None:
 
 def wue_l_per_kwh(name: str, value: Any) -> float | None:
     return check("wue_l_per_kwh", name, value)
-
-
-def days(name: str, value: Any) -> float | None:
-    return check("days", name, value)
 
 
 def price_per_kwh(name: str, value: Any, currency: str | None = None) -> float | None:
