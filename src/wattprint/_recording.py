@@ -120,7 +120,8 @@ class Recording:
         as a pending run at the end."""
         if not self.enabled:
             return
-        from .ledger import Ledger
+        from .ledger import Ledger, _host
+        from .ledger._records import utc_now_iso
 
         self.path = self._ledger_path()
         settings = {"mode": tracker.mode, "rate_hz": tracker.rate_hz, "gpus": tracker.gpus,
@@ -128,9 +129,6 @@ class Recording:
         begin = dict(name=tracker.name, project=self.project, tags=self.tags,
                      command=self.command if self.command is not None else list(sys.argv),
                      mode=tracker.mode, zone=self.zone, settings=settings)
-        from .ledger import _host
-        from .ledger._records import utc_now_iso
-
         job = tracker.job.to_dict() if tracker.job is not None else None
         self._begin = {**begin, "host": _host(), "pid": os.getpid(),
                        "started_at": utc_now_iso(), "job": job}
