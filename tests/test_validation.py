@@ -234,6 +234,14 @@ def test_env_zone_typo_names_the_variable():
         default_zone(None, env={"WATTPRINT_ZONE": "Frnace"})
 
 
+def test_run_zone_typo_in_the_project_file_names_the_file(tmp_path):
+    (tmp_path / "wattprint.toml").write_text('zone = "Frnace"\n')
+    marker = tmp_path / "ran"
+    proc = wp(tmp_path, "run", "--", sys.executable, "-c", f"open({str(marker)!r}, 'w')")
+    assert_clean_error(proc, "wattprint.toml: unknown grid zone 'Frnace'; did you mean FR")
+    assert not marker.exists()
+
+
 def test_env_rate_inf_is_refused(tmp_path):
     from wattprint.config import load_config
 

@@ -184,9 +184,13 @@ def handle(args: argparse.Namespace) -> int:
          "mode": args.mode, "rate_hz": args.rate_hz, "gpus": args.gpus, "quiet": args.quiet},
         flag_names={"gpus": "--no-gpu", "rate_hz": "--rate"})
     if config.zone:
-        from ..accounting import resolve_zone
+        from ..accounting.zones import UnknownZoneError, resolve_zone
 
-        resolve_zone(config.zone)  # an unknown zone stops here, with close matches
+        try:
+            resolve_zone(config.zone)  # an unknown zone stops here, with close matches
+        except UnknownZoneError as err:  # ... naming the flag, file or variable it came from
+            raise UnknownZoneError(err.query, err.suggestions,
+                                   where=config.sources["zone"]) from None
     from ..ledger._query import clean_tags
 
     tags = clean_tags([*config.tags, *args.tag])
