@@ -138,7 +138,9 @@ def _watts(text: str | None, flag: str = "--power", rule: str = "power_w") -> fl
     from .. import inputs
     from ..units import parse_power
 
-    return inputs.check(rule, flag, parse_power(text, default_unit="W")) if text else None
+    if not text:
+        return None
+    return inputs.check(rule, flag, parse_power(text, default_unit="W"), shown_as=text)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -159,7 +161,8 @@ def _check(args: argparse.Namespace) -> None:
     if args.estimate_command == "train":
         inputs.tokens("--tokens", args.tokens)
         if args.duration is not None:
-            inputs.check("run_duration_s", "--duration", parse_duration(args.duration))
+            inputs.check("run_duration_s", "--duration", parse_duration(args.duration),
+                         shown_as=args.duration)
     for flag, rule in (("accelerator_hours", "accelerator_hours"),
                        ("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
                        ("requests_per_day", "requests_per_day")):
@@ -171,7 +174,8 @@ def _check(args: argparse.Namespace) -> None:
         from ..units import J_PER_WH, parse_energy
 
         inputs.check("energy_per_request_wh", "--per-request",
-                     parse_energy(args.per_request, default_unit="Wh") / J_PER_WH)
+                     parse_energy(args.per_request, default_unit="Wh") / J_PER_WH,
+                     shown_as=args.per_request)
     if getattr(args, "growth", None):
         from ..estimate.fleet import parse_growth
 

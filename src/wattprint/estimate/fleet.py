@@ -163,7 +163,7 @@ def project_fleet(*, requests_per_day: "str | float",
     else:
         wh = (per_request if isinstance(per_request, (int, float))
               else parse_energy(per_request, default_unit="Wh") / J_PER_WH)
-        wh = inputs.check("energy_per_request_wh", "per_request", wh)
+        wh = inputs.check("energy_per_request_wh", "per_request", wh, shown_as=per_request)
         e_req = Range.exact(wh, "Wh")
         assumptions.append(Assumption("IT energy per request", f"{wh:.3g} Wh", "given"))
     assumptions.append(Assumption("volume", f"{rpd:,.0f} requests per day × "

@@ -194,7 +194,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     assumptions.append(Assumption("accelerator", f"{acc.name} (TDP {tdp_text}, released "
                                   f"{acc.release_date or '?'})", src))
     n = inputs.check("n_accelerators", "n_accelerators", n_accelerators)
-    seconds = inputs.check("run_duration_s", "duration", _seconds(duration))
+    seconds = inputs.check("run_duration_s", "duration", _seconds(duration), shown_as=duration)
     ah_given = inputs.count("accelerator_hours", accelerator_hours, "accelerator_hours")
     n_params = inputs.params("params", params)
     n_active = inputs.params("active_params", active_params)
