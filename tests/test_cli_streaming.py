@@ -29,7 +29,10 @@ def ledger_path(tmp_path, monkeypatch):
                                 project="p" if k % 2 else None,
                                 tags=["a", f"t{k}"] if k % 3 else ())
         run.start()
-        if k != 5:
+        if k == 2:
+            with run.phase("train"):
+                run.count(tokens=100 * k + 1, steps=k)
+        elif k != 5:
             run.count(tokens=100 * k + 1, steps=k)
         run.stop(exit_code=1 if k == 4 else 0)
     return path
@@ -104,3 +107,22 @@ def test_runs_json_streamed_is_the_same_text_as_one_dump(ledger_path) -> None:
     assert empty.getvalue() == json.dumps([], indent=1) + "\n"
     proc = wp(ledger_path.parent, "runs", "--all", "--json")
     assert [d["id"] for d in json.loads(proc.stdout)] == [r.id for r in records]
+
+
+def test_record_to_dict_is_asdict_without_its_copies(ledger_path) -> None:
+    from dataclasses import asdict
+
+    with Ledger(ledger_path) as ledger:
+        records = [ledger.get(r.id) for r in ledger.runs()]
+    assert any(r.devices and r.phases and r.counters for r in records)
+    for r in records:
+        expected = asdict(r)
+        expected.pop("rid")
+        expected.update(mean_power_w=r.mean_power_w, per_unit=r.per_unit)
+        for p, obj in zip(expected["phases"], r.phases):
+            p["per_unit"] = obj.per_unit
+        got = r.to_dict()
+        assert got == expected
+        assert json.dumps(got, default=str) == json.dumps(expected, default=str)
+        got["settings"]["changed"] = 1  # a copy: the record is untouched
+        assert "changed" not in r.settings
