@@ -89,6 +89,35 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text[-lines:])
 
 
+_WATCHDOG = r"""
+parent=$1 target=$2 netns=$3
+while kill -0 "$parent" 2>/dev/null; do
+    kill -0 "$target" 2>/dev/null || exit 0
+    sleep 1
+done
+for sig in TERM KILL; do
+    kill -"$sig" "$target" 2>/dev/null
+    if [ -n "$netns" ]; then
+        for d in /proc/[0-9]*; do
+            [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$netns" ] &&
+                kill -"$sig" "${d#/proc/}" 2>/dev/null
+        done
+    fi
+    sleep 3
+done
+"""
+
+
+def watch(target_pid: int, netns: str = "") -> None:
+    """Stop ``target_pid`` (and every process in ``netns``, a ``net:[inode]`` link) if
+    this process dies without stopping it, e.g. a pytest killed by a timeout. A small
+    ``sh`` loop in its own session checks once a second; it ends with its target.
+    (``die_with_parent`` does the same where the kernel honours it; gVisor does not.)"""
+    subprocess.Popen(["sh", "-c", _WATCHDOG, "watchdog", str(os.getpid()), str(target_pid),
+                      netns], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 def die_with_parent() -> None:
     """In a child before exec: get SIGTERM when the test process dies, even by SIGKILL,
     so no daemon outlives a killed pytest (Linux ``PR_SET_PDEATHSIG``; gVisor accepts the
@@ -107,6 +136,7 @@ class Daemon:
             self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, env=dict(env or os.environ),
                                          start_new_session=True, preexec_fn=die_with_parent)
+        watch(self.proc.pid)
 
     @property
     def pid(self) -> int:

@@ -19,7 +19,7 @@ import socket
 import subprocess
 from typing import Mapping, Sequence
 
-from ._proc import APT_NETNS, ServiceError, die_with_parent, require, wait_for
+from ._proc import APT_NETNS, ServiceError, die_with_parent, require, wait_for, watch
 
 
 def _host_addresses() -> list[str]:
@@ -59,6 +59,7 @@ class LoopbackNamespace:
             raise ServiceError(f"could not create a loopback-only network namespace with "
                                f"`unshare --net` (needs root or user namespaces): {err}")
         self.inode = os.readlink(f"/proc/{self.holder.pid}/ns/net")
+        watch(self.holder.pid, self.inode)
 
     def prefix(self) -> list[str]:
         """The argv prefix that runs a command inside the namespace."""
