@@ -57,6 +57,9 @@ def test_slurm_identity_and_tasks_per_node():
     job = detect_job(env, ray=False)
     assert (job.engine, job.job_id, job.rank, job.world_size, job.local_rank,
             job.local_world_size, job.node_rank) == ("slurm", "slurm:77.0", 3, 4, 1, 2, 1)
+    # job ids restart at 1 on every cluster: the cluster's name keeps them apart
+    named = detect_job({**env, "SLURM_CLUSTER_NAME": "alps"}, ray=False)
+    assert named.job_id == "slurm:alps:77.0"
     assert slurm_tasks_on_node("2(x3),1", 3) == 1
     assert slurm_tasks_on_node("2(x3),1", 4) is None
     assert slurm_tasks_on_node("garbage", 0) is None

@@ -140,20 +140,26 @@ def _torch_group(env: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 def _group_job_id(env: Mapping[str, str]) -> str | None:
-    """A job id for a process group without an elastic run id: its rendezvous endpoint,
-    else an id agreed through the group's store."""
-    if env.get("MASTER_PORT"):
-        return f"torch:{env.get('MASTER_ADDR', 'localhost')}:{env['MASTER_PORT']}"
+    """A job id for a process group without an elastic run id (Lightning's own DDP
+    launcher sets no id at all): one agreed through the group's store — the first rank to
+    ask puts a fresh id there, the others read it — so two launches that happen to use
+    the same port are never one job; else the rendezvous endpoint."""
     try:
         import uuid
 
         from torch.distributed import distributed_c10d
 
         store = distributed_c10d._get_default_store()
-        value = store.compare_set("wattprint/job-id", "", f"torch:{uuid.uuid4().hex[:16]}")
-        return value.decode() if isinstance(value, bytes) else str(value)
-    except Exception:  # noqa: BLE001
-        return None
+        fresh = f"torch:{uuid.uuid4().hex[:16]}"
+        value = store.compare_set("wattprint/job-id", "", fresh)
+        value = value.decode() if isinstance(value, bytes) else str(value)
+        if value.startswith("torch:"):
+            return value
+    except Exception:  # noqa: BLE001 - no store: the endpoint below
+        pass
+    if env.get("MASTER_PORT"):
+        return f"torch:{env.get('MASTER_ADDR', 'localhost')}:{env['MASTER_PORT']}"
+    return None
 
 
 def _slurm(env: Mapping[str, str]) -> dict[str, Any] | None:
@@ -162,6 +168,9 @@ def _slurm(env: Mapping[str, str]) -> dict[str, Any] | None:
     if not job or rank is None:
         return None
     step = env.get("SLURM_STEP_ID", "").strip() or env.get("SLURM_STEPID", "").strip()
+    # job ids are per cluster (a new cluster starts again at 1): the cluster names them
+    cluster = env.get("SLURM_CLUSTER_NAME", "").strip()
+    job = f"{cluster}:{job}" if cluster else job
     job_id = f"slurm:{job}.{step}" if step else f"slurm:{job}"
     node = _int(env, "SLURM_NODEID")
     return dict(engine="slurm", job_id=job_id, rank=rank,
@@ -238,12 +247,19 @@ def _ray() -> dict[str, Any] | None:
         rank, world = ctx.get_world_rank(), ctx.get_world_size()
         if rank is None or world is None:
             return None
-        name = ""
+        # one fit() of a trainer: its workers share the driver's job id and the
+        # placement group (a second fit() in the same driver gets another)
+        run = ""
         try:
-            name = ctx.get_experiment_name() or ""
-        except Exception:  # noqa: BLE001 - older Ray: the job id alone
+            run = ray.get_runtime_context().get_placement_group_id() or ""
+        except Exception:  # noqa: BLE001
             pass
-        return dict(engine="ray", job_id=f"ray:{job}:{name}" if name else f"ray:{job}",
+        if not run:
+            try:
+                run = ctx.get_experiment_name() or ""
+            except Exception:  # noqa: BLE001 - older Ray: the job id alone
+                pass
+        return dict(engine="ray", job_id=f"ray:{job}:{run}" if run else f"ray:{job}",
                     rank=int(rank), world_size=int(world),
                     local_rank=int(ctx.get_local_rank() or 0),
                     local_world_size=ctx.get_local_world_size(),
@@ -271,18 +287,20 @@ def detect_job(env: Mapping[str, str] | None = None, *, ray: bool = True) -> Job
         found = dict(engine="torchrun", job_id=f"torchrun:{key}", **torch_ranks)
     if found is None and ray:
         found = _ray()
-    if found is None and torch_ranks is not None and env.get("MASTER_PORT"):
-        # torch.distributed env:// launch without an elastic agent (Lightning's DDP
-        # launcher, accelerate, hand-made): the rendezvous endpoint names the job
-        found = dict(engine="torch",
-                     job_id=f"torch:{env.get('MASTER_ADDR', 'localhost')}:"
-                            f"{env['MASTER_PORT']}",
-                     **torch_ranks)
     if found is None:
+        # torch.distributed without an elastic agent (Lightning's DDP launcher,
+        # accelerate, hand-made): ranks from the initialised group (Lightning sets no
+        # RANK), the job named through the group's store
         group = _torch_group(env)
         job_id = _group_job_id(env) if group is not None else None
         if group is not None and job_id:
             found = dict(engine="torch", job_id=job_id, **group)
+    if found is None and torch_ranks is not None and env.get("MASTER_PORT"):
+        # env:// variables but no group yet: the rendezvous endpoint names the job
+        found = dict(engine="torch",
+                     job_id=f"torch:{env.get('MASTER_ADDR', 'localhost')}:"
+                            f"{env['MASTER_PORT']}",
+                     **torch_ranks)
     if found is None:
         found = _slurm(env)
     if found is None:
