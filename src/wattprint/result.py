@@ -9,7 +9,6 @@ an uncertainty range.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Iterable
@@ -35,6 +34,8 @@ def uncertainty_of(provenance: Any) -> float:
     """The relative uncertainty a sensor's provenance declares (``{"uncertainty": 0.3}``,
     as a dict or its JSON text), clamped to [0, 1]; 0 when absent or unreadable."""
     if isinstance(provenance, (str, bytes)):
+        import json  # only for provenance stored as text: `import wattprint` stays light
+
         try:
             provenance = json.loads(provenance or "{}")
         except ValueError:

@@ -14,9 +14,21 @@
   records) into a :class:`JobResult`; the ledger shows one row per job.
 """
 
+from typing import Any
+
 from ._identity import (ENGINES, JobIdentity, as_identity, detect_job, host_id, owned_gpus,
                         slurm_tasks_on_node)
-from ._merge import JobPart, JobResult, merge_parts
+
+_MERGE = ("JobPart", "JobResult", "merge_parts")
+
+
+def __getattr__(name: str) -> Any:
+    """The merge classes load on first use: a tracker outside any job never needs them."""
+    if name in _MERGE:
+        from . import _merge
+
+        return getattr(_merge, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["JobIdentity", "detect_job", "host_id", "as_identity", "owned_gpus",
            "slurm_tasks_on_node", "ENGINES", "JobPart", "JobResult", "merge_parts"]

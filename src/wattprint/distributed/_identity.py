@@ -16,10 +16,8 @@ identified by :func:`host_id` (``/etc/machine-id``, not the host name and never
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import socket
 import sys
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Mapping
@@ -81,6 +79,9 @@ def host_id(env: Mapping[str, str] | None = None) -> str:
     if override:
         return override
     if _host_id_cache is None:
+        import hashlib  # here, not at import: a process outside any job never loads it
+        import socket
+
         machine = ""
         for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
             try:

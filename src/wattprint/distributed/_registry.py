@@ -18,7 +18,6 @@ A registration of a process that is gone (PID dead or reused) is ignored.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
@@ -50,6 +49,8 @@ def registry_root() -> str:
 
 
 def _folder_name(job_id: str, host: str) -> str:
+    import hashlib
+
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", job_id)[:60]
     digest = hashlib.sha256(f"{job_id}\0{host}".encode()).hexdigest()[:10]
     return f"{safe}-{digest}"
