@@ -65,12 +65,7 @@ def render(r: Any, *, full_provenance: bool = False) -> list[str]:
         ("mode", r.mode or "-"),
         ("zone", r.zone or "-"),
     ]
-    energy = fmt_energy(r.energy_j)
-    if r.energy_j is not None:
-        energy += f" [{r.basis or 'none'}]"
-        if r.basis in ("modelled", "mixed") and r.energy_low_j is not None:
-            energy += f", range {fmt_energy(r.energy_low_j)} - {fmt_energy(r.energy_high_j)}"
-    facts += [("energy", energy), ("mean power", fmt_power(r.mean_power_w)),
+    facts += [("energy", _energy_text(r)), ("mean power", fmt_power(r.mean_power_w)),
               ("peak power", fmt_power(r.peak_power_w)),
               ("CPU time", f"{r.cpu_s:,.2f} s" if r.cpu_s is not None else "-"),
               ("samples", f"{r.samples:,}")]
@@ -105,8 +100,24 @@ def render(r: Any, *, full_provenance: bool = False) -> list[str]:
         lines += table(("PHASE", "ENERGY", "DURATION", "ENTRIES",
                         *(_unit_label(u) for u in units)), rows,
                        right=range(1, 4 + len(units)), indent="  ")
+    return lines + _work_and_warnings(r, "work")
+
+
+def _energy_text(r: Any) -> str:
+    """Energy with its basis and, when modelled, its range (a run or a job)."""
+    energy = fmt_energy(r.energy_j)
+    if r.energy_j is not None:
+        energy += f" [{r.basis or 'none'}]"
+        if r.basis in ("modelled", "mixed") and r.energy_low_j is not None:
+            energy += f", range {fmt_energy(r.energy_low_j)} - {fmt_energy(r.energy_high_j)}"
+    return energy
+
+
+def _work_and_warnings(r: Any, title: str) -> list[str]:
+    """The counted work with energy per unit, then the warnings (a run or a job)."""
+    lines: list[str] = []
     if r.counters:
-        lines += ["", "work"]
+        lines += ["", title]
         lines += [f"  {unit}: {_count(value)}" for unit, value in sorted(r.counters.items())]
         lines += [f"  {_unit_label(k)}: {fmt_number(v)}" for k, v in r.per_unit.items()]
     if r.warnings:
@@ -121,11 +132,8 @@ def job_lines(job: Any) -> list[str]:
     head = (f"job {job.job_id}  ({job.engine}, {job.world_size} rank"
             f"{'s' if job.world_size != 1 else ''} on {len(hosts)} host"
             f"{'s' if len(hosts) != 1 else ''})")
-    energy = f"{fmt_energy(job.energy_j)} [{job.basis}]"
-    if job.basis in ("modelled", "mixed"):
-        energy += f", range {fmt_energy(job.energy_low_j)} - {fmt_energy(job.energy_high_j)}"
     facts = [("status", job.status), ("started", fmt_time(job.started_at, seconds=True)),
-             ("duration", fmt_duration(job.duration_s)), ("energy", energy),
+             ("duration", fmt_duration(job.duration_s)), ("energy", _energy_text(job)),
              ("by domain", ", ".join(f"{k} {fmt_energy(v)}"
                                      for k, v in sorted(job.by_domain.items())) or "-")]
     lines = [head] + table(("", ""), facts, indent="  ")[1:]
@@ -145,13 +153,7 @@ def job_lines(job: Any) -> list[str]:
         lines += ["", "phases"]
         rows = [(p.name, fmt_energy(p.energy_j), fmt_duration(p.duration_s)) for p in job.phases]
         lines += table(("PHASE", "ENERGY", "DURATION"), rows, right=(1, 2), indent="  ")
-    if job.counters:
-        lines += ["", "work (all ranks)"]
-        lines += [f"  {unit}: {_count(value)}" for unit, value in sorted(job.counters.items())]
-        lines += [f"  {_unit_label(k)}: {fmt_number(v)}" for k, v in job.per_unit.items()]
-    if job.warnings:
-        lines += ["", "warnings"] + [f"  {w}" for w in job.warnings]
-    return lines
+    return lines + _work_and_warnings(job, "work (all ranks)")
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -56,6 +56,11 @@ class JobIdentity:
     def is_global_zero(self) -> bool:
         return self.rank == 0 and not self.launcher
 
+    @property
+    def part_prefix(self) -> str:
+        """How this part's devices are named in the whole job (``r3/nvml:0``)."""
+        return "launcher" if self.launcher else f"r{self.rank}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

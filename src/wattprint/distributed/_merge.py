@@ -16,7 +16,7 @@ Parts come from live results (gathered at stop on global rank 0) or from the led
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
@@ -70,8 +70,6 @@ class JobPart:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for gathering across processes)."""
-        from dataclasses import asdict
-
         data = asdict(self)
         data["job"] = self.job.to_dict()
         return data
@@ -91,17 +89,10 @@ class JobPart:
         assert job is not None, "not the record of a job part"
         return cls(job=job, status=record.status, started_at=record.started_at,
                    duration_s=record.duration_s or 0.0,
-                   devices=[d if d.energy_j is not None else _zeroed(d)
-                            for d in record.devices],
+                   devices=list(record.devices),
                    phases=list(record.phases), counters=dict(record.counters),
                    peak_power_w=record.peak_power_w or 0.0, warnings=list(record.warnings),
                    run_id=record.id, host=record.host, exit_code=record.exit_code)
-
-
-def _zeroed(d: DeviceEnergy) -> DeviceEnergy:
-    from dataclasses import replace
-
-    return replace(d, energy_j=0.0)
 
 
 @dataclass
@@ -168,11 +159,8 @@ class JobResult:
         part), for reports, model cards and metrics written once per job."""
         devices = []
         for p in self.parts:
-            prefix = "launcher" if p.job.launcher else f"r{p.job.rank}"
-            for d in p.devices:
-                from dataclasses import replace
-
-                devices.append(replace(d, name=f"{prefix}/{d.name}"))
+            devices.extend(replace(d, name=f"{p.job.part_prefix}/{d.name}")
+                           for d in p.devices)
         return RunResult(
             name=name, mode="process", started_at=self.started_at,
             duration_s=self.duration_s, energy_j=self.energy_j,

@@ -17,7 +17,6 @@ died (:mod:`._recovery`). Every failure is a :class:`~wattprint.errors.LedgerErr
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -48,6 +47,13 @@ log = logging.getLogger("wattprint")
 
 def _host() -> str:
     return socket.gethostname() or "localhost"
+
+
+def _merged(parts: Sequence[RunRecord]) -> Any:
+    """The job made of these recorded parts (the one merge rule)."""
+    from ..distributed import JobPart, merge_parts
+
+    return merge_parts(JobPart.from_record(r) for r in parts)
 
 
 def _empty_ledger(path: str) -> sqlite3.Connection:
@@ -283,18 +289,14 @@ class Ledger:
     def job(self, job: str) -> Any:
         """The :class:`wattprint.distributed.JobResult` of a distributed job (every part
         recorded in this ledger merged by :func:`wattprint.distributed.merge_parts`),
-        named by its job id or any of its runs' ids. A part whose process died on this
-        host is recovered first when the ledger is writable."""
-        from ..distributed import JobPart, merge_parts
-
-        if not self.readonly:
-            self.recover()
+        named by its job id or any of its runs' ids. Parts whose process died on this
+        host were marked interrupted when the ledger was opened for writing."""
         parts = self.job_parts(job)
         if not parts[0].job_id:
             raise RunNotFound(f"run {parts[0].id} is not part of a distributed job",
                               run_id=job, path=self.path,
                               fix="show it with `wattprint show RUN`")
-        return merge_parts(JobPart.from_record(r) for r in parts)
+        return _merged(parts)
 
     def import_runs(self, other: "Ledger", *, samples: bool = True) -> list[str]:
         """Copy every run of ``other`` that this ledger lacks (same id), with its
@@ -328,7 +330,7 @@ class Ledger:
         from ._jobs import job_record
 
         parts = self.job_parts(job_id)
-        return job_record(parts, self.job(job_id))
+        return job_record(parts, _merged(parts))
 
     def samples(self, run: str, *, device: int | None = None,
                 every_s: float | None = None) -> Iterator[tuple[int, float, float, float]]:
@@ -348,9 +350,8 @@ class Ledger:
                 from ._jobs import job_series
 
                 parts = self.job_parts(run)
-                start = self.job(run).started_at
-                return job_series(parts, lambda rid, n: self.series(rid, points=n), start,
-                                  points=points)
+                return job_series(parts, lambda rid, n: self.series(rid, points=n),
+                                  _merged(parts).started_at, points=points)
             rid, _ = resolve(conn, run, self.path)
             return sample_series(conn, rid, points=points)
 

@@ -25,9 +25,8 @@ def job_record(parts: Sequence[RunRecord], job: Any) -> RunRecord:
     first = parts[0]
     devices = []
     for r in parts:
-        prefix = "launcher" if (r.job_info or {}).get("launcher") else \
-            f"r{(r.job_info or {}).get('rank', 0)}"
-        host_id = (r.job_info or {}).get("host_id") or r.host
+        prefix = r.job.part_prefix
+        host_id = r.job.host_id or r.host
         devices.extend(replace(d, name=f"{prefix}/{d.name}", provenance={
             **d.provenance, "job_part": {"part": prefix, "host_id": host_id,
                                          "sensor": d.name}}) for d in r.devices)
