@@ -49,10 +49,12 @@ def test_errors_defined_outside_errors_py_join_the_tree() -> None:
     from wattprint.accounting.providers import ProviderError
     from wattprint.accounting.zones import UnknownZoneError
     from wattprint.estimate.catalogue import UnknownAccelerator
+    from wattprint.wire import PayloadError
 
     assert issubclass(UnknownZoneError, wattprint.ConfigError)
     assert issubclass(ProviderError, wattprint.WattprintError)
     doc = wattprint.errors.__doc__
     assert issubclass(UnknownAccelerator, wattprint.UsageError)
-    for cls in (UnknownZoneError, ProviderError, UnknownAccelerator):
+    assert issubclass(PayloadError, wattprint.UsageError)
+    for cls in (UnknownZoneError, ProviderError, UnknownAccelerator, PayloadError):
         assert cls.__name__ in doc, f"draw {cls.__name__} in the tree in errors.py"

@@ -2,8 +2,10 @@
 
     WattprintError                  base of everything below; catch this to catch all
     ├── UsageError                  the caller misused the API (stop before start, bad arguments)
-    │   └── UnknownAccelerator      no accelerator matches a name (query, suggestions)
-    │                               [wattprint.estimate.catalogue]
+    │   ├── UnknownAccelerator      no accelerator matches a name (query, suggestions)
+    │   │                           [wattprint.estimate.catalogue]
+    │   └── PayloadError            a pushed run payload breaks its format (field, rule)
+    │                               [wattprint.wire]
     ├── ConfigError                 a configuration key or value is wrong (names key, value, allowed)
     │   └── UnknownZoneError        no grid zone matches (query, suggestions)
     │                               [wattprint.accounting.zones]
