@@ -391,3 +391,44 @@ class Ledger:
                              [(rid, t) for t in remove])
             return [t for (t,) in conn.execute(
                 "SELECT tag FROM run_tags WHERE rid = ? ORDER BY tag", (rid,))]
+
+    # -- the team server's outbox (see ._outbox) ------------------------------------------
+    def waiting(self, server: str, *, everything: bool = False) -> list[str]:
+        """Ids of the final runs that ``server`` (a normalised URL) has not acknowledged
+        in their current state, oldest first; ``everything``: every final run."""
+        from ._outbox import waiting_rids
+
+        with self._reading() as conn:
+            return [run_id for _, run_id in waiting_rids(conn, server, everything=everything)]
+
+    def count_waiting(self, server: str) -> int:
+        """How many final runs wait to be pushed to ``server``."""
+        from ._outbox import count_waiting
+
+        with self._reading() as conn:
+            return count_waiting(conn, server)
+
+    def begin_push(self, server: str, run: str) -> tuple[str, int]:
+        """Before building a run's payload for ``server``: ``(run id, edit count)``, the
+        count to hand to :meth:`acknowledge` (edits made meanwhile keep the run waiting)."""
+        from ._outbox import begin_push
+
+        with self._writing() as conn:
+            rid, run_id = resolve(conn, run, self.path)
+            return run_id, begin_push(conn, server, rid)
+
+    def acknowledge(self, server: str, run: str, edits: int, digest: str) -> None:
+        """Record that ``server`` acknowledged the run's payload ``digest``."""
+        from ._outbox import acknowledge
+
+        with self._writing() as conn:
+            rid, _ = resolve(conn, run, self.path)
+            acknowledge(conn, server, rid, edits, digest, utc_now_iso())
+
+    def acknowledged_digest(self, server: str, run: str) -> str | None:
+        """The digest of the run's payload that ``server`` last acknowledged, if any."""
+        from ._outbox import acknowledged_digest
+
+        with self._reading() as conn:
+            rid, _ = resolve(conn, run, self.path)
+            return acknowledged_digest(conn, server, rid)

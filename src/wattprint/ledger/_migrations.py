@@ -11,6 +11,11 @@ Version 2: tags in their own table (indexed, for ``--tag`` filters), per-run CPU
 and sample count, indexes for listing by project and for finding running runs.
 Version 3: the ``stopped`` status (a run stopped by wattprint, e.g. by a budget) and
 ``end_reason``, one sentence saying why a run ended the way it did.
+Version 4: the CPU seconds of wattprint's own sampling per run.
+Version 5: distributed jobs (each run's job id and place in the job).
+Version 6: the outbox of the team server (``pushes``): per run and server URL, whether
+the server acknowledged the run and with which payload digest; triggers count the edits
+of a run (its row, its tags) so an edited run is pushed again (:mod:`._outbox`).
 """
 
 from __future__ import annotations
@@ -229,6 +234,40 @@ def _v5(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_job ON runs (job_id, rid) WHERE job_id IS NOT NULL")
 
 
+_V6_DDL = (
+    # One row per (run, server) once a push of the run to that server began. `edits`
+    # counts the changes to the run since (bumped by the triggers below); `acked_edits`
+    # is the value `edits` had when the push that the server acknowledged began (NULL:
+    # never acknowledged), so an edit made while a push is in flight is pushed again.
+    """CREATE TABLE pushes (
+        rid INTEGER NOT NULL,
+        server TEXT NOT NULL,
+        edits INTEGER NOT NULL DEFAULT 0,
+        acked_edits INTEGER,
+        digest TEXT,
+        pushed_at TEXT,
+        PRIMARY KEY (rid, server)
+    ) WITHOUT ROWID""",
+    """CREATE TRIGGER pushes_run_edited AFTER UPDATE ON runs BEGIN
+        UPDATE pushes SET edits = edits + 1 WHERE rid = NEW.rid;
+    END""",
+    """CREATE TRIGGER pushes_tag_added AFTER INSERT ON run_tags BEGIN
+        UPDATE pushes SET edits = edits + 1 WHERE rid = NEW.rid;
+    END""",
+    """CREATE TRIGGER pushes_tag_removed AFTER DELETE ON run_tags BEGIN
+        UPDATE pushes SET edits = edits + 1 WHERE rid = OLD.rid;
+    END""",
+    """CREATE TRIGGER pushes_run_deleted AFTER DELETE ON runs BEGIN
+        DELETE FROM pushes WHERE rid = OLD.rid;
+    END""",
+)
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    for ddl in _V6_DDL:
+        conn.execute(ddl)
+
+
 #: (version, what it does, function) — append only.
 MIGRATIONS: tuple[tuple[int, str, Callable[[sqlite3.Connection], None]], ...] = (
     (1, "runs, devices, phases, counters and samples", _v1),
@@ -236,6 +275,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[sqlite3.Connection], None]], ...] = 
     (3, "'stopped' status and the reason a run ended", _v3),
     (4, "CPU seconds of wattprint's own sampling per run", _v4),
     (5, "distributed jobs: each run's job id and place in the job", _v5),
+    (6, "team server outbox: runs acknowledged per server, with their payload digest", _v6),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
