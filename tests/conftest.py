@@ -12,9 +12,10 @@ from typing import Iterator
 
 import pytest
 
-from _services import RayCluster, SlurmCluster, start_ray, start_slurm
+from _services import (PostgresCluster, RayCluster, SlurmCluster, start_postgres, start_ray,
+                       start_slurm)
 
-SERVICE_FIXTURES = {"slurm_cluster", "slurm_two_nodes", "ray_cluster"}
+SERVICE_FIXTURES = {"slurm_cluster", "slurm_two_nodes", "ray_cluster", "postgres_cluster"}
 _started: dict[str, float] = {}
 
 
@@ -47,6 +48,15 @@ def ray_cluster() -> Iterator[RayCluster]:
     """A Ray head (4 logical CPUs) in a network namespace with only loopback."""
     cluster = start_ray()
     _started["ray_cluster"] = cluster.start_s
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throw-away PostgreSQL cluster on 127.0.0.1 (trust auth); ``new_database()``."""
+    cluster = start_postgres()
+    _started["postgres_cluster"] = cluster.start_s
     yield cluster
     cluster.stop()
 

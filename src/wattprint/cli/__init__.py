@@ -54,6 +54,8 @@ COMMANDS = (
                         "--run GPT-3"),
     ("validate", "_validate", "reproduce published training and inference figures with the "
                               "estimator"),
+    ("server", "_server", "the team server: wattprint server [--db URL]; wattprint server "
+                          "token create --project P"),
 )
 
 

@@ -21,6 +21,7 @@ EXTRAS = {
     "hf": "transformers",
     "mlflow": "mlflow-skinny",
     "wandb": "wandb",
+    "server": "fastapi sqlalchemy alembic 'psycopg[binary]' uvicorn",
 }
 
 

@@ -21,7 +21,8 @@ from ..ledger._records import RunRecord, parse_time
 from ..result import _unit_label, aggregate, uncertainty_of
 from ._fmt import fmt_kwh
 
-__all__ = ["ReportData", "build_report", "SCHEMA_VERSION", "hardware_groups"]
+__all__ = ["ReportData", "build_report", "SCHEMA_VERSION", "hardware_groups",
+           "power_trace_of", "total_trace"]
 
 #: Version of the JSON schema (docs/reports.md). Bump on any incompatible change.
 SCHEMA_VERSION = 1
@@ -148,6 +149,18 @@ def _total_trace(raw: dict[int, list[tuple[float, float, float]]], counted: set[
     return [(t, sum(_interp(raw[i], t) for i in raw if i in counted)) for t in grid]
 
 
+def power_trace_of(trace: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``[(t, mean W since the previous point)]`` of a cumulative ``(t, J)`` trace: the
+    ``power_trace`` that weights hourly intensity in ``account()`` (the report and the
+    team server's stored figures both use it)."""
+    return [(b[0], (b[1] - a[1]) / (b[0] - a[0])) for a, b in zip(trace, trace[1:])
+            if b[0] > a[0]]
+
+
+#: The counted devices' cumulative energy on one time grid (public name for the server).
+total_trace = _total_trace
+
+
 def _fig(figure: Any) -> dict[str, Any] | None:
     return figure.to_dict() if figure is not None else None
 
@@ -190,8 +203,7 @@ def build_report(ledger: Any, run: str, *, zone: str | None = None, pue: float |
         notes.append("the run has no recorded total (still running, or recovered): the "
                      "energy is that of the samples flushed so far")
     when = parse_time(record.started_at)
-    power_trace = [(b[0], (b[1] - a[1]) / (b[0] - a[0]))
-                   for a, b in zip(trace, trace[1:]) if b[0] > a[0]]
+    power_trace = power_trace_of(trace)
     acc = account(energy_j, zone=zone, when=when, duration_s=duration or None, pue=pue,
                   provider=provider, price_per_kwh=price_per_kwh, currency=currency or "EUR",
                   power_trace=power_trace or None, renewable_share=renewable_share,
