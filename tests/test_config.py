@@ -52,7 +52,8 @@ def test_precedence_user_project_env_flag(dirs) -> None:
         "project": f"{project / 'pyproject.toml'} [tool.wattprint]",
         "tags": f"{project / 'pyproject.toml'} [tool.wattprint]",
         "mode": "default", "rate_hz": user_file, "gpus": "default",
-        "zone": "flag --zone", "pue": user_file, "quiet": "environment WATTPRINT_QUIET"}
+        "zone": "flag --zone", "pue": user_file, "quiet": "environment WATTPRINT_QUIET",
+        "server": "default", "token": "default"}
     assert config.files == [user_file, f"{project / 'pyproject.toml'} [tool.wattprint]"]
 
 

@@ -201,6 +201,8 @@ class Recording:
                                    "ledger", result.warnings.append)
                 self._save(result, exit_code, writer.run_id, self._begin or {},
                            writer.drain(), err)
+            else:
+                self._push(writer.ledger.path, writer.run_id)
             finally:
                 self._close_owned()
         elif self.memory is not None:
@@ -217,6 +219,18 @@ class Recording:
                 Ledger(self.path).close()
             except Exception as err:  # noqa: BLE001
                 log.debug("wattprint: the ledger still cannot be opened: %s", err)
+
+    @staticmethod
+    def _push(ledger_path: str, run_id: str) -> None:
+        """Push the recorded run to the team server in the background, when one is
+        configured (:mod:`wattprint.push._auto`: never blocks, never raises)."""
+        try:
+            from .push._auto import schedule
+
+            schedule(ledger_path, run_id)
+        except Exception as err:  # noqa: BLE001 - the run is recorded; the outbox keeps it
+            log.warning("wattprint: run %s is not pushed (%r); it stays in the outbox",
+                        run_id, err)
 
     def _save(self, result: RunResult, exit_code: int | None, run_id: str,
               begin: Mapping[str, Any], samples: list, err: LedgerError | None) -> None:

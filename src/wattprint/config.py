@@ -47,6 +47,15 @@ class Setting:
     allowed: str
     parse: Callable[[Any, bool], Any]  # (value, from_text) -> value; raises ValueError
     help: str
+    secret: bool = False  # shown masked (wattprint.push.mask_token), never in full
+
+    def show(self, value: Any) -> Any:
+        """The value as it may be printed or logged."""
+        if self.secret and value is not None:
+            from .push._target import mask_token
+
+            return mask_token(value)
+        return value
 
     @property
     def env(self) -> str:
@@ -102,6 +111,18 @@ def _tags(value: Any, text: bool) -> list[str]:
         raise ValueError from err
 
 
+def _server(value: Any, text: bool) -> str:
+    from .push._target import server_url
+
+    return server_url(value)
+
+
+def _token(value: Any, text: bool) -> str:
+    from .push._target import api_token
+
+    return api_token(value)
+
+
 def _default_ledger(env: Mapping[str, str]) -> str:
     return default_ledger_path(env)
 
@@ -124,6 +145,13 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("pue", None, "a number from 1.0 to 3.0", _number("pue"),
             "power usage effectiveness of the facility"),
     Setting("quiet", False, "true or false", _bool, "no live display and no summary"),
+    Setting("server", None, "an http:// or https:// URL: http(s)://host[:port][/path]",
+            _server, "team server that runs are pushed to (`wattprint push`; automatic "
+            "after each recorded run when a token is set too)"),
+    Setting("token", None, "an API token: 8 to 512 characters of letters, digits and "
+            "- . _ ~ + / = (from `wattprint server token create`)", _token,
+            "API token for the team server (shown masked, never stored in the ledger)",
+            secret=True),
 )}
 
 
@@ -143,7 +171,8 @@ class Config:
             raise AttributeError(key) from None
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
-        return {k: {"value": self.values[k], "source": self.sources[k]} for k in SETTINGS}
+        return {k: {"value": SETTINGS[k].show(self.values[k]), "source": self.sources[k]}
+                for k in SETTINGS}
 
 
 def user_config_path(env: Mapping[str, str] | None = None) -> str:
@@ -200,8 +229,9 @@ def _apply(values: dict[str, Any], sources: dict[str, str], key: str, value: Any
     except (ValueError, TypeError):
         from .inputs import echo
 
-        raise ConfigError(f"{source}: {key} = {echo(value)} is not valid; expected "
-                          f"{setting.allowed}", key=key, value=value,
+        shown = setting.show(value) if isinstance(value, str) else value
+        raise ConfigError(f"{source}: {key} = {echo(shown)} is not valid; expected "
+                          f"{setting.allowed}", key=key, value=shown,
                           allowed=setting.allowed) from None
     if key == "ledger":
         parsed = os.path.expanduser(parsed)

@@ -16,6 +16,9 @@
     │                               [wattprint.integrations]
     ├── BudgetExceeded              a run's energy, CO2e or cost budget was exceeded (actual or
     │                               forecast) with on_budget="stop" (budget, limit, value, basis)
+    ├── PushError                   a team server did not take pushed runs (server, reason: one
+    │                               of PUSH_REASONS, status: the HTTP status, fix)
+    │                               [wattprint.push]
     ├── LedgerError                 the run ledger cannot be used (path; reason: one of
     │   │                           LEDGER_REASONS; fix: what to do about it)
     │   └── RunNotFound             no run matches the id or prefix given (run_id, candidates)
@@ -39,6 +42,8 @@ __all__ = [
     "RunNotFound",
     "LEDGER_REASONS",
     "BudgetExceeded",
+    "PushError",
+    "PUSH_REASONS",
     "SensorError",
     "SensorUnavailable",
     "SensorReadError",
@@ -142,6 +147,45 @@ class BudgetExceeded(WattprintError):
         self.value = value
         self.basis = basis
         self.run_id = run_id
+
+
+#: Why a push to a team server failed (:mod:`wattprint.push`).
+PUSH_REASONS = (
+    "unreachable",  # no connection (refused, DNS, network down, TLS handshake) or no answer
+    "token",  # the server refused the token (HTTP 401)
+    "forbidden",  # the token may not write (a read-only token; HTTP 403)
+    "not_found",  # no wattprint API at that URL, or the run is another project's (404)
+    "too_large",  # the server refused a chunk's size (HTTP 413)
+    "rejected",  # the server found the payload invalid (HTTP 400, 422)
+    "server",  # the server failed (HTTP 5xx) or answered something that is not its API
+    "unsendable",  # the run cannot be made into a payload here (a broken record)
+)
+
+
+class PushError(WattprintError):
+    """A team server did not acknowledge pushed runs; they stay in the local outbox.
+
+    The message is one line that already says what to do; ``server`` is the server's
+    URL, ``reason`` one of :data:`PUSH_REASONS`, ``status`` the HTTP status when the
+    server answered, ``fix`` what to do about it, ``retry_after_s`` the wait the server
+    asked for (HTTP 429/503), and ``retryable`` whether trying again may succeed.
+    """
+
+    def __init__(self, message: str, *, server: str, reason: str, status: int | None = None,
+                 fix: str | None = None, retry_after_s: float | None = None) -> None:
+        if reason not in PUSH_REASONS:
+            raise ValueError(f"unknown push error reason {reason!r}; expected one of "
+                             f"{PUSH_REASONS}")
+        super().__init__(message)
+        self.server = server
+        self.reason = reason
+        self.status = status
+        self.fix = fix
+        self.retry_after_s = retry_after_s
+
+    @property
+    def retryable(self) -> bool:
+        return self.reason in ("unreachable", "server") or self.status == 429
 
 
 class SensorError(WattprintError):

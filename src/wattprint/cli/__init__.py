@@ -47,6 +47,8 @@ COMMANDS = (
     ("merge", "_merge", "bring other hosts' ledgers in: one job across hosts"),
     ("pending", "_pending", "runs waiting to be recorded (the ledger could not take them); "
                             "records them now"),
+    ("push", "_push", "send recorded runs to the team server (those it has not "
+                      "acknowledged yet)"),
     ("config", "_config", "show every setting, its effective value and where it came from"),
     ("estimate", "_estimate", "estimate before running: wattprint estimate train --hardware "
                               "H100 --count 1024 --days 30"),

@@ -36,7 +36,8 @@ def handle(args: argparse.Namespace) -> int:
             return ", ".join(map(str, value)) or "(none)"
         return str(value)
 
-    rows = [(key, show(config.values[key]), config.sources[key]) for key in SETTINGS]
+    rows = [(key, show(s.show(config.values[key])), config.sources[key])
+            for key, s in SETTINGS.items()]
     print("\n".join(table(("KEY", "VALUE", "SOURCE"), rows)))
     print()
     print(f"user file:    {user_config_path()}"

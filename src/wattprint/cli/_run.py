@@ -253,7 +253,22 @@ def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
     except Exception as err:  # noqa: BLE001 - the command's status wins over any report
         print(f"wattprint: warning: the run's report failed ({type(err).__name__}: "
               f"{printable(err)}); the command's exit status is kept", file=sys.stderr)
+    _wait_for_push()
     return code
+
+
+def _wait_for_push() -> None:
+    """The recorded run was handed to a background push (when a server is configured):
+    wait for it a few seconds at most, here rather than at exit so that its one line of
+    failure follows the summary. The exit status stays the command's."""
+    if "wattprint.push._auto" not in sys.modules:
+        return
+    try:
+        from ..push._auto import EXIT_WAIT_S, wait
+
+        wait(EXIT_WAIT_S)
+    except Exception:  # noqa: BLE001 - the outbox keeps the run
+        pass
 
 
 def _start_live(tracker: Tracker, stop: threading.Event, config: Any,

@@ -1,0 +1,248 @@
+"""Pushing to the real team server (``wattprint server`` under uvicorn, SQLite database in a
+temporary folder) with the real CLI as subprocesses: the outbox, idempotence, chunked
+runs, edits pushed again, and the faults of issue 12 — the server killed mid-push, the
+server down for a whole run, the client killed mid-run, a wrong token — with nothing
+lost, nothing duplicated, and the wrapped command's exit status unchanged."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Iterator
+
+import pytest
+
+from _cli import WATTPRINT, cli_env, kill_tree, wp
+from _report_fixtures import GPU_PROV, record_run
+from _teamserver import TeamServer, free_port
+from wattprint.ledger import Ledger
+from wattprint.wire import run_payloads
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[TeamServer]:
+    srv = TeamServer(tmp_path_factory.mktemp("teamserver")).start()
+    yield srv
+    srv.kill()
+
+
+def _env(tmp_path, srv: TeamServer, token: str, **extra: str) -> dict[str, str]:
+    return cli_env(tmp_path, WATTPRINT_SERVER=srv.url, WATTPRINT_TOKEN=token, **extra)
+
+
+def _record(path: str, n: int, *, devices: int = 3, duration_s: float = 3000,
+            seed: int = 0, **kw: Any) -> list[str]:
+    """``n`` finished runs; with 3 devices x 3000 samples a run is 2 chunks of payload
+    (2001 points per device after downsampling, 5000 points per chunk)."""
+    gpus = [(f"nvml:{i}", "gpu", "measured", f"GPU-{i}", GPU_PROV) for i in range(devices)]
+    with Ledger(path) as ledger:
+        return [record_run(ledger, name=f"train-{seed + k}", devices=gpus,
+                           power=[lambda t, i=i: 250.0 + 10 * i for i in range(devices)],
+                           duration_s=duration_s, seed=seed + k, tokens=1e6,
+                           phases=[("train", 0, duration_s * 0.8)], **kw)
+                for k in range(n)]
+
+
+def _assert_same(ledger_path: str, srv: TeamServer, token: str, run_id: str) -> None:
+    """The server's copy of a run carries the local ledger's figures."""
+    with Ledger(ledger_path, readonly=True) as ledger:
+        local = ledger.get(run_id)
+        chunks = run_payloads(ledger, run_id)
+    remote = srv.run(run_id, token)
+    assert remote["complete"] is True
+    for key in ("name", "status", "energy_j", "energy_low_j", "energy_high_j", "duration_s",
+                "exit_code", "host", "basis"):
+        assert remote[key] == getattr(local, key), key
+    assert sorted(remote["tags"]) == sorted(local.tags)
+    assert [d["energy_j"] for d in remote["devices"]] == [d.energy_j for d in local.devices]
+    assert [p["energy_j"] for p in remote["phases"]] == [p.energy_j for p in local.phases]
+    assert remote["counters"] == local.counters
+    sent = sum(len(p["t"]) for c in chunks for p in c["power"])
+    assert sum(len(p["t"]) for p in remote["power"]) == sent  # every chunk arrived
+
+
+def _ids_on(srv: TeamServer, token: str) -> list[str]:
+    return sorted(r["id"] for r in srv.runs(token))
+
+
+def test_push_sends_waiting_runs_once_and_edited_runs_again(server, tmp_path) -> None:
+    token = server.token("outbox")
+    env = _env(tmp_path, server, token)
+    ledger = str(tmp_path / "ledger.db")
+    ids = _record(ledger, 2)
+    proc = wp(tmp_path, "push", "--dry-run", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 run(s) would be pushed" in proc.stdout and "4 chunk(s)" in proc.stdout
+    assert _ids_on(server, token) == []  # a dry run sends nothing
+    proc = wp(tmp_path, "push", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("2 pushed, 0 already there, 0 failed"), proc.stdout
+    assert token not in proc.stdout + proc.stderr
+    assert _ids_on(server, token) == sorted(ids)
+    for run_id in ids:
+        _assert_same(ledger, server, token, run_id)
+    proc = wp(tmp_path, "push", env=env)  # the outbox is empty
+    assert proc.returncode == 0 and "nothing to push" in proc.stdout, proc.stdout
+    proc = wp(tmp_path, "push", ids[0], env=env)  # named: acknowledged, not re-sent
+    assert proc.returncode == 0 and "0 pushed, 1 already there" in proc.stdout, proc.stdout
+    # double push: everything sent again, still one copy of each run on the server
+    proc = wp(tmp_path, "push", "--all", env=env)
+    assert proc.returncode == 0 and "2 pushed (0 new, 2 replaced" in proc.stdout, proc.stdout
+    assert _ids_on(server, token) == sorted(ids)
+    # an edited run waits again and the server gets the edit
+    assert wp(tmp_path, "tag", ids[1], "reviewed", env=env).returncode == 0
+    proc = wp(tmp_path, "push", "--dry-run", env=env)
+    assert "1 run(s) would be pushed" in proc.stdout and ids[1] in proc.stdout
+    proc = wp(tmp_path, "push", env=env)
+    assert proc.returncode == 0 and proc.stdout.startswith("1 pushed"), proc.stdout
+    assert "reviewed" in server.run(ids[1], token)["tags"]
+    _assert_same(ledger, server, token, ids[1])
+    assert _ids_on(server, token) == sorted(ids)
+
+
+def test_a_wrong_token_fails_in_one_line_and_keeps_the_runs(server, tmp_path) -> None:
+    bad = "wpt_" + "not-a-real-token" * 2
+    env = _env(tmp_path, server, bad)
+    run_id = _record(str(tmp_path / "ledger.db"), 1, devices=1, duration_s=60)[0]
+    proc = wp(tmp_path, "push", env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == \
+        "wattprint: error: token refused: check WATTPRINT_TOKEN"
+    assert "Traceback" not in proc.stderr and bad not in proc.stdout + proc.stderr
+    proc = wp(tmp_path, "push", "--dry-run", env=env)
+    assert "1 run(s) would be pushed" in proc.stdout and run_id in proc.stdout
+    # the wrapped command's exit status is never changed by a refused push
+    proc = wp(tmp_path, "run", "-q", "--", sys.executable, "-c", "raise SystemExit(7)",
+              env=env)
+    assert proc.returncode == 7, proc.stderr
+    line = [x for x in proc.stderr.splitlines() if "not pushed" in x]
+    assert len(line) == 1 and "token refused" in line[0] and "outbox" in line[0], proc.stderr
+    with Ledger(str(tmp_path / "ledger.db"), readonly=True) as ledger:
+        assert len(ledger.waiting(server.url)) == 2  # both runs wait in the outbox
+
+
+@pytest.mark.slow
+def test_server_killed_mid_push_then_the_push_completes(tmp_path) -> None:
+    srv = TeamServer(tmp_path / "srv").start()
+    try:
+        token = srv.token("fault")
+        env = _env(tmp_path, srv, token)
+        ledger = str(tmp_path / "ledger.db")
+        ids = _record(ledger, 12, devices=5)  # 3 chunks a run
+        push = subprocess.Popen([*WATTPRINT, "push"], env=env, cwd=str(tmp_path),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not srv.runs(token):  # the first chunks are in: the push is in flight
+            assert push.poll() is None, push.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        srv.kill()
+        out, err = push.communicate(timeout=120)
+        assert push.returncode == 1, (out, err)
+        assert err.strip().splitlines()[-1] == (
+            f"wattprint: error: server unreachable at {srv.url}: the runs stay in the "
+            "outbox; run `wattprint push` later"), err
+        with Ledger(ledger, readonly=True) as led:
+            left = led.waiting(srv.url)
+        assert 0 < len(left) <= len(ids)
+        srv.start()  # same database, same port
+        proc = wp(tmp_path, "push", env=env, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"{len(left)} pushed" in proc.stdout
+        assert _ids_on(srv, token) == sorted(ids)  # no duplicate, no loss
+        for run_id in ids:
+            _assert_same(ledger, srv, token, run_id)
+        with Ledger(ledger, readonly=True) as led:
+            assert led.waiting(srv.url) == []
+    finally:
+        srv.kill()
+
+
+@pytest.mark.slow
+def test_server_down_for_a_whole_run_then_pushed_intact(tmp_path) -> None:
+    srv = TeamServer(tmp_path / "srv", port=free_port())  # not started: down
+    token = srv.token("down")  # tokens are made in the database, no server needed
+    env = _env(tmp_path, srv, token)
+    started = time.monotonic()
+    proc = wp(tmp_path, "run", "--name", "offline", "--tag", "nightly", "--", sys.executable,
+              "-c", "import time; time.sleep(1.5); raise SystemExit(5)", env=env)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 5, proc.stderr  # the command's status, whatever the push did
+    lines = [x for x in proc.stderr.splitlines() if "not pushed" in x]
+    assert len(lines) == 1 and f"not pushed to {srv.url}" in lines[0], proc.stderr
+    assert "stays in the outbox" in lines[0] and "Traceback" not in proc.stderr
+    assert elapsed < 60  # bounded: never the push's full retry budget on top of the run
+    ledger = str(tmp_path / "ledger.db")
+    with Ledger(ledger, readonly=True) as led:
+        (run_id,) = led.waiting(srv.url)
+    srv.start()
+    try:
+        proc = wp(tmp_path, "push", env=env)
+        assert proc.returncode == 0 and proc.stdout.startswith("1 pushed"), proc.stdout
+        _assert_same(ledger, srv, token, run_id)
+        remote = srv.run(run_id, token)
+        assert remote["status"] == "failed" and remote["exit_code"] == 5
+        assert remote["tags"] == ["nightly"]
+    finally:
+        srv.kill()
+
+
+@pytest.mark.slow
+def test_client_killed_mid_run_then_the_next_run_pushes_it(server, tmp_path) -> None:
+    token = server.token("killed")
+    env = _env(tmp_path, server, token)
+    ledger = str(tmp_path / "ledger.db")
+    proc = subprocess.Popen([*WATTPRINT, "run", "-q", "--name", "doomed", "--",
+                             sys.executable, "-c", "import time; time.sleep(300)"],
+                            env=env, cwd=str(tmp_path), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # recording, with samples flushed
+            assert time.monotonic() < deadline and proc.poll() is None
+            if os.path.exists(ledger):
+                with Ledger(ledger, readonly=True) as led:
+                    running = led.runs(status="running")
+                    if running and len(list(led.samples(running[0].id))) >= 3:
+                        doomed = running[0].id
+                        break
+            time.sleep(0.2)
+    finally:
+        kill_tree(proc.pid)  # SIGKILL: wattprint gets no chance to finish the run
+        proc.wait(timeout=30)
+    assert doomed not in _ids_on(server, token)
+    # the next run recovers the interrupted one and pushes both in the background
+    proc = wp(tmp_path, "run", "-q", "--name", "next", "--", sys.executable, "-c", "pass",
+              env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "not pushed" not in proc.stderr, proc.stderr
+    with Ledger(ledger, readonly=True) as led:
+        assert led.get(doomed).status == "interrupted"
+        assert led.waiting(server.url) == []
+        ids = [r.id for r in led.runs()]
+    assert _ids_on(server, token) == sorted(ids)
+    assert server.run(doomed, token)["status"] == "interrupted"
+    _assert_same(ledger, server, token, doomed)
+
+
+def test_track_pushes_the_run_before_the_program_exits(server, tmp_path) -> None:
+    token = server.token("library")
+    env = _env(tmp_path, server, token)
+    script = ("import wattprint\n"
+              "from wattprint.testing import FakeSensor\n"
+              "with wattprint.track('in-python', sensors=[FakeSensor(40.0)], ledger=True,"
+              " tags=['lib']) as run:\n"
+              "    run.count(tokens=512)\n"
+              "print(run.result.run_id)\n")
+    proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", proc.stderr  # a push that worked says nothing
+    run_id = proc.stdout.strip()
+    assert _ids_on(server, token) == [run_id]
+    _assert_same(str(tmp_path / "ledger.db"), server, token, run_id)
+    assert server.run(run_id, token)["counters"] == {"tokens": 512.0}
