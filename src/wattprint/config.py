@@ -33,8 +33,9 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 __all__ = ["Config", "SETTINGS", "load_config", "user_config_path", "find_project_file"]
 
-#: Environment variables with the prefix that are not settings.
-OTHER_ENV = frozenset({"WATTPRINT_CONFIG"})
+#: Environment variables with the prefix that are not settings (WATTPRINT_SERVER_DB: the
+#: database of `wattprint server`).
+OTHER_ENV = frozenset({"WATTPRINT_CONFIG", "WATTPRINT_SERVER_DB"})
 _ZONE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.: -]{0,63}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
