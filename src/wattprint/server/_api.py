@@ -27,8 +27,8 @@ from ..wire import FINAL_STATUSES, PayloadError, parse_payload
 from ._auth import Principal, authenticate
 from ._db import Project, Run, RunChunk, RunTag
 from ._ingest import ingest
-from ._schemas import (ERRORS, PAYLOAD_SCHEMA, IngestOut, MeOut, RunDetail, RunList,
-                       RunOut)
+from ._schemas import (ERRORS, FORBIDDEN, PAYLOAD_SCHEMA, IngestOut, MeOut, RunDetail,
+                       RunList, json_errors)
 from ._stored import StoredLedger, iso, run_record, run_row, series_of
 
 __all__ = ["router", "get_session", "get_principal", "Filters", "run_filters",
@@ -193,8 +193,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[Optional[str], Query(max_length=512)]
 
 
-@router.get("/runs", response_model=RunList, responses=ERRORS | {403: ERRORS[401] | {
-    "description": "a project filter naming another project"}})
+@router.get("/runs", response_model=RunList, responses=ERRORS | FORBIDDEN)
 def get_runs(session: SessionDep, who: Who, f: Annotated[Filters, Depends()],
              sort: Sort = "-started_at", limit: Limit = 100,
              cursor: Cursor = None) -> dict[str, Any]:
@@ -228,7 +227,8 @@ def csv_response(rows: list[dict[str, Any]], columns: tuple[str, ...], name: str
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/runs.csv", responses=ERRORS | {200: {"content": {"text/csv": {}}}})
+@router.get("/runs.csv", responses=json_errors(ERRORS | FORBIDDEN) | {
+    200: {"content": {"text/csv": {}}}})
 def get_runs_csv(session: SessionDep, who: Who, f: Annotated[Filters, Depends()],
                  sort: Sort = "-started_at", limit: Annotated[int, Query(ge=1, le=100_000)]
                  = 10_000, cursor: Cursor = None) -> Response:
@@ -303,7 +303,7 @@ def _html(text: str) -> HTMLResponse:
 
 
 @router.get("/runs/{run_id}/report.html", response_class=HTMLResponse,
-            responses=ERRORS | _NOT_FOUND)
+            responses=json_errors(ERRORS | _NOT_FOUND))
 def get_run_report(run_id: str, session: SessionDep, who: Who,
                    project: Annotated[Optional[str], Query(max_length=256)] = None
                    ) -> HTMLResponse:
@@ -322,7 +322,8 @@ def get_compare(a: RunId, b: RunId, session: SessionDep, who: Who) -> Any:
     return json.loads(json.dumps(compare_reports(data).to_dict(), default=str))
 
 
-@router.get("/compare.html", response_class=HTMLResponse, responses=ERRORS | _NOT_FOUND)
+@router.get("/compare.html", response_class=HTMLResponse,
+            responses=json_errors(ERRORS | _NOT_FOUND))
 def get_compare_html(a: RunId, b: RunId, session: SessionDep, who: Who) -> HTMLResponse:
     """Two runs side by side as the report's HTML comparison page."""
     from ..report import render

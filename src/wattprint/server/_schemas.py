@@ -8,7 +8,8 @@ from typing import Any, Optional
 from pydantic import BaseModel, Field
 
 __all__ = ["RunOut", "RunList", "RunDetail", "IngestOut", "MeOut", "SummaryGroup",
-           "SummaryOut", "ErrorOut", "PAYLOAD_SCHEMA", "ERRORS"]
+           "SummaryOut", "ErrorOut", "PAYLOAD_SCHEMA", "ERRORS", "FORBIDDEN",
+           "json_errors"]
 
 
 class ErrorOut(BaseModel):
@@ -109,6 +110,21 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "no token, or an unknown or revoked one"},
     422: {"model": ErrorOut, "description": "a parameter or body that breaks its rule"},
 }
+
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorOut, "description": "a project filter naming another project "
+          "than the token's"}}
+
+
+
+def json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The same error responses, documented as JSON on a route whose own responses are
+    another media type (HTML pages answer errors in JSON)."""
+    schema = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
+    return {code: {"description": r["description"],
+                   "content": {"application/json": {"schema": schema}}}
+            for code, r in responses.items()}
+
 
 _NUM = {"type": "number"}
 _STR = {"type": "string"}

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ._api import ERRORS, Filters, SessionDep, Who, csv_response, run_filters
 from ._auth import Principal
 from ._db import Project, Run
-from ._schemas import SummaryOut
+from ._schemas import FORBIDDEN, SummaryOut, json_errors
 
 __all__ = ["router", "summarise", "GROUPS"]
 
@@ -67,8 +67,7 @@ GroupBy = Annotated[str, Query(pattern="^(" + "|".join(GROUPS) + ")$",
                                description="project, user, host, accelerator, day or week")]
 
 
-@router.get("/summary", response_model=SummaryOut, responses=ERRORS | {
-    403: ERRORS[401] | {"description": "a project filter naming another project"}})
+@router.get("/summary", response_model=SummaryOut, responses=ERRORS | FORBIDDEN)
 def get_summary(session: SessionDep, who: Who, f: Annotated[Filters, Depends()],
                 group_by: GroupBy = "project") -> dict[str, Any]:
     """Totals per group of the runs matching the filters."""
@@ -79,8 +78,8 @@ SUMMARY_COLUMNS = ("key", "runs", "energy_j", "facility_energy_j", "co2e_g",
                    "co2e_market_g", "cost", "currency", "water_l", "measured_share")
 
 
-@router.get("/summary.csv", responses=ERRORS | {200: {"content": {"text/csv": {}}}, 403: {
-    "model": ERRORS[401]["model"], "description": "a project filter naming another project"}})
+@router.get("/summary.csv", responses=json_errors(ERRORS | FORBIDDEN) | {
+    200: {"content": {"text/csv": {}}}})
 def get_summary_csv(session: SessionDep, who: Who, f: Annotated[Filters, Depends()],
                     group_by: GroupBy = "project") -> Response:
     """The summary as CSV."""
