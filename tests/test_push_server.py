@@ -78,6 +78,9 @@ def test_push_sends_waiting_runs_once_and_edited_runs_again(server, tmp_path) ->
     assert proc.returncode == 0, proc.stderr
     assert "2 run(s) would be pushed" in proc.stdout and "4 chunk(s)" in proc.stdout
     assert _ids_on(server, token) == []  # a dry run sends nothing
+    note = f"2 run(s) wait to be pushed to {server.url}"
+    assert note in wp(tmp_path, "runs", env=env).stdout
+    assert note in wp(tmp_path, "pending", env=env).stdout
     proc = wp(tmp_path, "push", env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("2 pushed, 0 already there, 0 failed"), proc.stdout
@@ -85,6 +88,7 @@ def test_push_sends_waiting_runs_once_and_edited_runs_again(server, tmp_path) ->
     assert _ids_on(server, token) == sorted(ids)
     for run_id in ids:
         _assert_same(ledger, server, token, run_id)
+    assert "wait to be pushed" not in wp(tmp_path, "runs", env=env).stdout
     proc = wp(tmp_path, "push", env=env)  # the outbox is empty
     assert proc.returncode == 0 and "nothing to push" in proc.stdout, proc.stdout
     proc = wp(tmp_path, "push", ids[0], env=env)  # named: acknowledged, not re-sent

@@ -14,7 +14,7 @@ from .._format import format_duration, format_energy, format_number, format_powe
 from .._printable import printable
 from ..errors import LedgerError, UsageError
 
-__all__ = ["add_ledger_argument", "add_filter_arguments", "filters_from", "open_ledger",
+__all__ = ["outbox_note", "add_ledger_argument", "add_filter_arguments", "filters_from", "open_ledger",
            "fmt_energy", "fmt_duration", "fmt_time", "fmt_power", "fmt_number", "table",
            "cells_of", "align", "parse_when", "check_flags"]
 
@@ -77,6 +77,20 @@ def open_ledger(args: argparse.Namespace, *, write: bool) -> Any:
         print(f"wattprint: note: {len(waiting)} run(s) wait in pending files until the "
               "ledger can be written; see `wattprint pending`", file=sys.stderr)
     return ledger
+
+
+def outbox_note(ledger: Any) -> str | None:
+    """``N run(s) wait to be pushed to URL``, when a team server is configured and some
+    final runs of ``ledger`` are not acknowledged by it (see ``wattprint push``)."""
+    from ..config import load_config
+
+    server = load_config().server
+    if not server:
+        return None
+    n = ledger.count_waiting(server)
+    if not n:
+        return None
+    return f"{n} run(s) wait to be pushed to {server}: `wattprint push` sends them"
 
 
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")

@@ -1,6 +1,7 @@
 """``wattprint pending``: the runs waiting to be recorded in the ledger — runs it could not
 take when they started or ended (disk full, an unwritable folder, a damaged file), saved
-as JSON files (see :mod:`wattprint.ledger._pending`) — and recording them now.
+as JSON files (see :mod:`wattprint.ledger._pending`) — and recording them now. With a
+team server configured, it also says how many recorded runs wait to be pushed.
 
 Every open of the ledger for writing records them anyway; this command does it on
 demand and says where the files are and why they are waiting. ``--list`` only lists."""
@@ -34,6 +35,22 @@ def _describe(path: str) -> str:
             f"    why: {printable(payload.get('why'))}")
 
 
+def _print_outbox(path: str) -> None:
+    """The runs recorded but not yet acknowledged by the team server, if one is set."""
+    from ..ledger import Ledger
+    from ._common import outbox_note
+
+    if not os.path.exists(path):
+        return
+    try:
+        with Ledger(path, readonly=True) as ledger:
+            note = outbox_note(ledger)
+    except LedgerError:  # an old schema on a read-only file: the push will say
+        return
+    if note:
+        print(note)
+
+
 def handle(args: argparse.Namespace) -> int:
     from ..ledger import Ledger
     from ..ledger._pending import pending_files
@@ -43,6 +60,7 @@ def handle(args: argparse.Namespace) -> int:
     files = pending_files(path)
     if not files:
         print(f"no pending runs for the ledger {path}")
+        _print_outbox(path)
         return 0
     print(f"{len(files)} run(s) wait to be recorded in the ledger {path}:")
     print("\n".join(_describe(f) for f in files))
@@ -56,6 +74,7 @@ def handle(args: argparse.Namespace) -> int:
                           reason=err.reason) from err
     left = pending_files(path)
     print(f"recorded {len(done)} run(s): {', '.join(done) or '-'}")
+    _print_outbox(path)
     if left:
         print(f"{len(left)} file(s) could not be read and were left in place")
         return 1

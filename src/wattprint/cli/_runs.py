@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from ..ledger._records import RunSummary
 from ._common import (add_filter_arguments, align, cells_of, filters_from, fmt_duration,
-                      fmt_energy, fmt_time, open_ledger)
+                      fmt_energy, fmt_time, open_ledger, outbox_note)
 
 USES_LEDGER = True
 DEFAULT_LIMIT = 50
@@ -89,8 +89,11 @@ def handle(args: argparse.Namespace) -> int:
                     summary = RunSummary(*data)
                     data = _row(summary, jobs[summary.job_id])
                 write(align(data, widths, RIGHT) + "\n")
+        note = outbox_note(ledger)
     if total > count:
         print(f"({count} of {total} runs; --all or -n N to see more)")
+    if note:
+        print(f"({note})")
     return 0
 
 
