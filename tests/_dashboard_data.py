@@ -1,4 +1,7 @@
-"""A small fleet for the dashboard tests: real runs recorded in a local ledger with the
+"""A team server and a small fleet for the dashboard tests (and for
+``scripts/dashboard_screenshots.py``): ``wattprint server`` started as a subprocess on
+127.0.0.1 over SQLite in a folder, with tokens made by ``wattprint server token create``;
+real runs recorded in a local ledger with the
 testing fakes (through ``_report_fixtures.record_run``), turned into ``wattprint.run/1``
 payloads by :func:`wattprint.wire.run_payloads` and POSTed to a running team server as
 several machines of two projects would push them. The host of each payload is set to the
@@ -8,7 +11,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
 import urllib.request
+from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -36,6 +47,77 @@ class Fleet:
         return [rid for rid, r in self.runs.items()
                 if all((v in r["tags"]) if k == "tag" else r.get(k) == v
                        for k, v in match.items())]
+
+
+@dataclass
+class TeamServer:
+    """A running ``wattprint server``: its URL, tokens by name and process."""
+
+    base: str
+    tokens: dict[str, str]
+    proc: subprocess.Popen
+    log: Path
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _wattprint(env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "wattprint", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"wattprint {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+def _token(env: dict[str, str], *args: str) -> str:
+    out = _wattprint(env, "server", "token", "create", *args)
+    match = re.search(r"\bwpt_[A-Za-z0-9_-]+", out)
+    if not match:
+        raise RuntimeError(f"no token in the output of token create: {out!r}")
+    return match.group(0)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_team_server(folder: Path, timeout_s: float = 60) -> TeamServer:
+    """``wattprint server`` over ``folder/server.db`` with tokens ``vision``, ``nlp``
+    (write), ``reader`` (vision, read-only) and ``admin``; returns once /healthz answers."""
+    db = f"sqlite:///{folder / 'server.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATTPRINT_")}
+    env.update(WATTPRINT_SERVER_DB=db, XDG_CONFIG_HOME=str(folder / "config"),
+               XDG_DATA_HOME=str(folder / "data"), XDG_STATE_HOME=str(folder / "state"),
+               WATTPRINT_LEDGER=str(folder / "cli-ledger.db"), PYTHONUNBUFFERED="1")
+    tokens = {"vision": _token(env, "--project", "vision"),
+              "nlp": _token(env, "--project", "nlp"),
+              "reader": _token(env, "--project", "vision", "--read-only"),
+              "admin": _token(env, "--admin")}
+    port = _free_port()
+    log = folder / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "wattprint", "server", "--db", db,
+                                 "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = TeamServer(f"http://127.0.0.1:{port}", tokens, proc, log)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(server.base + "/healthz", timeout=2):
+                return server
+        except (urllib.error.URLError, ConnectionError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError("the server did not start:\n" + log.read_text()[-3000:])
+            time.sleep(0.2)
 
 
 def post(base_url: str, token: str, payload: dict[str, Any]) -> dict[str, Any]:

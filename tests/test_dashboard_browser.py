@@ -15,8 +15,6 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,9 +24,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from _cli import cli_env
-from _dashboard_data import HOSTILE_NAME, HOSTILE_TAG, Fleet, build_and_push
-from _services._proc import free_port
+from _dashboard_data import (HOSTILE_NAME, HOSTILE_TAG, Fleet, build_and_push,
+                             start_team_server)
 from wattprint._format import (format_duration, format_energy, format_mass, format_money,
                                format_number, format_power, format_water)
 
@@ -54,64 +51,17 @@ class Team:
         return json.loads(self.get(path, token))
 
 
-def _wp(env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "wattprint", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def _token(env: dict[str, str], *args: str) -> str:
-    out = _wp(env, "server", "token", "create", *args)
-    match = re.search(r"\bwpt_[A-Za-z0-9_-]+", out)
-    assert match, out
-    return match.group(0)
-
-
-def _start_server(folder, env: dict[str, str], db: str) -> tuple[subprocess.Popen, str,
-                                                                  dict[str, str]]:
-    tokens = {"vision": _token(env, "--project", "vision"),
-              "nlp": _token(env, "--project", "nlp"),
-              "reader": _token(env, "--project", "vision", "--read-only"),
-              "admin": _token(env, "--admin")}
-    port = free_port()
-    log = open(folder / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "wattprint", "server", "--db", db,
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    return proc, f"http://127.0.0.1:{port}", tokens
-
-
 @pytest.fixture(scope="module")
 def team(tmp_path_factory) -> Iterator[Team]:
     """A running server with tokens: vision and nlp (write), reader (vision, read-only),
     admin; and the fleet of ``_dashboard_data`` pushed to it."""
     folder = tmp_path_factory.mktemp("team")
-    db = f"sqlite:///{folder / 'server.db'}"
-    env = cli_env(folder, WATTPRINT_SERVER_DB=db)
-    proc, base, tokens = _start_server(folder, env, db)
+    server = start_team_server(folder)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log = folder / "server.log"
-                    pytest.fail("the server did not start:\n"
-                                + (log.read_text()[-3000:] if log.exists() else ""))
-                time.sleep(0.2)
-        fleet = build_and_push(str(folder / "ledger.db"), base, tokens)
-        yield Team(base, tokens, fleet)
+        fleet = build_and_push(str(folder / "ledger.db"), server.base, server.tokens)
+        yield Team(server.base, server.tokens, fleet)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 # -- the browser -----------------------------------------------------------------------------
@@ -401,7 +351,6 @@ def _download(tab: Tab, button: str) -> bytes:
 
 def test_csv_downloads_match_the_api(tab, team):
     tab.sign_in("vision")
-    page = tab.page
     projects_csv = _download(tab, "button[data-csv='projects.csv']")
     asked = [u for u in tab.requests if "/api/v1/summary.csv" in u]
     assert len(asked) == 1

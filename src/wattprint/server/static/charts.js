@@ -53,7 +53,7 @@ function legend(series) {
 // Stacked columns. categories: x labels; series: [{name, color, values[] (base units)}];
 // steps: the unit ladder of the values; format: full-precision text for tooltips.
 export function stackedColumns({ id, title, categories, series, steps, format, yLabel }) {
-  const W = 860, H = 300, left = 64, right = 12, top = 14, bottom = 46;
+  const W = 600, H = 300, left = 58, right = 10, top = 14, bottom = 40;
   const totals = categories.map((_, i) => series.reduce((acc, ser) => acc + (ser.values[i] || 0), 0));
   const maxTotal = Math.max(0, ...totals);
   const [per, unit] = axisScale(maxTotal, steps);
@@ -75,7 +75,7 @@ export function stackedColumns({ id, title, categories, series, steps, format, y
   svg.append(s("text", { x: 12, y: top + plotH / 2, class: "axis-label",
                          transform: `rotate(-90 12 ${top + plotH / 2})`,
                          "text-anchor": "middle" }, `${yLabel} (${unit})`));
-  const labelEvery = Math.ceil(categories.length / 12);
+  const labelEvery = Math.ceil(categories.length / 7);
   categories.forEach((cat, i) => {
     const x = left + band * i + (band - barW) / 2;
     let base = 0;

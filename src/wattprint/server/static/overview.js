@@ -30,10 +30,21 @@ function card(label, value, note) {
            h("div", { class: "value" }, value), note ? h("div", { class: "note" }, note) : null);
 }
 
+// the Mondays from the first week key to the last, so a week without runs shows as a gap
+function everyWeek(keys) {
+  const days = keys.map((k) => Date.parse(`${k}T00:00:00Z`));
+  if (!days.length || days.some(Number.isNaN)) return keys;
+  const out = [];
+  for (let d = days[0]; d <= days[days.length - 1]; d += 7 * 86400000) {
+    out.push(new Date(d).toISOString().slice(0, 10));
+  }
+  return out.length <= 520 ? out : keys;
+}
+
 // groups of /summary?group_by=week for each of the largest projects, and the rest
 async function weeklyByProject(projects, since, admin) {
   const total = (await getJson("/summary", { group_by: "week", since })).groups;
-  const weeks = total.map((g) => g.key).sort();
+  const weeks = everyWeek(total.map((g) => g.key).sort());
   const shown = admin ? projects.slice(0, MAX_PROJECTS) : projects;
   const per = await Promise.all(shown.map((p) =>
     admin ? getJson("/summary", { group_by: "week", since, project: p.key })
@@ -94,13 +105,13 @@ export async function overviewPage(root, params, me) {
     root.append(h("p", { class: "empty" }, "No run in this period yet. Runs appear here once ",
       h("code", {}, "wattprint push"), " (or a run with WATTPRINT_SERVER set) sends them."));
   } else {
-    root.append(
+    root.append(h("div", { class: "charts" },
       stackedColumns({ id: "energy-weekly", title: "IT energy per project per week",
         categories: weekly.weeks, series: weekly.energy, steps: ENERGY_STEPS,
         format: (v) => formatEnergy(v), yLabel: "energy" }),
       stackedColumns({ id: "co2e-weekly", title: "CO2e (location-based) per project per week",
         categories: weekly.weeks, series: weekly.co2e, steps: MASS_STEPS,
-        format: (v) => formatMass(v, { co2e: true }), yLabel: "CO2e" }),
+        format: (v) => formatMass(v, { co2e: true }), yLabel: "CO2e" })),
       shareBars({ id: "measured-share", title: "Measured vs modelled share of each project's energy",
         format: (v) => formatShare(v),
         rows: projects.map((g) => ({ label: g.key, parts: [
