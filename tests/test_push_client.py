@@ -176,13 +176,15 @@ def test_http_answers_become_errors_with_their_reason(double) -> None:
         (413, b"too big", {}),
         (503, b"", {"Retry-After": "7"}),
         (200, b"<html>not the API</html>", {}),
+        (302, b"", {"Location": "http://elsewhere.example/steal"}),
     ]
     assert post_json(url, TOKEN, b"{}", timeout_s=5) == (201, {"id": "x", "complete": True})
     assert double.seen[0]["Authorization"] == f"Bearer {TOKEN}"
     assert double.seen[0]["Content-Type"] == "application/json"
     expected = [("token", "token refused: check WATTPRINT_TOKEN"),
                 ("rejected", "run.energy_j: must be >= 0"), ("too_large", "HTTP 413"),
-                ("server", "HTTP 503"), ("not_found", "not the wattprint API")]
+                ("server", "HTTP 503"), ("not_found", "not the wattprint API"),
+                ("not_found", "redirects (HTTP 302 to http://elsewhere.example/steal)")]
     for reason, text in expected:
         with pytest.raises(PushError) as err:
             post_json(url, TOKEN, b"{}", timeout_s=5)
@@ -190,6 +192,7 @@ def test_http_answers_become_errors_with_their_reason(double) -> None:
         assert TOKEN not in str(err.value)
         if reason == "server":
             assert err.value.retry_after_s == 7.0 and err.value.retryable
+    assert len(double.seen) == 7  # the redirect was not followed (the token stays here)
 
 
 def test_connection_refused_says_unreachable_and_the_outbox_keeps_the_runs() -> None:

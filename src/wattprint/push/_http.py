@@ -99,6 +99,12 @@ def http_error(server: str, status: int, body: bytes, headers: Any = None) -> Pu
         return PushError(f"no wattprint run API at {server}{RUNS_PATH} (HTTP 404{said}): "
                          "check WATTPRINT_SERVER", server=server, reason="not_found",
                          status=status, fix="set WATTPRINT_SERVER to the server's base URL")
+    if 300 <= status < 400:
+        where = (headers.get("Location") if headers is not None else None) or "elsewhere"
+        return PushError(f"{server} redirects (HTTP {status} to {where}): set "
+                         "WATTPRINT_SERVER to the server's own URL", server=server,
+                         reason="not_found", status=status,
+                         fix="use the URL the redirect points to (https:// if it is that)")
     if status == 413:
         return PushError(f"the server refused a chunk as too large (HTTP 413{said})",
                          server=server, reason="too_large", status=status)
@@ -113,6 +119,25 @@ def http_error(server: str, status: int, body: bytes, headers: Any = None) -> Pu
                      reason="server" if status >= 300 else "rejected", status=status)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: urllib would send the token on to wherever the
+    ``Location`` points (another host) and turn the POST into a GET. The 3xx becomes an
+    error that names the URL to configure instead."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER: urllib.request.OpenerDirector | None = None
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    global _OPENER
+    if _OPENER is None:
+        _OPENER = urllib.request.build_opener(_NoRedirect)
+    return _OPENER
+
+
 def post_json(server: str, token: str, body: bytes, *, timeout_s: float,
               path: str = RUNS_PATH) -> tuple[int, dict[str, Any]]:
     """POST ``body`` (JSON bytes) to ``server + path``; the status and the decoded JSON
@@ -125,7 +150,7 @@ def post_json(server: str, token: str, body: bytes, *, timeout_s: float,
                  "Authorization": f"Bearer {token}",
                  "User-Agent": f"wattprint/{__version__} (push)"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with _opener().open(request, timeout=timeout_s) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as err:
         with err:
