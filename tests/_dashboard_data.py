@@ -91,7 +91,8 @@ def _free_port() -> int:
 
 def start_team_server(folder: Path, timeout_s: float = 60) -> TeamServer:
     """``wattprint server`` over ``folder/server.db`` with tokens ``vision``, ``nlp``
-    (write), ``reader`` (vision, read-only) and ``admin``; returns once /healthz answers."""
+    (write), ``reader`` (vision, read-only), ``idle`` (a project without runs,
+    read-only) and ``admin``; returns once /healthz answers."""
     db = f"sqlite:///{folder / 'server.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATTPRINT_")}
     env.update(WATTPRINT_SERVER_DB=db, XDG_CONFIG_HOME=str(folder / "config"),
@@ -100,6 +101,7 @@ def start_team_server(folder: Path, timeout_s: float = 60) -> TeamServer:
     tokens = {"vision": _token(env, "--project", "vision"),
               "nlp": _token(env, "--project", "nlp"),
               "reader": _token(env, "--project", "vision", "--read-only"),
+              "idle": _token(env, "--project", "idle", "--read-only"),
               "admin": _token(env, "--admin")}
     port = _free_port()
     log = folder / "server.log"

@@ -155,6 +155,13 @@ def tab(browser, team) -> Iterator[Tab]:
     t.close()
 
 
+def _download(tab: Tab, button: str) -> bytes:
+    with tab.page.expect_download() as info:
+        tab.page.click(button)
+    with open(info.value.path(), "rb") as fh:
+        return fh.read()
+
+
 # -- tests -----------------------------------------------------------------------------------
 def test_dashboard_responses_carry_a_strict_policy(team):
     with urllib.request.urlopen(team.base + "/", timeout=10) as resp:
@@ -314,6 +321,14 @@ def test_run_page_shows_the_report_with_its_charts(tab, team):
     assert points and max(points) >= 50  # the power series, drawn
     assert frame.locator("svg").first.evaluate("s => s.getBoundingClientRect().width") > 200
     assert tab.page.get_attribute("#report", "sandbox") == ""
+    detail = team.json(f"/api/v1/runs/{run_id}")
+    devices = list(csv.DictReader(io.StringIO(_download(
+        tab, f"button[data-csv='wattprint-{run_id}-devices.csv']").decode())))
+    assert [(d["name"], float(d["energy_j"])) for d in devices] == \
+        [(d["name"], d["energy_j"]) for d in detail["devices"]]
+    power = list(csv.DictReader(io.StringIO(_download(
+        tab, f"button[data-csv='wattprint-{run_id}-power.csv']").decode())))
+    assert len(power) == sum(len(s["t"]) for s in detail["power"]) > 0
     tab.assert_clean()
 
 
@@ -340,13 +355,6 @@ def test_compare_shows_both_runs(tab, team):
     frame = page.frame_locator("#compare-report")
     assert frame.locator("figure[data-chart]").count() >= 1
     tab.assert_clean()
-
-
-def _download(tab: Tab, button: str) -> bytes:
-    with tab.page.expect_download() as info:
-        tab.page.click(button)
-    with open(info.value.path(), "rb") as fh:
-        return fh.read()
 
 
 def test_csv_downloads_match_the_api(tab, team):
@@ -409,6 +417,17 @@ def test_a_read_only_token_can_view(tab, team):
     run_id = team.fleet.of(project="vision")[0]
     tab.goto(f"#/run/{run_id}")
     assert tab.page.frame_locator("#report").locator("figure[data-chart]").count() >= 2
+    tab.assert_clean()
+
+
+def test_a_project_without_runs_shows_empty_pages(tab, team):
+    tab.sign_in("idle")
+    text = tab.page.inner_text("main")
+    assert "No run in this period yet" in text
+    assert tab.page.locator("figure[data-chart]").count() == 0
+    tab.goto("#/runs")
+    assert "No run matches these filters." in tab.page.inner_text("main")
+    assert tab.page.is_disabled("#next-page")
     tab.assert_clean()
 
 

@@ -19,6 +19,17 @@ export async function runPage(root, params, me, id) {
   frame.srcdoc = report;  // the report escapes every value and carries its own strict CSP
   const save = h("button", { type: "button", id: "save-report" }, "Download report (HTML)");
   save.addEventListener("click", () => download(`wattprint-${info.id}.html`, report, "text/html"));
+  const col = (key) => ({ key });
+  const devices = csvButton("Devices CSV", `wattprint-${info.id}-devices.csv`, {
+    rows: info.devices || [],
+    columns: ["index", "name", "domain", "kind", "device", "counted", "energy_j",
+              "mean_power_w", "peak_power_w", "samples"].map(col) });
+  const phases = csvButton("Phases CSV", `wattprint-${info.id}-phases.csv`, {
+    rows: info.phases || [], columns: ["name", "energy_j", "duration_s", "entries"].map(col) });
+  const power = csvButton("Power CSV", `wattprint-${info.id}-power.csv`, {
+    rows: (info.power || []).flatMap((s) => s.t.map((t, i) =>
+      ({ device: s.device, name: s.name, t_s: t, power_w: s.power_w[i] }))),
+    columns: ["device", "name", "t_s", "power_w"].map(col) });
   root.append(
     h("h1", { id: "run-name" }, info.name || info.id),
     h("p", { class: "sub" }, h("code", {}, info.id), " · ", basisBadge(info.basis), " ",
@@ -27,7 +38,7 @@ export async function runPage(root, params, me, id) {
        info.host && `host ${info.host}`].filter(Boolean).join(" · ")),
     h("div", { class: "toolbar" },
       h("a", { href: route("/runs", { pick: info.id }), id: "compare-with" },
-        "Compare with another run…"), save),
+        "Compare with another run…"), save, devices, phases, power),
     frame);
 }
 
