@@ -147,6 +147,7 @@ RULES: dict[str, Bounds] = {
     # -- measuring ----------------------------------------------------------------------------
     "rate_hz": Bounds("a sampling rate", 0.0, 1000.0, "10", "samples per second",
                       low_open=True),
+    "port": Bounds("a TCP port", 1, 65535, "9464", integer=True),
     "grace_s": Bounds("a grace period", 0.0, 3600.0, "10", "s", warn_above=600.0,
                       usual="a command gets seconds to a minute to save its state"),
     "limit": Bounds("a number of rows", 0, 1_000_000_000, "50", integer=True),

@@ -22,6 +22,8 @@ EXTRAS = {
     "mlflow": "mlflow-skinny",
     "wandb": "wandb",
     "server": "fastapi sqlalchemy alembic 'psycopg[binary]' uvicorn",
+    "prometheus": "prometheus-client",
+    "otel": "opentelemetry-sdk",
 }
 
 

@@ -1,0 +1,249 @@
+"""The runs in progress on this host, read from the local ledger, as per-run series.
+
+Mechanism (cheap, and the same figures as the ledger by construction): at a scrape, at
+most once a second, one indexed query lists this host's ``running`` runs (the partial
+index ``runs_running``), and for each counted device of each run one indexed lookup
+reads its latest flushed sample — the run's cumulative attributed energy and its last
+interval power, exactly what the ledger holds (trackers flush every 0.5–2 s). When a run
+ends, its final per-device energies are read from its ``devices`` rows; a run whose
+process died (still ``running``), or whose row was deleted, keeps its last figures. Runs
+that ended stay in the exposition for ``grace_s`` seconds, then leave it, so label
+cardinality is bounded by the runs of the last few minutes.
+
+Runs tracked without a ledger are not seen here: expose them from their own process
+(``track(..., prometheus_port=...)``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from ._factors import factors
+from ._metrics import Series
+from ._node import device_id
+
+__all__ = ["LedgerRuns", "RunView"]
+
+log = logging.getLogger("wattprint")
+
+#: Seconds between two reads of the ledger (scrapes in between reuse the last read).
+REFRESH_S = 1.0
+
+
+@dataclass
+class _Device:
+    idx: int
+    device: str
+    domain: str
+    basis: str
+    energy_j: float = 0.0
+    power_w: float = 0.0
+
+
+@dataclass
+class RunView:
+    """What the exporter knows of one run."""
+
+    rid: int
+    run_id: str
+    name: str
+    project: str
+    job: str
+    rank: str
+    zone: str | None
+    started_at: str
+    pid: int | None
+    pid_started: float | None
+    settings: dict[str, Any]
+    devices: list[_Device] = field(default_factory=list)
+    status: str = "running"
+    ended_s: float | None = None  # monotonic time the exporter saw it end
+
+    @property
+    def created(self) -> float:
+        try:
+            return datetime.fromisoformat(self.started_at).timestamp()
+        except ValueError:
+            return 0.0
+
+
+class LedgerRuns:
+    """This host's runs in the ledger at ``path`` (see the module doc)."""
+
+    def __init__(self, path: str, *, host: str, grace_s: float = 300.0,
+                 zone: str | None = None, pue: float | None = None,
+                 price_per_kwh: float | None = None, currency: str | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 alive: Callable[[int | None, float | None], bool] | None = None) -> None:
+        self.path = os.path.abspath(os.path.expanduser(path))
+        self.host = host
+        self.grace_s = float(grace_s)
+        self._defaults = dict(zone=zone, pue=pue, price_per_kwh=price_per_kwh,
+                              currency=currency)
+        self._clock = clock
+        if alive is None:
+            from ..ledger._recovery import process_alive as alive
+        self._alive = alive
+        self._conn: sqlite3.Connection | None = None
+        self.runs: dict[int, RunView] = {}
+        self._read_s = float("-inf")
+        self.error: str | None = None
+
+    # -- reading the ledger ----------------------------------------------------------------
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._conn is not None:
+            return self._conn
+        if not os.path.exists(self.path):
+            return None
+        from ..ledger._migrations import check_version
+        from ..ledger._sqlite import connect
+
+        conn = connect(self.path, readonly=True)
+        try:
+            check_version(conn, self.path, writable=False)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    def refresh(self, force: bool = False) -> None:
+        """Read the ledger when the last read is older than :data:`REFRESH_S`. Never
+        raises: a ledger that cannot be read keeps the last figures (``error`` says why)."""
+        now = self._clock()
+        if not force and now - self._read_s < REFRESH_S:
+            return
+        self._read_s = now
+        try:
+            conn = self._connection()
+            if conn is not None:
+                self._read(conn, now)
+            self.error = None
+        except Exception as err:  # noqa: BLE001 - a scrape must never fail on the ledger
+            if self.error is None:
+                log.warning("wattprint: exporter: reading the ledger %s failed: %s",
+                            self.path, err)
+            self.error = str(err)
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        for rid in [rid for rid, r in self.runs.items()
+                    if r.ended_s is not None and now - r.ended_s >= self.grace_s]:
+            del self.runs[rid]
+
+    def _read(self, conn: sqlite3.Connection, now: float) -> None:
+        rows = conn.execute(
+            "SELECT rid, id, name, project, job, zone, settings, started_at, pid, "
+            "pid_started FROM runs WHERE status = 'running' AND host = ?",
+            (self.host,)).fetchall()
+        running = set()
+        for rid, run_id, name, project, job, zone, settings, started, pid, pid_started in rows:
+            run = self.runs.get(rid)
+            if run is None:
+                job_d = _json(job, {})
+                rank = job_d.get("rank")
+                run = RunView(rid, run_id, name or "", project or "",
+                              str(job_d.get("job_id") or ""),
+                              "" if rank is None else str(rank), zone, started, pid,
+                              pid_started, _json(settings, {}))
+                run.devices = self._devices(conn, rid)
+                self.runs[rid] = run
+            if run.ended_s is not None:
+                continue  # seen dead before: keeps its last figures until the grace ends
+            if not self._alive(pid, pid_started):
+                run.status, run.ended_s = "interrupted", now
+                for d in run.devices:
+                    d.power_w = 0.0
+                continue
+            running.add(rid)
+            for d in run.devices:
+                row = conn.execute(
+                    "SELECT energy_j, power_w FROM samples WHERE rid = ? AND device = ? "
+                    "ORDER BY t DESC LIMIT 1", (rid, d.idx)).fetchone()
+                if row is not None and row[0] is not None and row[0] >= d.energy_j:
+                    d.energy_j, d.power_w = float(row[0]), float(row[1] or 0.0)
+        for rid, run in self.runs.items():
+            if rid in running or run.ended_s is not None:
+                continue
+            run.ended_s = now
+            for d in run.devices:
+                d.power_w = 0.0
+            end = conn.execute("SELECT status FROM runs WHERE rid = ?", (rid,)).fetchone()
+            if end is None:  # deleted: keeps its last figures for the grace period
+                run.status = "deleted"
+                continue
+            run.status = str(end[0])
+            final = {idx: e for idx, e in conn.execute(
+                "SELECT idx, energy_j FROM devices WHERE rid = ?", (rid,))}
+            for d in run.devices:
+                e = final.get(d.idx)
+                if e is not None and e >= d.energy_j:
+                    d.energy_j = float(e)
+
+    @staticmethod
+    def _devices(conn: sqlite3.Connection, rid: int) -> list[_Device]:
+        out = []
+        for idx, name, domain, kind, counted, prov in conn.execute(
+                "SELECT idx, name, domain, kind, counted, provenance FROM devices "
+                "WHERE rid = ? ORDER BY idx", (rid,)):
+            if not counted:
+                continue  # nested in another device: never summed
+            out.append(_Device(idx, device_id(name, _json(prov, {})), domain, kind))
+        return out
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- series ------------------------------------------------------------------------
+    def series(self) -> list[Series]:
+        self.refresh()
+        out: list[Series] = []
+        host = self.host
+        for run in self.runs.values():
+            zone = run.zone or self._defaults["zone"]
+            s = run.settings
+            pue = s.get("pue") if isinstance(s.get("pue"), (int, float)) else \
+                self._defaults["pue"]
+            price = s.get("price_per_kwh")
+            currency = s.get("currency") if isinstance(price, (int, float)) else None
+            if not isinstance(price, (int, float)):
+                price, currency = self._defaults["price_per_kwh"], self._defaults["currency"]
+            try:
+                when = datetime.fromisoformat(run.started_at)
+            except ValueError:
+                when = None
+            f = factors(zone, when=when, pue=pue, price_per_kwh=price, currency=currency)
+            created = run.created
+            out.append(Series("wattprint_run_info", (host, run.run_id, run.job, run.project,
+                                                     run.rank, run.name, run.status, f.zone),
+                              1.0))
+            for d in run.devices:
+                labels = (host, d.device, d.domain, d.basis, run.run_id, run.job,
+                          run.project, run.rank)
+                out.append(Series("wattprint_energy_joules_total", labels, d.energy_j, created))
+                out.append(Series("wattprint_power_watts", labels, d.power_w))
+                out.append(Series("wattprint_co2e_grams_total", labels + (f.zone,),
+                                  d.energy_j * f.co2e_g_per_j, created))
+                if f.cost_per_j is not None:
+                    out.append(Series("wattprint_cost_total", labels + (f.currency,),
+                                      d.energy_j * f.cost_per_j, created))
+        return out
+
+
+def _json(text: Any, default: Any) -> Any:
+    if not text:
+        return default
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return default
+    return value if isinstance(value, type(default)) else default
