@@ -122,6 +122,11 @@ class Tracker:
     Live figures while running: :attr:`energy_j`, :attr:`power_w`, :attr:`elapsed_s`,
     :attr:`counters` and :meth:`phase_totals` (the closed phase windows so far).
 
+    Telemetry (:mod:`wattprint.telemetry`): ``prometheus_port`` (a port, or
+    ``"HOST:PORT"``; 127.0.0.1 by default) serves the run's series at ``/metrics`` while it
+    runs; ``prometheus_pushgateway`` (a URL) pushes the final ones at stop; ``otel=True``
+    reports them through OpenTelemetry's global MeterProvider (or pass a MeterProvider).
+
     Distributed jobs (:mod:`wattprint.distributed`): under torchrun, Lightning DDP, Ray
     Train, Slurm or MPI the tracker finds its job from the launcher (``job=None``,
     default; a job id string or a :class:`~wattprint.distributed.JobIdentity` to say it,
@@ -143,7 +148,8 @@ class Tracker:
                  budget_kwh: float | None = None, budget_co2e_kg: float | None = None,
                  budget_cost: float | None = None, on_budget: Any = "stop",
                  price_per_kwh: float | None = None, currency: str | None = None,
-                 job: Any = None) -> None:
+                 job: Any = None, prometheus_port: Any = None,
+                 prometheus_pushgateway: str | None = None, otel: Any = False) -> None:
         if mode not in MODES:
             raise UsageError(f"mode={mode!r} is not a tracking mode; use 'process' (the "
                              "tracked process tree) or 'machine' (whole devices)")
@@ -155,6 +161,14 @@ class Tracker:
             raise UsageError(f"job={job!r} is not a job; pass a job id string, a "
                              "wattprint.distributed.JobIdentity, False (not part of a job) "
                              "or nothing (detected from the launcher)")
+        if prometheus_port is not None or prometheus_pushgateway is not None or otel:
+            from .telemetry._inprocess import check_options
+
+            check_options(prometheus_port, prometheus_pushgateway, otel)
+        self._telemetry_options = dict(prometheus_port=prometheus_port,
+                                       prometheus_pushgateway=prometheus_pushgateway,
+                                       otel=otel)
+        self._telemetry: Any = None
         self.name = name
         self.mode = mode
         self.pid = pid
@@ -246,8 +260,32 @@ class Tracker:
                 log.error("wattprint: could not start sampling (%r); this run will report "
                           "no energy", err)
                 self._warnings.append(f"sampling could not start: {err!r}")
+            self._start_telemetry()
             _running_at_exit(self)
             return self
+
+    def _start_telemetry(self) -> None:
+        """Serve / register the run's metrics when asked (wattprint.telemetry)."""
+        opts = self._telemetry_options
+        if opts["prometheus_port"] is None and opts["prometheus_pushgateway"] is None \
+                and not opts["otel"]:
+            return
+        from .telemetry._inprocess import RunTelemetry
+
+        settings = self._recording.settings
+        price = self._outlook_options.get("price_per_kwh")
+        currency = self._outlook_options.get("currency")
+        if price is None and isinstance(settings.get("price_per_kwh"), (int, float)):
+            price, currency = settings["price_per_kwh"], settings.get("currency")
+        pue = settings.get("pue")
+        self._telemetry = RunTelemetry(
+            self, port=opts["prometheus_port"], pushgateway=opts["prometheus_pushgateway"],
+            otel=opts["otel"], zone=self.zone, price_per_kwh=price, currency=currency,
+            pue=float(pue) if isinstance(pue, (int, float)) else None)
+        try:
+            self._telemetry.start()
+        except Exception as err:  # noqa: BLE001 - never kill the user's program
+            log.error("wattprint: starting the run's telemetry failed: %r", err)
 
     # -- distributed jobs (wattprint.distributed) -----------------------------------------
     def _join_job(self) -> Any:
@@ -424,6 +462,11 @@ class Tracker:
             self._result = self._build_result()
             self._recording.finish(self._result, exit_code=self._exit_code)
             self._finish_job()
+            if self._telemetry is not None:
+                try:
+                    self._telemetry.finish(self._result)
+                except Exception as err:  # noqa: BLE001
+                    log.error("wattprint: finishing the run's telemetry failed: %r", err)
             return self._result
 
     @property
@@ -469,7 +512,8 @@ class Tracker:
                     sensors=self._given_sensors, rate_hz=self.rate_hz, gpus=self._gpus,
                     rapl_root=self._rapl_root, sink=self._sink,
                     detect_options=self._detect_options, **self._recording.options(),
-                    **self._outlook_options, job=self._job_option)
+                    **self._outlook_options, job=self._job_option,
+                    **self._telemetry_options)
 
     # -- phases and counters --------------------------------------------------------------
     def phase(self, name: str, *, sync: Any = None) -> Phase:

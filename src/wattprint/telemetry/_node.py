@@ -41,7 +41,8 @@ class NodeDevices:
     def __init__(self, sensors: Sequence[Sensor], *, host: str, rate_hz: float,
                  state: CounterState, zone: str | None = None, pue: float | None = None,
                  price_per_kwh: float | None = None, currency: str | None = None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._sensors = [s for s in sensors if getattr(s, "nested_in", None) is None]
         self.host = host
         self._state = state
@@ -51,7 +52,8 @@ class NodeDevices:
         self._ids = [device_id(s) for s in self._sensors]
         self._models = [str(getattr(s, "device", "") or "") for s in self._sensors]
         self._last_read = [0.0] * len(self._sensors)
-        self._sampler = Sampler(self._sensors, rate_hz=rate_hz, sink=self._sink)
+        self._clock = clock  # the sensors' time base (time.monotonic for real ones)
+        self._sampler = Sampler(self._sensors, rate_hz=rate_hz, sink=self._sink, clock=clock)
         self._lock = threading.Lock()
         # energy exposed at the previous scrape, per device (for CO2e/cost increments)
         self._prev_j: dict[str, float] = {}
@@ -67,12 +69,12 @@ class NodeDevices:
             for what in ("energy", "bridged", "errors", "co2e", "cost"):
                 self._state.get(f"{key}|{what}", now)
         self._sampler.start(background=background)
-        mono = time.monotonic()
+        mono = self._clock()
         self._last_read = [mono] * len(self._sensors)
 
-    def step(self) -> None:
-        """One sampler tick (tests driving the sampler by hand)."""
-        self._sampler.step()
+    def step(self, now: float | None = None) -> None:
+        """One sampler tick (tests driving the sampler by hand, ``start(background=False)``)."""
+        self._sampler.step(now)
 
     def stop(self) -> None:
         self._sampler.stop()
@@ -91,7 +93,7 @@ class NodeDevices:
         out: list[Series] = []
         state, host = self._state, self.host
         now = self._wall()
-        offset = now - time.monotonic()
+        offset = now - self._clock()
         f = factors(self._account["zone"], pue=self._account["pue"],
                     price_per_kwh=self._account["price_per_kwh"],
                     currency=self._account["currency"])

@@ -20,8 +20,9 @@ import os
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .. import inputs
 from ..errors import UsageError
@@ -80,7 +81,8 @@ class Exporter:
 
     def __init__(self, options: ExporterOptions | None = None, *,
                  sensors: Sequence[Sensor] | None = None,
-                 detect_options: Mapping[str, Any] | None = None) -> None:
+                 detect_options: Mapping[str, Any] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.options = opts = (options or ExporterOptions()).checked()
         self.hostname = socket.gethostname() or "localhost"
         if sensors is None:
@@ -95,7 +97,7 @@ class Exporter:
         account = dict(zone=opts.zone, pue=opts.pue, price_per_kwh=opts.price_per_kwh,
                        currency=opts.currency)
         self.node = NodeDevices(sensors, host=self.hostname, rate_hz=opts.rate_hz,
-                                state=CounterState(state_path), **account)
+                                state=CounterState(state_path), clock=clock, **account)
         self.runs = (LedgerRuns(opts.ledger, host=self.hostname, grace_s=opts.grace_s,
                                 **account) if opts.ledger else None)
         self._registry: Any = None
