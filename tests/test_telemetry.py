@@ -292,7 +292,7 @@ def test_finished_run_reports_the_ledgers_figures(tmp_path):
             time.sleep(0.2)
             exp.runs._read_s = float("-inf")
         live = _run_series(exp, run.run_id)
-        assert live["energy"] > 0 and live["info"][0]["job"] == "job-7"
+        assert live["energy"] > 0 and live["info"][0]["job_id"] == "job-7"
     exp.runs.refresh(force=True)
     fams = _families(exp)
     with Ledger(ledger_path, readonly=True) as ledger:

@@ -15,10 +15,12 @@ from typing import NamedTuple
 __all__ = ["Metric", "METRICS", "SERIES_LABELS", "RUN_INFO_LABELS", "DEVICE_INFO_LABELS",
            "Series", "OTEL_NAMES", "metric"]
 
-#: Labels of every per-device series. Whole-device (node) series leave run, job, project
-#: and rank empty (Prometheus drops empty labels); per-run series carry them.
-SERIES_LABELS = ("host", "device", "domain", "basis", "run", "job", "project", "rank")
-RUN_INFO_LABELS = ("host", "run", "job", "project", "rank", "name", "status", "zone")
+#: Labels of every per-device series. Whole-device (node) series leave run, job_id,
+#: project and rank empty (Prometheus drops empty labels); per-run series carry them.
+#: The distributed job is ``job_id``, not ``job``: Prometheus sets ``job`` (the scrape job)
+#: on every series it scrapes and would rename ours to ``exported_job``.
+SERIES_LABELS = ("host", "device", "domain", "basis", "run", "job_id", "project", "rank")
+RUN_INFO_LABELS = ("host", "run", "job_id", "project", "rank", "name", "status", "zone")
 DEVICE_INFO_LABELS = ("host", "device", "domain", "basis", "sensor", "model")
 
 

@@ -94,6 +94,7 @@ class LedgerRuns:
         self._conn: sqlite3.Connection | None = None
         self.runs: dict[int, RunView] = {}
         self._read_s = float("-inf")
+        self._started = False  # the first read also loads recently ended runs
         self.error: str | None = None
 
     # -- reading the ledger ----------------------------------------------------------------
@@ -138,7 +139,52 @@ class LedgerRuns:
                     if r.ended_s is not None and now - r.ended_s >= self.grace_s]:
             del self.runs[rid]
 
+    def _recent(self, conn: sqlite3.Connection, now: float) -> None:
+        """At the first read: this host's runs that ended less than ``grace_s`` ago, so an
+        exporter restarted within the grace period still shows them (once; unindexed)."""
+        from datetime import timedelta, timezone
+
+        wall = datetime.now(timezone.utc)
+        since = (wall - timedelta(seconds=self.grace_s)).isoformat(timespec="milliseconds")
+        for row in conn.execute(
+                "SELECT rid, id, name, project, job, zone, settings, started_at, pid, "
+                "pid_started, status, ended_at FROM runs WHERE host = ? AND status != "
+                "'running' AND ended_at >= ?", (self.host, since)).fetchall():
+            run = self._view(conn, row[:10])
+            run.status = str(row[10])
+            try:
+                ago = (wall - datetime.fromisoformat(row[11])).total_seconds()
+            except (TypeError, ValueError):
+                ago = 0.0
+            run.ended_s = now - max(ago, 0.0)
+            self._final(conn, run)
+            self.runs[run.rid] = run
+
+    def _view(self, conn: sqlite3.Connection, row: tuple) -> RunView:
+        rid, run_id, name, project, job, zone, settings, started, pid, pid_started = row
+        job_d = _json(job, {})
+        rank = job_d.get("rank")
+        run = RunView(rid, run_id, name or "", project or "", str(job_d.get("job_id") or ""),
+                      "" if rank is None else str(rank), zone, started, pid, pid_started,
+                      _json(settings, {}))
+        run.devices = self._devices(conn, rid)
+        return run
+
+    @staticmethod
+    def _final(conn: sqlite3.Connection, run: RunView) -> None:
+        """The run ended: its final per-device energies (never below what was shown)."""
+        final = {idx: e for idx, e in conn.execute(
+            "SELECT idx, energy_j FROM devices WHERE rid = ?", (run.rid,))}
+        for d in run.devices:
+            d.power_w = 0.0
+            e = final.get(d.idx)
+            if e is not None and e >= d.energy_j:
+                d.energy_j = float(e)
+
     def _read(self, conn: sqlite3.Connection, now: float) -> None:
+        if not self._started:
+            self._started = True
+            self._recent(conn, now)
         rows = conn.execute(
             "SELECT rid, id, name, project, job, zone, settings, started_at, pid, "
             "pid_started FROM runs WHERE status = 'running' AND host = ?",
@@ -147,14 +193,8 @@ class LedgerRuns:
         for rid, run_id, name, project, job, zone, settings, started, pid, pid_started in rows:
             run = self.runs.get(rid)
             if run is None:
-                job_d = _json(job, {})
-                rank = job_d.get("rank")
-                run = RunView(rid, run_id, name or "", project or "",
-                              str(job_d.get("job_id") or ""),
-                              "" if rank is None else str(rank), zone, started, pid,
-                              pid_started, _json(settings, {}))
-                run.devices = self._devices(conn, rid)
-                self.runs[rid] = run
+                run = self.runs[rid] = self._view(conn, (rid, run_id, name, project, job, zone,
+                                                         settings, started, pid, pid_started))
             if run.ended_s is not None:
                 continue  # seen dead before: keeps its last figures until the grace ends
             if not self._alive(pid, pid_started):
@@ -180,12 +220,7 @@ class LedgerRuns:
                 run.status = "deleted"
                 continue
             run.status = str(end[0])
-            final = {idx: e for idx, e in conn.execute(
-                "SELECT idx, energy_j FROM devices WHERE rid = ?", (rid,))}
-            for d in run.devices:
-                e = final.get(d.idx)
-                if e is not None and e >= d.energy_j:
-                    d.energy_j = float(e)
+            self._final(conn, run)
 
     @staticmethod
     def _devices(conn: sqlite3.Connection, rid: int) -> list[_Device]:
