@@ -250,3 +250,19 @@ def test_track_pushes_the_run_before_the_program_exits(server, tmp_path) -> None
     assert _ids_on(server, token) == [run_id]
     _assert_same(str(tmp_path / "ledger.db"), server, token, run_id)
     assert server.run(run_id, token)["counters"] == {"tokens": 512.0}
+
+
+def test_a_run_still_running_is_not_pushed_and_says_why(server, tmp_path) -> None:
+    token = server.token("running")
+    env = _env(tmp_path, server, token)
+    ledger = str(tmp_path / "ledger.db")
+    done = _record(ledger, 1, devices=1, duration_s=60)[0]
+    with Ledger(ledger) as led:
+        live = led.begin_run(name="still going", pid=os.getpid()).run_id  # alive: not stale
+        assert led.waiting(server.url) == [done]  # the running run does not wait yet
+    proc = wp(tmp_path, "push", live, done, env=env)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("1 pushed, 0 already there, 1 failed"), proc.stdout
+    assert f"{live}: cannot be pushed" in proc.stdout and "'running'" in proc.stdout
+    assert proc.stderr.strip().startswith(f"wattprint: error: 1 run(s) not pushed ({live}:")
+    assert _ids_on(server, token) == [done]

@@ -165,14 +165,16 @@ def _push_one(ledger: Any, target: Target, run_id: str, build: Callable[..., Any
               started: float, **kwargs: Any) -> RunPushed:
     server = target.server
     edits = 0
-    if not dry_run:
-        run_id, edits = ledger.begin_push(server, run_id)
     try:
+        if not dry_run:
+            run_id, edits = ledger.begin_push(server, run_id)
         chunks = build(ledger, run_id, **options)
-    except (UsageError, LedgerError, ValueError) as err:  # a running run, a broken record
+        digest = str(chunks[0]["digest"])
+        bodies = [json.dumps(c, separators=(",", ":"), allow_nan=False).encode()
+                  for c in chunks]
+    except (UsageError, LedgerError, ValueError, TypeError) as err:
+        # a running run, a run deleted meanwhile, a record that cannot be encoded
         return RunPushed(run_id, "failed", reason=f"cannot be pushed: {err}")
-    digest = str(chunks[0]["digest"])
-    bodies = [json.dumps(c, separators=(",", ":"), allow_nan=False).encode() for c in chunks]
     if not force and ledger.acknowledged_digest(server, run_id) == digest:
         if not dry_run:
             ledger.acknowledge(server, run_id, edits, digest)
