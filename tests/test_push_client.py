@@ -9,6 +9,8 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
 from typing import Any, Iterator
 
@@ -238,10 +240,11 @@ def test_the_automatic_push_never_blocks_the_program(tmp_path, monkeypatch, caps
         with track("never-blocked", sensors=[FakeSensor(20.0)], ledger=path) as run:
             pass
         (job,) = [j for j in _auto._jobs if j.run_id == run.result.run_id]
-        assert job.thread is not None and job.thread.is_alive() and job.outcome is None
+        assert job.outcome is None  # stop() returned; the push still waits for the server
+        assert _auto._worker is not None and _auto._worker.is_alive()
         assert _auto.wait(0.2) == [(run.result.run_id, None)]
         err = capsys.readouterr().err
-        assert (f"wattprint: run {run.result.run_id} not pushed to {url} yet (no answer "
+        assert (f"wattprint: run {run.result.run_id} not pushed to {url} (no answer "
                 "within 0.2 s); it stays in the outbox: run `wattprint push` later") in err
         assert TOKEN not in err
         with Ledger(path) as ledger:
@@ -260,8 +263,30 @@ def test_no_server_configured_means_no_push_and_no_thread(tmp_path, monkeypatch)
     monkeypatch.delenv("WATTPRINT_SERVER", raising=False)
     monkeypatch.setenv("WATTPRINT_TOKEN", TOKEN)  # a token alone pushes nothing
     before = list(_auto._jobs)
-    pushing = {t for t in threading.enumerate() if t.name == "wattprint-push"}
     with track("local-only", sensors=[FakeSensor(20.0)], ledger=str(tmp_path / "l.db")):
         pass
-    assert _auto._jobs == before
-    assert {t for t in threading.enumerate() if t.name == "wattprint-push"} <= pushing
+    assert _auto._jobs == before and not _auto._queue
+
+
+def test_runs_of_a_loop_that_cannot_be_pushed_say_so_in_one_line(tmp_path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    script = ("import wattprint\n"
+              "from wattprint.testing import FakeSensor\n"
+              "for k in range(3):\n"
+              "    with wattprint.track(f'step{k}', sensors=[FakeSensor(5.0)], ledger=True):\n"
+              "        pass\n"
+              "print('done')\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=cli_env(tmp_path, WATTPRINT_SERVER=url, WATTPRINT_TOKEN=TOKEN),
+                          cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == 0 and proc.stdout == "done\n", proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("wattprint: 3 runs (") and f"not pushed to {url} (" in lines[0]
+    assert lines[0].endswith("they stay in the outbox: run `wattprint push` later")
+    from wattprint.ledger import Ledger
+
+    with Ledger(str(tmp_path / "ledger.db"), readonly=True) as ledger:
+        assert len(ledger.waiting(url)) == 3

@@ -266,3 +266,21 @@ def test_a_run_still_running_is_not_pushed_and_says_why(server, tmp_path) -> Non
     assert f"{live}: cannot be pushed" in proc.stdout and "'running'" in proc.stdout
     assert proc.stderr.strip().startswith(f"wattprint: error: 1 run(s) not pushed ({live}:")
     assert _ids_on(server, token) == [done]
+
+
+def test_a_loop_of_tracked_calls_pushes_each_run_once(server, tmp_path) -> None:
+    token = server.token("loop")
+    script = ("import wattprint\n"
+              "from wattprint.testing import FakeSensor\n"
+              "@wattprint.track(sensors=[FakeSensor(5.0)], ledger=True, tags=['loop'])\n"
+              "def step(k):\n"
+              "    return k\n"
+              "for k in range(5):\n"
+              "    step(k)\n")
+    proc = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path, server, token),
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    with Ledger(str(tmp_path / "ledger.db"), readonly=True) as led:
+        ids = sorted(r.id for r in led.runs())
+        assert len(ids) == 5 and led.waiting(server.url) == []
+    assert _ids_on(server, token) == ids

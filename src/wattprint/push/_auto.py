@@ -1,12 +1,15 @@
 """The automatic push: once a run's end is committed to the ledger, and a server and a
-token are configured, a background thread pushes it (and up to :data:`BACKLOG` other
-runs waiting in the outbox, e.g. runs recovered after a crash).
+token are configured, one background thread (``wattprint-push``) pushes it, with up to
+:data:`BACKLOG` other runs waiting in the outbox (e.g. runs recovered after a crash).
 
 It never blocks or fails the tracked program: the thread does its own I/O with its own
-ledger connection, within :data:`DEADLINE_S`; at interpreter exit (and at the end of
-``wattprint run``) wattprint waits for it at most :data:`EXIT_WAIT_S` seconds. A run
-not acknowledged by then stays in the outbox, and one line says so; ``wattprint push``
-(or the next run) sends it. The wrapped command's exit status is never changed.
+ledger connection, one run after another (a loop of tracked calls queues its runs; none
+is sent twice at once), each within :data:`DEADLINE_S`. At interpreter exit (and at the
+end of ``wattprint run``) wattprint waits for it at most :data:`EXIT_WAIT_S` seconds.
+Runs not acknowledged by then stay in the outbox and one line per server says so;
+``wattprint push`` (or the next run) sends them. When the server is unreachable or
+refuses the token, the runs queued behind are not tried (they would fail the same way).
+The wrapped command's exit status is never changed.
 """
 
 from __future__ import annotations
@@ -25,13 +28,13 @@ __all__ = ["schedule", "wait", "DEADLINE_S", "EXIT_WAIT_S", "BACKLOG"]
 
 log = logging.getLogger("wattprint")
 
-#: Seconds a background push may spend in all (retries included).
+#: Seconds the background push may spend on one run and its backlog (retries included).
 DEADLINE_S = 30.0
 #: Longest wait for unfinished pushes at interpreter exit / the end of ``wattprint run``.
 EXIT_WAIT_S = 5.0
-#: Other waiting runs sent along with the run just recorded.
+#: Other waiting runs sent along with a run just recorded.
 BACKLOG = 10
-#: Tries per request in the background (connection refused is answered at once).
+#: Tries per request in the background (a refused connection is answered at once).
 _POLICY_ATTEMPTS = 4
 _REQUEST_TIMEOUT_S = 10.0
 
@@ -41,13 +44,19 @@ class _Job:
     run_id: str
     ledger_path: str
     target: Target
-    thread: threading.Thread | None = None
-    outcome: str | None = None  # None: not done; "" done and acknowledged; else why not
-    reported: bool = False
+    outcome: str | None = None  # None: not done; "": acknowledged; else why not
+    done: threading.Event | None = None
+
+    def finish(self, outcome: str) -> None:
+        self.outcome = outcome
+        if self.done is not None:
+            self.done.set()
 
 
-_jobs: list[_Job] = []
 _lock = threading.Lock()
+_queue: list[_Job] = []  # waiting for the worker
+_jobs: list[_Job] = []  # every job not yet reported by wait()
+_worker: threading.Thread | None = None
 _atexit_registered = False
 
 
@@ -60,9 +69,9 @@ def _configured() -> Target | None:
 
 
 def schedule(ledger_path: str, run_id: str) -> None:
-    """Push the run ``run_id`` of ``ledger_path`` in the background when a server and a
-    token are configured; otherwise do nothing. Never raises."""
-    global _atexit_registered
+    """Queue the run ``run_id`` of ``ledger_path`` for the background push when a server
+    and a token are configured; otherwise do nothing. Never raises."""
+    global _atexit_registered, _worker
     try:
         target = _configured()
     except Exception as err:  # noqa: BLE001 - a bad setting must not touch the run
@@ -70,54 +79,83 @@ def schedule(ledger_path: str, run_id: str) -> None:
         return
     if target is None:
         return
-    job = _Job(run_id, ledger_path, target)
-    try:
-        job.thread = threading.Thread(target=_work, args=(job,), name="wattprint-push",
-                                      daemon=True)
+    job = _Job(run_id, ledger_path, target, done=threading.Event())
+    with _lock:
+        _jobs.append(job)
+        _queue.append(job)
+        if not _atexit_registered:
+            atexit.register(wait, EXIT_WAIT_S)
+            _atexit_registered = True
+        if _worker is not None and _worker.is_alive():
+            return
+        try:
+            _worker = threading.Thread(target=_work, name="wattprint-push", daemon=True)
+            _worker.start()
+        except Exception as err:  # noqa: BLE001 - no thread: the next push sends them
+            _worker = None
+            for queued in _queue:
+                queued.finish(f"no background thread: {err}")
+            _queue.clear()
+
+
+def _work() -> None:
+    """Push the queued runs one after another until the queue is empty."""
+    global _worker
+    while True:
         with _lock:
-            _jobs.append(job)
-            if not _atexit_registered:
-                atexit.register(wait, EXIT_WAIT_S)
-                _atexit_registered = True
-        job.thread.start()
-    except Exception as err:  # noqa: BLE001 - no thread: the next push sends it
-        job.outcome = f"no background thread: {err}"
-        _report(job)
+            if not _queue:
+                _worker = None
+                return
+            job = _queue.pop(0)
+        try:
+            fatal = _push(job)
+        except BaseException as err:  # noqa: BLE001 - a daemon thread must say, not raise
+            job.finish(f"{type(err).__name__}: {err}")
+            continue
+        if fatal:  # the runs queued for that server would fail the same way
+            with _lock:
+                same = [j for j in _queue if j.target == job.target]
+                for queued in same:
+                    _queue.remove(queued)
+            for queued in same:
+                queued.finish(job.outcome or "not tried")
 
 
-def _work(job: _Job) -> None:
+def _push(job: _Job) -> bool:
+    """Push one job's run and some of the backlog; whether the failure is fatal."""
     from ..ledger import Ledger
     from ._core import push_runs
     from ._http import RetryPolicy
 
     policy = RetryPolicy(attempts=_POLICY_ATTEMPTS, timeout_s=_REQUEST_TIMEOUT_S,
                          cap_s=8.0, deadline_s=DEADLINE_S)
-    try:
-        with Ledger(job.ledger_path, recover=False) as ledger:
-            others = [i for i in ledger.waiting(job.target.server) if i != job.run_id]
-            ids = [job.run_id] + others[:BACKLOG]
-            report = push_runs(ledger, job.target, ids, policy=policy, deadline_s=DEADLINE_S)
-        mine = next((r for r in report.runs if r.run_id == job.run_id), None)
-        if mine is not None and mine.state in ("new", "replaced", "already"):
-            job.outcome = ""
-            log.info("wattprint: run %s pushed to %s", job.run_id, job.target.server)
-        elif report.stopped is not None:
-            job.outcome = _short(report.stopped)
-        elif mine is not None:
-            job.outcome = mine.reason or mine.state
-        else:
-            job.outcome = "not tried"
-    except BaseException as err:  # noqa: BLE001 - a daemon thread must say, not raise
-        job.outcome = f"{type(err).__name__}: {err}"
+    with _lock:
+        queued = {j.run_id for j in _queue}
+    with Ledger(job.ledger_path, recover=False) as ledger:
+        others = [i for i in ledger.waiting(job.target.server)
+                  if i != job.run_id and i not in queued]
+        report = push_runs(ledger, job.target, [job.run_id] + others[:BACKLOG],
+                           policy=policy, deadline_s=DEADLINE_S)
+    mine = next((r for r in report.runs if r.run_id == job.run_id), None)
+    if mine is not None and mine.state in ("new", "replaced", "already"):
+        log.info("wattprint: run %s pushed to %s", job.run_id, job.target.server)
+        job.finish("")
+        return False
+    if report.stopped is not None:
+        job.finish(_short(report.stopped))
+        return True
+    job.finish((mine.reason or mine.state) if mine is not None else "not tried")
+    return False
 
 
 def _short(err: BaseException) -> str:
-    """The reason of a push error without its advice (the caller's line gives it)."""
+    """The reason of a push error without its advice (the caller's line gives that)."""
     reason = getattr(err, "reason", "")
-    status = getattr(err, "status", None)
-    return {"unreachable": "server unreachable", "token": "token refused: check "
-            "WATTPRINT_TOKEN"}.get(reason, str(err).split(": the runs stay")[0]) + \
-        (f", HTTP {status}" if status and reason not in ("token",) else "")
+    if reason == "unreachable":
+        return "server unreachable"
+    if reason == "token":
+        return "token refused: check WATTPRINT_TOKEN"
+    return str(err).split(": the runs stay")[0]
 
 
 def _say(line: str) -> None:
@@ -127,36 +165,30 @@ def _say(line: str) -> None:
         pass
 
 
-def _report(job: _Job) -> None:
-    if job.reported or job.outcome is None:
-        return
-    job.reported = True
-    if job.outcome:
-        _say(f"wattprint: run {job.run_id} not pushed to {job.target.server} "
-             f"({job.outcome}); it stays in the outbox: run `wattprint push` later")
-
-
 def wait(timeout_s: float = EXIT_WAIT_S) -> list[tuple[str, str | None]]:
-    """Wait at most ``timeout_s`` in all for the background pushes, say in one line each
-    which run was not acknowledged, and return ``(run id, outcome)`` per push (outcome
-    ``""``: acknowledged; ``None``: no answer in time — the thread is left to finish
-    alone and not waited for again). Never raises."""
+    """Wait at most ``timeout_s`` in all for the queued pushes; say, in one line per
+    server and reason, which runs were not acknowledged; return ``(run id, outcome)``
+    per run (outcome ``""``: acknowledged; ``None``: no answer in time — its push goes
+    on alone if the program lives on, and is not waited for again). Never raises."""
     deadline = time.monotonic() + max(float(timeout_s), 0.0)
     with _lock:
         jobs = list(_jobs)
         _jobs.clear()
     for job in jobs:
-        thread = job.thread
-        if thread is not None and thread.is_alive():
-            thread.join(max(deadline - time.monotonic(), 0.0))
-    out = []
+        if job.done is not None:
+            job.done.wait(max(deadline - time.monotonic(), 0.0))
+    failed: dict[tuple[str, str], list[str]] = {}
     for job in jobs:
         if job.outcome is None:
-            job.reported = True
-            _say(f"wattprint: run {job.run_id} not pushed to {job.target.server} yet (no "
-                 f"answer within {timeout_s:g} s); it stays in the outbox: run `wattprint "
-                 "push` later")
+            why = f"no answer within {timeout_s:g} s"
+        elif job.outcome:
+            why = job.outcome
         else:
-            _report(job)
-        out.append((job.run_id, job.outcome))
-    return out
+            continue
+        failed.setdefault((job.target.server, why), []).append(job.run_id)
+    for (server, why), ids in failed.items():
+        runs = f"run {ids[0]}" if len(ids) == 1 else f"{len(ids)} runs ({ids[0]}…)"
+        it = "it stays" if len(ids) == 1 else "they stay"
+        _say(f"wattprint: {runs} not pushed to {server} ({why}); {it} in the outbox: run "
+             "`wattprint push` later")
+    return [(job.run_id, job.outcome) for job in jobs]
