@@ -316,3 +316,26 @@ def test_invalid_and_oversized_bodies(db_url, payloads) -> None:
     r = post("/api/v1/runs", json=big, headers=h)
     assert r.status_code == 413 and "limit" in r.json()["detail"]
     assert server.get("/api/v1/runs").json()["runs"] == []
+
+
+def test_concurrent_pushes_lose_nothing_and_never_duplicate(server, payloads) -> None:
+    """Eight clients at once: distinct runs, and the same run pushed by several of them
+    (real threads, each request on its own event loop, one database)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = payloads["llama-ft int8"]
+    jobs = [clone(base, f"p{k}", name=f"parallel {k}") for k in range(12)]
+    jobs += [base] * 6  # the same run, six times at once
+
+    def push(chunks):
+        return [r.status_code for r in server.push(chunks)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(push, jobs))
+    assert all(c in (200, 201) for run in codes for c in run)
+    runs = server.get("/api/v1/runs", limit=100).json()["runs"]
+    assert len(runs) == 13 and len({r["id"] for r in runs}) == 13
+    assert all(r["complete"] for r in runs)
+    assert sum(run[0] == 201 for run in codes[12:]) == 1  # created once, then replaced
+    with server.app.state.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM run_chunks")).scalar() == 13 * len(base)

@@ -389,7 +389,7 @@ async def post_run(request: Request, response: Response, who: Who,
     def store() -> tuple[bool, dict[str, Any]]:
         from ..errors import UsageError
 
-        with request.app.state.sessions() as session, session.begin():
+        with request.app.state.write_sessions() as session, session.begin():
             try:
                 return ingest(session, who, payload, project)
             except UsageError as err:  # a project name an admin gave

@@ -141,9 +141,10 @@ class RunChunk(Base):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``. SQLite: the folder is created, WAL, foreign keys on and a
-    busy timeout (several app processes may share the file); PostgreSQL: pooled
-    connections checked before use."""
+    """An engine for ``url``. SQLite: the folder is created, WAL, foreign keys on, a
+    busy timeout (several app processes may share the file) and ``BEGIN IMMEDIATE`` for
+    connections with the execution option ``sqlite_immediate`` (writers); PostgreSQL:
+    pooled connections checked before use."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:" and not path.startswith("file:"):
@@ -152,11 +153,20 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: Any, _record: Any) -> None:
+            conn.isolation_level = None  # transactions begin below, not in the driver
             cur = conn.cursor()
             cur.execute("PRAGMA foreign_keys = ON")
             if path and path != ":memory:":
                 cur.execute("PRAGMA journal_mode = WAL")
                 cur.execute("PRAGMA synchronous = NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # A writer takes the write lock when it begins (waiting up to the timeout):
+            # a deferred transaction that reads, then writes, fails at once with "database
+            # is locked" when another writer committed in between.
+            immediate = conn.get_execution_options().get("sqlite_immediate")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -44,6 +44,9 @@ def create_app(db_url: str | None = None, *, migrate: bool = True,
                               "by project, user, host and week.")
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    #: sessions that write: on SQLite they take the write lock when they begin
+    app.state.write_sessions = sessionmaker(
+        engine.execution_options(sqlite_immediate=True), expire_on_commit=False)
     app.state.max_body_bytes = int(max_body_bytes)
     app.state.db_url = url
 
