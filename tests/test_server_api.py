@@ -65,6 +65,18 @@ def test_migrations_build_the_schema_from_empty_and_are_idempotent(db_url) -> No
     engine.dispose()
 
 
+def test_app_processes_starting_at_once_migrate_once(db_url) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wattprint.server._db import make_engine
+
+    engines = [make_engine(db_url) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(upgrade, engines)) == ["0001"] * 4
+    for engine in engines:
+        engine.dispose()
+
+
 def test_ingest_then_list_and_read_one_run(server, payloads, ledger) -> None:
     chunks = payloads["llama-ft fp16"]
     assert len(chunks) > 2
@@ -170,6 +182,12 @@ def test_summary_figures_are_the_accounting_of_each_run(server, payloads, ledger
     table = list(csv.reader(io.StringIO(server.get("/api/v1/summary.csv",
                                                    group_by="week").text)))
     assert table[0][:3] == ["key", "runs", "energy_j"] and len(table) == 3
+    # in one chunk (accounted once, at ingest, with its trace): the same figures
+    fp16 = ledger.runs(name="fp16")[0].id
+    (answer,) = server.push(run_payloads(ledger, fp16), who="b")
+    assert answer.json()["complete"] is True
+    (whole,) = server.get("/api/v1/runs", who="b").json()["runs"]
+    assert whole["co2e_g"] == pytest.approx(runs["llama-ft fp16"]["co2e_g"], rel=1e-6)
 
 
 def test_cost_is_summed_per_currency(server, payloads) -> None:

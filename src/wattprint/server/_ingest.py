@@ -94,7 +94,9 @@ def _ingest(session: Session, who: Principal, payload: RunPayload,
 def _store_head(session: Session, proj: Project, run: Run | None,
                 payload: RunPayload) -> Run:
     r = payload.run
-    figures = accounted(r, payload.devices)
+    whole = payload.chunk_count == 1  # the trace is all here: account once, with it
+    series = series_of([payload.power], payload.devices) if whole else None
+    figures = accounted(r, payload.devices, series)
     acc = figures.pop("accounting")
     job = r.get("job") or {}
     job_id = job.get("job_id") if isinstance(job.get("job_id"), str) else None
@@ -108,7 +110,7 @@ def _store_head(session: Session, proj: Project, run: Run | None,
         job_id=job_id if job_id and len(job_id) <= 256 else None,
         detail={"run": r, "devices": payload.devices, "phases": payload.phases,
                 "counters": payload.counters, "accounting": acc},
-        digest=payload.digest, chunk_count=payload.chunk_count, complete=False,
+        digest=payload.digest, chunk_count=payload.chunk_count, complete=whole,
         received_at=_now(), **figures)
     if run is None:
         run = Run(project_id=proj.id, run_id=payload.run_id, **values)

@@ -1,6 +1,7 @@
 """Bringing a database to the current schema with the Alembic migrations shipped in
 ``migrations/`` (no alembic.ini needed). Several app processes starting at once on
-PostgreSQL take turns through an advisory lock; on SQLite the write lock does it."""
+PostgreSQL take turns through an advisory lock; on SQLite through the write lock, taken
+when the migration's transaction begins."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     from alembic import command
 
     cfg = _config()
-    with engine.begin() as conn:
+    with engine.execution_options(sqlite_immediate=True).begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         cfg.attributes["connection"] = conn
