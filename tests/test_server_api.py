@@ -357,3 +357,14 @@ def test_concurrent_pushes_lose_nothing_and_never_duplicate(server, payloads) ->
     assert sum(run[0] == 201 for run in codes[12:]) == 1  # created once, then replaced
     with server.app.state.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM run_chunks")).scalar() == 13 * len(base)
+
+
+def test_a_run_with_settings_the_server_cannot_use_is_kept_and_says_so(server, payloads) -> None:
+    base = payloads["cpu baseline"]
+    settings = dict(base[0]["run"]["settings"], pue=0.4)
+    answers = server.push(clone(base, "odd1", zone="Narnia", settings=settings))
+    assert answers[0].status_code == 201
+    run = server.get("/api/v1/runs/odd1").json()
+    assert run["zone"] == "Narnia" and run["co2e_g"] > 0
+    assert run["facility_energy_j"] >= run["energy_j"]  # the default PUE, not 0.4
+    assert any("refused" in n for n in run["accounting"]["notes"])

@@ -120,3 +120,9 @@ def test_non_object_payload(ledger) -> None:
     with pytest.raises(PayloadError, match="payload: must be a JSON object, not an array"):
         parse_payload([])
     assert FORMAT == "wattprint.run/1"
+
+
+def test_utc_z_times_are_accepted_and_normalised(ledger) -> None:
+    payload = copy.deepcopy(run_payloads(ledger, ledger.runs(name="cpu baseline")[0].id)[0])
+    payload["run"]["started_at"] = "2024-03-01T10:00:00Z"
+    assert parse_payload(payload).run["started_at"] == "2024-03-01T10:00:00+00:00"

@@ -284,6 +284,8 @@ def _time(x: Any, name: str, optional: bool = False) -> str | None:
     if x is None and optional:
         return None
     text = _str(x, name, optional=False, limit=64)
+    if text.endswith(("Z", "z")):  # type: ignore[union-attr]
+        text = text[:-1] + "+00:00"  # type: ignore[index]
     try:
         datetime.fromisoformat(text)  # type: ignore[arg-type]
     except ValueError:

@@ -65,8 +65,8 @@ def parse_when(value: str | None, name: str) -> datetime | None:
     """An ISO 8601 date or time (UTC when no offset) as a naive UTC datetime."""
     if value is None or value == "":
         return None
-    try:
-        dt = datetime.fromisoformat(value)
+    try:  # a trailing Z is UTC (Python 3.10's fromisoformat does not know it)
+        dt = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "Zz" else value)
     except ValueError:
         raise HTTPException(422, f"{name}={value!r} is not an ISO 8601 date or time "
                                  "(e.g. 2026-03-01 or 2026-03-01T12:00:00Z)") from None
