@@ -178,6 +178,11 @@ def test_dashboard_responses_carry_a_strict_policy(team):
     with urllib.request.urlopen(team.base + "/static/app.js", timeout=10) as resp:
         assert resp.headers["Content-Type"].startswith("text/javascript")
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        etag = resp.headers["ETag"]
+    again = urllib.request.Request(team.base + "/static/app.js", headers={"If-None-Match": etag})
+    with pytest.raises(urllib.error.HTTPError) as err:  # urllib raises on 304
+        urllib.request.urlopen(again, timeout=10)
+    assert err.value.code == 304
     for bad in ("/static/nothing.js", "/static/..%2F_dashboard.py"):
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(team.base + bad, timeout=10)

@@ -10,10 +10,11 @@ markup (see ``static/dom.js``). docs/dashboard.md describes the pages.
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from importlib import resources
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 __all__ = ["CSP", "router", "static_files"]
@@ -34,36 +35,42 @@ _HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
 
 
 @lru_cache(maxsize=1)
-def static_files() -> dict[str, tuple[bytes, str]]:
-    """Every file of ``static/`` by name, with its content type (read once, on the first
-    request: nothing is read at import time)."""
+def static_files() -> dict[str, tuple[bytes, str, str]]:
+    """Every file of ``static/`` by name: its bytes, content type and ETag (read once, on
+    the first request: nothing is read at import time)."""
     files = {}
     for entry in resources.files("wattprint.server").joinpath("static").iterdir():
         suffix = "." + entry.name.rsplit(".", 1)[-1]
         if entry.is_file() and suffix in _TYPES:
-            files[entry.name] = (entry.read_bytes(), _TYPES[suffix])
+            body = entry.read_bytes()
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            files[entry.name] = (body, _TYPES[suffix], etag)
     return files
 
 
-def _response(name: str) -> Response:
-    body, media_type = static_files()[name]
-    return Response(body, media_type=media_type, headers=_HEADERS)
+def _response(request: Request, name: str) -> Response:
+    """The file, or 304 when the browser's copy is current (``no-cache`` makes it ask)."""
+    body, media_type, etag = static_files()[name]
+    headers = {**_HEADERS, "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 #: The dashboard's routes, included by :func:`wattprint.server.app.create_app`.
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/")
-def index() -> Response:
+@router.api_route("/", methods=["GET", "HEAD"])
+def index(request: Request) -> Response:
     """The dashboard page (its scripts route between overview, runs, run and compare)."""
-    return _response("index.html")
+    return _response(request, "index.html")
 
 
-@router.get("/static/{name}")
-def static(name: str) -> Response:
+@router.api_route("/static/{name}", methods=["GET", "HEAD"])
+def static(request: Request, name: str) -> Response:
     """One file of the dashboard, from a fixed list read from the package: no path from
     the request reaches the filesystem."""
     if name not in static_files():
         raise HTTPException(404, f"no dashboard file {name!r}")
-    return _response(name)
+    return _response(request, name)
