@@ -291,6 +291,8 @@ def test_filters_change_the_list(tab, team):
     assert 0 < len(want) < 30
     assert set(_apply(tab, since=since.isoformat())) == want
     assert "since=" in tab.page.url  # the filters live in the URL: a link keeps them
+    for odd in ("' OR '1'='1", "%", "_", "\\", "lr0%' --"):  # matched as text, not SQL
+        assert _apply(tab, q=odd) == []
     tab.assert_clean()
 
 
@@ -422,6 +424,21 @@ def test_a_read_only_token_can_view(tab, team):
     run_id = team.fleet.of(project="vision")[0]
     tab.goto(f"#/run/{run_id}")
     assert tab.page.frame_locator("#report").locator("figure[data-chart]").count() >= 2
+    tab.assert_clean()
+
+
+def test_a_link_leads_through_the_sign_in_to_its_page(tab, team):
+    run_id = team.fleet.of(project="vision", user="bob")[0]
+    page = tab.page
+    page.goto(f"{team.base}/#/run/{run_id}")
+    page.wait_for_selector("#login")
+    page.fill("#token", team.tokens["reader"])
+    tab.rendered(lambda: page.click("#login button[type=submit]"))
+    assert page.url.endswith(f"#/run/{run_id}")
+    assert page.inner_text("#run-name") == team.fleet.runs[run_id]["name"]
+    page.reload()  # the token is kept for the tab: no second sign-in
+    page.wait_for_selector("main[data-ready^='/run/']")
+    assert page.inner_text("#run-name") == team.fleet.runs[run_id]["name"]
     tab.assert_clean()
 
 
