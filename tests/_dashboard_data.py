@@ -89,11 +89,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_team_server(folder: Path, timeout_s: float = 60) -> TeamServer:
-    """``wattprint server`` over ``folder/server.db`` with tokens ``vision``, ``nlp``
+def start_team_server(folder: Path, db: str | None = None,
+                      timeout_s: float = 60) -> TeamServer:
+    """``wattprint server`` over ``db`` (default: SQLite in ``folder/server.db``) with tokens ``vision``, ``nlp``
     (write), ``reader`` (vision, read-only), ``idle`` (a project without runs,
     read-only) and ``admin``; returns once /healthz answers."""
-    db = f"sqlite:///{folder / 'server.db'}"
+    db = db or f"sqlite:///{folder / 'server.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATTPRINT_")}
     env.update(WATTPRINT_SERVER_DB=db, XDG_CONFIG_HOME=str(folder / "config"),
                XDG_DATA_HOME=str(folder / "data"), XDG_STATE_HOME=str(folder / "state"),

@@ -64,6 +64,18 @@ def team(tmp_path_factory) -> Iterator[Team]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def pg_team(tmp_path_factory, postgres_cluster) -> Iterator[Team]:
+    """The same server and fleet over a fresh PostgreSQL database."""
+    folder = tmp_path_factory.mktemp("pg-team")
+    server = start_team_server(folder, postgres_cluster.new_database())
+    try:
+        fleet = build_and_push(str(folder / "ledger.db"), server.base, server.tokens)
+        yield Team(server.base, server.tokens, fleet)
+    finally:
+        server.stop()
+
+
 # -- the browser -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
@@ -425,6 +437,30 @@ def test_a_read_only_token_can_view(tab, team):
     tab.goto(f"#/run/{run_id}")
     assert tab.page.frame_locator("#report").locator("figure[data-chart]").count() >= 2
     tab.assert_clean()
+
+
+def test_every_page_on_postgresql(browser, pg_team):
+    """The week keys, sums and paging of PostgreSQL draw the same pages."""
+    tab = Tab(browser, pg_team)
+    try:
+        tab.sign_in("admin")
+        marks = tab.page.locator("figure[data-chart=energy-weekly] rect.mark")
+        drawn = sum(float(v) for v in marks.evaluate_all(
+            "ms => ms.map((m) => m.getAttribute('data-value'))"))
+        assert drawn == pytest.approx(_week_total(pg_team, "admin", "energy_j"), rel=1e-9)
+        weeks = tab.page.locator("figure[data-chart=energy-weekly] text.tick").all_text_contents()
+        assert any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", w) for w in weeks), weeks
+        tab.goto("#/runs?limit=25&host=gpu-node-1")
+        assert set(_apply(tab, host="gpu-node-1", limit="25")) == set(
+            pg_team.fleet.of(host="gpu-node-1"))
+        a, b = pg_team.fleet.of(project="nlp")[:2]
+        tab.goto(f"#/run/{a}")
+        assert tab.page.frame_locator("#report").locator("figure[data-chart]").count() >= 2
+        tab.goto(f"#/compare?a={a}&b={b}")
+        assert tab.page.locator(".card[data-run]").count() == 2
+        tab.assert_clean()
+    finally:
+        tab.close()
 
 
 def test_a_link_leads_through_the_sign_in_to_its_page(tab, team):
