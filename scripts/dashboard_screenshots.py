@@ -44,7 +44,8 @@ def shoot(out: Path) -> int:
 
                 def show(hash_: str, name: str, wait: str = "") -> None:
                     page.evaluate("h => { location.hash = h; }", hash_)
-                    page.wait_for_selector(wait or f"main[data-ready='{hash_.split('?')[0][1:] or '/'}']")
+                    path = hash_.split("?")[0][1:] or "/"
+                    page.wait_for_selector(wait or f"main[data-ready='{path}']")
                     page.wait_for_timeout(300)
                     page.screenshot(path=str(out / f"dashboard-{name}.png"))
 

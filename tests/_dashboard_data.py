@@ -91,9 +91,9 @@ def _free_port() -> int:
 
 def start_team_server(folder: Path, db: str | None = None,
                       timeout_s: float = 60) -> TeamServer:
-    """``wattprint server`` over ``db`` (default: SQLite in ``folder/server.db``) with tokens ``vision``, ``nlp``
-    (write), ``reader`` (vision, read-only), ``idle`` (a project without runs,
-    read-only) and ``admin``; returns once /healthz answers."""
+    """``wattprint server`` over ``db`` (default: SQLite in ``folder/server.db``) with
+    tokens ``vision``, ``nlp`` (write), ``reader`` (vision, read-only), ``idle`` (a
+    project without runs, read-only) and ``admin``; returns once /healthz answers."""
     db = db or f"sqlite:///{folder / 'server.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATTPRINT_")}
     env.update(WATTPRINT_SERVER_DB=db, XDG_CONFIG_HOME=str(folder / "config"),
@@ -174,7 +174,8 @@ def build_and_push(ledger_path: str, base_url: str, tokens: dict[str, str],
             started = now - timedelta(days=2 + i * 1.4, hours=i % 5)
             status = "stopped" if i in (4, 17) else "finished"
             name = HOSTILE_NAME if i == 7 else f"resnet50 sweep lr{i:02d}"
-            tags = ("sweep", HOSTILE_TAG) if i == 7 else ("sweep",) if i % 3 else ("sweep", "baseline")
+            tags = (("sweep", HOSTILE_TAG) if i == 7 else ("sweep",) if i % 3
+                    else ("sweep", "baseline"))
             rid = _gpu_run(ledger, name=name, gpu=A100, watts=180 + 9 * i, started=started,
                            duration_s=1200 + 60 * i, seed=i, tags=tags, status=status)
             plan.append(("vision", f"gpu-node-{1 + i % 2}", "alice" if i % 4 else "bob",
