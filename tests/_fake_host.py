@@ -16,30 +16,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from wattprint.testing.fake_nvml import FakeGPU, FakeNVML  # noqa: E402
-
-
-class RealTimeNVML(FakeNVML):
-    """FakeNVML whose fake time follows ``time.monotonic()`` and whose sample timestamps
-    are the real wall clock."""
-
-    def __init__(self, n: int, power_w: float = 300.0) -> None:
-        super().__init__([FakeGPU(power_w=power_w) for _ in range(n)])
-        self._t0 = time.monotonic()
-        self.EPOCH_US = int(time.time() * 1e6)
-
-    def _enter(self, function, handle=None, *, needs_init=True):
-        dt = time.monotonic() - self._t0 - self.now_s
-        if dt > 0.001:
-            self.advance(dt)
-            for samples in getattr(self, "_samples", ()):
-                del samples[:-100]
-        return super()._enter(function, handle, needs_init=needs_init)
+from wattprint.testing.fake_nvml import FakeGPU, RealTimeNVML  # noqa: E402
 
 
 def fake_nvml() -> RealTimeNVML:
-    return RealTimeNVML(int(os.environ.get("WATTPRINT_FAKE_GPUS", "2")),
-                        float(os.environ.get("WATTPRINT_FAKE_GPU_W", "300")))
+    watts = float(os.environ.get("WATTPRINT_FAKE_GPU_W", "300"))
+    return RealTimeNVML([FakeGPU(power_w=watts)
+                         for _ in range(int(os.environ.get("WATTPRINT_FAKE_GPUS", "2")))])
 
 
 def _exporter(argv: list[str]) -> int:

@@ -51,7 +51,8 @@ def _sensors(clock: Clock, fail_after: int | None = None) -> list[FakeSensor]:
 
 def _exporter(tmp_path, clock: Clock, sensors=None, **opts) -> Exporter:
     options = ExporterOptions(state_path=str(tmp_path / "state.json"), zone="FR",
-                              price_per_kwh=0.2, currency="EUR", **opts)
+                              price_per_kwh=0.2, currency="EUR", isolated_accounting=False,
+                              **opts)
     return Exporter(options, sensors=sensors or _sensors(clock), clock=clock)
 
 
@@ -264,7 +265,7 @@ def test_run_of_a_dead_process_keeps_its_last_figures(tmp_path):
             writer.sink(0, writer.t0 + 1.0, 250.0, 250.0)
             writer.flush()
             exp = _exporter(tmp_path, clock, ledger=ledger_path)
-            exp.runs._clock = iter(range(0, 10_000, 2)).__next__
+            exp.runs._clock = iter(range(0, 100_000, 10)).__next__
             exp.start(serve=False, background=False)
             assert _run_series(exp, writer.run_id)["energy"] == pytest.approx(250.0)
             child.kill()
@@ -494,3 +495,72 @@ def test_grafana_dashboard_is_valid_and_queries_exported_metrics():
     titles = " ".join(p["title"].lower() for p in dash["panels"])
     for needed in ("per project", "per job", "per device", "measured vs modelled", "co2e"):
         assert needed in titles, needed
+
+
+def test_built_in_exposition_matches_prometheus_clients(tmp_path):
+    """/metrics is rendered by wattprint's own renderer (label parts cached); it must say
+    exactly what prometheus_client's generate_latest says for the same series, escaping
+    included."""
+    from prometheus_client import generate_latest
+
+    clock = Clock()
+    sensors = _sensors(clock) + [FakeSensor(5.0, name='odd"name\\x', domain="ram",
+                                            kind="modelled", clock=clock,
+                                            provenance={"uuid": 'GPU-"q"\n\\'})]
+    exp = _exporter(tmp_path, clock, sensors=sensors).start(serve=False, background=False)
+    _tick(exp, clock, 3.0)
+    series = exp.series()
+
+    def parsed(text: str) -> list:
+        return sorted((f.name, f.type, f.documentation, s.name, tuple(sorted(s.labels.items())),
+                       s.value) for f in text_string_to_metric_families(text)
+                      for s in f.samples)
+
+    from wattprint.telemetry._exposition import Renderer
+    from wattprint.telemetry._prometheus import registry_for
+
+    ours = Renderer().render(series).decode()
+    theirs = generate_latest(registry_for(lambda: series)).decode()
+    assert parsed(ours) == parsed(theirs)
+    assert 'device="GPU-\\"q\\"\\n\\\\"' in ours
+    exp.stop()
+
+
+def test_exporter_serves_without_prometheus_client(tmp_path):
+    """The daemon's path (render + HTTP) never imports prometheus_client."""
+    code = (
+        "import sys, urllib.request\n"
+        "from wattprint.telemetry.exporter import Exporter, ExporterOptions\n"
+        "from wattprint.testing import FakeSensor\n"
+        f"e = Exporter(ExporterOptions(port=0 or {_port()}, state_path=''),"
+        " sensors=[FakeSensor(10.0)]).start()\n"
+        f"body = urllib.request.urlopen('http://127.0.0.1:{{}}/metrics'.format("
+        "e.options.port)).read()\n"
+        "e.stop()\n"
+        "assert b'wattprint_energy_joules_total' in body\n"
+        "assert 'prometheus_client' not in sys.modules\n")
+    env = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..", "src")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def _port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_isolated_accounting_gives_the_same_factors_from_a_child():
+    from datetime import datetime, timezone
+
+    from wattprint.telemetry._factors import IsolatedFactors, factors
+
+    iso = IsolatedFactors()
+    when = datetime(2026, 3, 1, 14, 30, tzinfo=timezone.utc)
+    assert iso("DE", when=when, pue=1.2, price_per_kwh=0.3, currency="EUR") is None
+    iso.wait()
+    assert iso("DE", when=when, pue=1.2, price_per_kwh=0.3, currency="EUR") == factors(
+        "DE", when=when, pue=1.2, price_per_kwh=0.3, currency="EUR")

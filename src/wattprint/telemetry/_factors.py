@@ -1,6 +1,12 @@
 """Carbon and cost per joule for the exported counters, from :func:`wattprint.accounting.account`
 (the one rule for CO2e and cost), cached per zone, PUE, price and hour.
 
+The node exporter asks :class:`IsolatedFactors` instead: ``account()`` runs in a short-lived
+``python -m wattprint.telemetry._factors`` child on a background thread, because the
+reference tables it loads (~8 MiB of Python objects) would otherwise stay in the daemon's
+memory for its whole life; a child costs ~0.2 s of CPU once per zone, hour and price, and
+until its answer arrives the CO2e and cost series of that run are simply not exposed yet.
+
 The exported CO2e and cost counters are energy counters times these factors: linear, so a
 counter never goes down, and a run's figures equal what ``account()`` gives for the
 run's recorded energy (for zones with an annual intensity; for zones with an hourly
@@ -13,7 +19,7 @@ import logging
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-__all__ = ["Factors", "factors"]
+__all__ = ["Factors", "factors", "IsolatedFactors"]
 
 log = logging.getLogger("wattprint")
 
@@ -33,7 +39,7 @@ class Factors(NamedTuple):
 
 
 def factors(zone: str | None, *, when: datetime | None = None, pue: float | None = None,
-            price_per_kwh: float | None = None, currency: str | None = None) -> Factors:
+            price_per_kwh: float | None = None, currency: str | None = None) -> Factors | None:
     """The factors for IT energy spent in ``zone`` at ``when`` (default: now). An unknown
     zone (a run recorded with one this version does not know) falls back to the default
     zone, logged once."""
@@ -63,3 +69,103 @@ def factors(zone: str | None, *, when: datetime | None = None, pue: float | None
         _CACHE.clear()
     _CACHE[key] = found
     return found
+
+
+def _key(zone: str | None, when: datetime | None, pue: float | None,
+         price_per_kwh: float | None, currency: str | None) -> tuple:
+    when = when or datetime.now(timezone.utc)
+    return (zone, when.replace(minute=0, second=0, microsecond=0).isoformat(), pue,
+            price_per_kwh, currency)
+
+
+class IsolatedFactors:
+    """:func:`factors` computed in a child process, asynchronously (see the module doc).
+    Call it like :func:`factors`; it returns None while the answer is pending."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._done: dict[tuple, Factors] = {}
+        self._pending: list[tuple] = []
+        self._queued: set[tuple] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, zone: str | None, *, when: datetime | None = None,
+                 pue: float | None = None, price_per_kwh: float | None = None,
+                 currency: str | None = None) -> Factors | None:
+        key = _key(zone, when, pue, price_per_kwh, currency)
+        found = self._done.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            if key not in self._queued:
+                self._queued.add(key)
+                self._pending.append(key)
+                self._wake.set()
+                if self._thread is None:
+                    import threading
+
+                    self._thread = threading.Thread(target=self._loop, daemon=True,
+                                                    name="wattprint-factors")
+                    self._thread.start()
+        return None
+
+    def wait(self, timeout_s: float = 30.0) -> None:
+        """Block until every pending answer is in (tests, start-up)."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._pending and all(k in self._done for k in self._queued):
+                    return
+            time.sleep(0.02)
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                if not self._pending:
+                    self._wake.clear()
+                    continue
+                key = self._pending.pop(0)
+            self._done[key] = _in_child(key)
+
+
+def _in_child(key: tuple) -> Factors:
+    """Run :func:`factors` for ``key`` in a child; inline when the child fails."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import wattprint
+
+    src = os.path.dirname(os.path.dirname(os.path.abspath(wattprint.__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "wattprint.telemetry._factors",
+                               json.dumps(key)], capture_output=True, text=True, env=env,
+                              timeout=60)
+        if proc.returncode == 0:
+            return Factors(*json.loads(proc.stdout))
+        log.warning("wattprint: exporter: the accounting child failed (%s); accounting "
+                    "in the exporter itself", proc.stderr.strip()[-300:])
+    except (OSError, ValueError, subprocess.SubprocessError) as err:
+        log.warning("wattprint: exporter: the accounting child failed (%r); accounting "
+                    "in the exporter itself", err)
+    zone, when, pue, price, currency = key
+    return factors(zone, when=datetime.fromisoformat(when), pue=pue, price_per_kwh=price,
+                   currency=currency)
+
+
+if __name__ == "__main__":  # the child of IsolatedFactors: one key in, one answer out
+    import json
+    import sys
+
+    zone, when, pue, price, currency = json.loads(sys.argv[1])
+    print(json.dumps(list(factors(zone, when=datetime.fromisoformat(when), pue=pue,
+                                  price_per_kwh=price, currency=currency))))

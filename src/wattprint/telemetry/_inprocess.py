@@ -44,8 +44,8 @@ def check_options(prometheus_port: Any, prometheus_pushgateway: Any, otel: Any) 
             raise UsageError(f"{inputs.describe('prometheus_pushgateway', url)}: give the "
                              "Pushgateway's URL (e.g. "
                              "prometheus_pushgateway='http://pushgateway:9091')")
-    if prometheus_port is not None or prometheus_pushgateway is not None:
-        require("prometheus_client", "prometheus", feature="Prometheus metrics")
+    if prometheus_pushgateway is not None:
+        require("prometheus_client", "prometheus", feature="the Pushgateway push")
     if not (otel is True or otel is False or otel is None or hasattr(otel, "get_meter")):
         raise UsageError(f"otel={otel!r} must be True (OpenTelemetry's global "
                          "MeterProvider), False, or a MeterProvider")
@@ -123,11 +123,12 @@ class RunTelemetry:
     def start(self) -> None:
         """Serve and register; failures are logged, never raised into the program."""
         if self._port is not None:
-            from ._prometheus import parse_listen, registry_for, serve
+            from ._exposition import MetricsServer
+            from ._prometheus import parse_listen
 
             host, port = parse_listen(self._port)
             try:
-                self._server = serve(registry_for(self.series), host, port)
+                self._server = MetricsServer(host, port, self.series).start()
             except OSError as err:
                 log.error("wattprint: cannot serve this run's metrics on %s:%s (%s); "
                           "choose another prometheus_port", host, port, err)
@@ -148,8 +149,7 @@ class RunTelemetry:
             push(self._pushgateway, registry_for(self.series),
                  {"instance": self.host, "run": run})
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def _register_otel(self) -> None:

@@ -42,13 +42,15 @@ class NodeDevices:
                  state: CounterState, zone: str | None = None, pue: float | None = None,
                  price_per_kwh: float | None = None, currency: str | None = None,
                  wall_clock: Callable[[], float] = time.time,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 factors: Callable[..., Any] = factors) -> None:
         self._sensors = [s for s in sensors if getattr(s, "nested_in", None) is None]
         self.host = host
         self._state = state
         self._account = dict(zone=zone, pue=pue, price_per_kwh=price_per_kwh,
                              currency=currency)
         self._wall = wall_clock
+        self._factors = factors  # None while pending (IsolatedFactors)
         self._ids = [device_id(s) for s in self._sensors]
         self._models = [str(getattr(s, "device", "") or "") for s in self._sensors]
         self._last_read = [0.0] * len(self._sensors)
@@ -68,6 +70,7 @@ class NodeDevices:
         for key in self._ids:
             for what in ("energy", "bridged", "errors", "co2e", "cost"):
                 self._state.get(f"{key}|{what}", now)
+        self._factors(**self._account)  # asks early: the answer is there by the first scrape
         self._sampler.start(background=background)
         mono = self._clock()
         self._last_read = [mono] * len(self._sensors)
@@ -94,9 +97,7 @@ class NodeDevices:
         state, host = self._state, self.host
         now = self._wall()
         offset = now - self._clock()
-        f = factors(self._account["zone"], pue=self._account["pue"],
-                    price_per_kwh=self._account["price_per_kwh"],
-                    currency=self._account["currency"])
+        f = self._factors(**self._account)
         sensors, totals = self._sampler.sensors, self._sampler.totals
         for i, key in enumerate(self._ids):
             sensor, t = sensors[i], totals[i]
@@ -108,15 +109,17 @@ class NodeDevices:
                                           state.values[f"{key}|bridged"]["value"])
             energy = advance(base[0], 0.0, t.energy_j)
             bridged = advance(base[1], 0.0, t.bridged_j)
-            prev = self._prev_j.get(key, base[0])
-            grown = energy - prev if energy > prev else 0.0
-            self._prev_j[key] = energy
             values = {"energy": energy, "bridged": bridged,
                       "errors": state.values[f"{key}|errors"]["value"]
-                      + t.errors - self._seen_errors.get(key, 0),
-                      "co2e": state.values[f"{key}|co2e"]["value"] + grown * f.co2e_g_per_j}
-            if f.cost_per_j is not None:
-                values["cost"] = state.values[f"{key}|cost"]["value"] + grown * f.cost_per_j
+                      + t.errors - self._seen_errors.get(key, 0)}
+            if f is not None:  # else the increment waits for the factors (IsolatedFactors)
+                prev = self._prev_j.get(key, base[0])
+                grown = energy - prev if energy > prev else 0.0
+                self._prev_j[key] = energy
+                values["co2e"] = state.values[f"{key}|co2e"]["value"] + grown * f.co2e_g_per_j
+                if f.cost_per_j is not None:
+                    values["cost"] = (state.values[f"{key}|cost"]["value"]
+                                      + grown * f.cost_per_j)
             self._seen_errors[key] = t.errors
             for what, value in values.items():
                 state.set(f"{key}|{what}", value)
@@ -126,8 +129,9 @@ class NodeDevices:
             out.append(Series("wattprint_power_watts", labels, t.device_power_w))
             out.append(Series("wattprint_energy_bridged_joules_total", labels,
                               state.values[f"{key}|bridged"]["value"], created["bridged"]))
-            out.append(Series("wattprint_co2e_grams_total", labels + (f.zone,),
-                              state.values[f"{key}|co2e"]["value"], created["co2e"]))
+            if "co2e" in values:
+                out.append(Series("wattprint_co2e_grams_total", labels + (f.zone,),
+                                  state.values[f"{key}|co2e"]["value"], created["co2e"]))
             if "cost" in values:
                 out.append(Series("wattprint_cost_total", labels + (f.currency,),
                                   state.values[f"{key}|cost"]["value"], created["cost"]))

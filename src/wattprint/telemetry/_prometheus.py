@@ -1,6 +1,7 @@
 """prometheus_client glue (extra ``[prometheus]``): a collector that turns
-:class:`~._metrics.Series` into metric families at each scrape, the HTTP server, and the
-Pushgateway push. Imported only when Prometheus output is asked for."""
+:class:`~._metrics.Series` into metric families (to register wattprint's series in a
+registry of your own), and the Pushgateway push. Also :func:`parse_listen` (no
+prometheus_client needed). /metrics itself is served by :mod:`._exposition`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Callable, Iterable, Sequence
 from ..integrations._require import require
 from ._metrics import METRICS, Series
 
-__all__ = ["SeriesCollector", "registry_for", "serve", "push", "parse_listen"]
+__all__ = ["SeriesCollector", "registry_for", "push", "parse_listen"]
 
 log = logging.getLogger("wattprint")
 
@@ -77,14 +78,6 @@ def parse_listen(value: Any, name: str = "prometheus_port") -> tuple[str, int]:
         host, port = host_part.strip("[]") or host, int(port_part)
     port = int(inputs.check("port", name, port))
     return host, port
-
-
-def serve(registry: Any, host: str, port: int) -> Any:
-    """Serve ``registry`` at ``http://host:port/metrics`` on a daemon thread; returns the
-    server (``server.shutdown()`` stops it)."""
-    client = _client()
-    server, _thread = client.start_http_server(port, addr=host, registry=registry)
-    return server
 
 
 def push(url: str, registry: Any, grouping_key: dict[str, str]) -> bool:

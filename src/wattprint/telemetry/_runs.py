@@ -35,6 +35,8 @@ log = logging.getLogger("wattprint")
 
 #: Seconds between two reads of the ledger (scrapes in between reuse the last read).
 REFRESH_S = 1.0
+#: Seconds between two checks that a running run's process is alive (psutil, ~0.1 ms).
+ALIVE_RECHECK_S = 5.0
 
 
 @dataclass
@@ -65,6 +67,7 @@ class RunView:
     devices: list[_Device] = field(default_factory=list)
     status: str = "running"
     ended_s: float | None = None  # monotonic time the exporter saw it end
+    alive_s: float = float("-inf")  # when its process was last found alive
 
     @property
     def created(self) -> float:
@@ -81,13 +84,15 @@ class LedgerRuns:
                  zone: str | None = None, pue: float | None = None,
                  price_per_kwh: float | None = None, currency: str | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 alive: Callable[[int | None, float | None], bool] | None = None) -> None:
+                 alive: Callable[[int | None, float | None], bool] | None = None,
+                 factors: Callable[..., Any] = factors) -> None:
         self.path = os.path.abspath(os.path.expanduser(path))
         self.host = host
         self.grace_s = float(grace_s)
         self._defaults = dict(zone=zone, pue=pue, price_per_kwh=price_per_kwh,
                               currency=currency)
         self._clock = clock
+        self._factors = factors  # None while pending (IsolatedFactors)
         if alive is None:
             from ..ledger._recovery import process_alive as alive
         self._alive = alive
@@ -197,7 +202,12 @@ class LedgerRuns:
                                                          settings, started, pid, pid_started))
             if run.ended_s is not None:
                 continue  # seen dead before: keeps its last figures until the grace ends
-            if not self._alive(pid, pid_started):
+            if now - run.alive_s >= ALIVE_RECHECK_S:
+                if self._alive(pid, pid_started):
+                    run.alive_s = now
+                else:
+                    run.alive_s = float("-inf")
+            if run.alive_s == float("-inf"):
                 run.status, run.ended_s = "interrupted", now
                 for d in run.devices:
                     d.power_w = 0.0
@@ -256,16 +266,20 @@ class LedgerRuns:
                 when = datetime.fromisoformat(run.started_at)
             except ValueError:
                 when = None
-            f = factors(zone, when=when, pue=pue, price_per_kwh=price, currency=currency)
+            f = self._factors(zone, when=when, pue=pue, price_per_kwh=price,
+                              currency=currency)
             created = run.created
-            out.append(Series("wattprint_run_info", (host, run.run_id, run.job, run.project,
-                                                     run.rank, run.name, run.status, f.zone),
-                              1.0))
+            if f is not None:  # run_info carries the accounted zone: once it is known
+                out.append(Series("wattprint_run_info", (
+                    host, run.run_id, run.job, run.project, run.rank, run.name, run.status,
+                    f.zone), 1.0))
             for d in run.devices:
                 labels = (host, d.device, d.domain, d.basis, run.run_id, run.job,
                           run.project, run.rank)
                 out.append(Series("wattprint_energy_joules_total", labels, d.energy_j, created))
                 out.append(Series("wattprint_power_watts", labels, d.power_w))
+                if f is None:
+                    continue
                 out.append(Series("wattprint_co2e_grams_total", labels + (f.zone,),
                                   d.energy_j * f.co2e_g_per_j, created))
                 if f.cost_per_j is not None:

@@ -1,7 +1,8 @@
 """``wattprint exporter``: the node daemon. It measures every device of this host (whole
 devices, one sampler thread, :mod:`._node`), reads the runs in progress on this host from
 the local ledger (:mod:`._runs`), and serves both at ``/metrics`` in the Prometheus text
-format (extra ``[prometheus]``).
+format (:mod:`._exposition`; standard library only: the extra ``[prometheus]`` is for
+:attr:`Exporter.registry` and the Pushgateway).
 
     from wattprint.telemetry.exporter import Exporter, ExporterOptions
     exporter = Exporter(ExporterOptions(port=9464, ledger="ledger.db"))
@@ -60,6 +61,9 @@ class ExporterOptions:
     currency: str | None = None
     state_path: str | None = None  # None: default_state_path(port); "" : not persisted
     gpus: bool = True
+    #: run accounting (``account()``) in short-lived children, keeping its reference
+    #: tables out of the daemon's memory (see :mod:`._factors`); False: in process
+    isolated_accounting: bool = True
 
     def checked(self) -> "ExporterOptions":
         """The options with every value checked by :mod:`wattprint.inputs` (UsageError)."""
@@ -94,57 +98,68 @@ class Exporter:
                 log.info("wattprint: exporter: %s not used: %s", u.source, u.message)
         state_path = (default_state_path(opts.port) if opts.state_path is None
                       else (opts.state_path or None))
-        account = dict(zone=opts.zone, pue=opts.pue, price_per_kwh=opts.price_per_kwh,
-                       currency=opts.currency)
+        account: dict[str, Any] = dict(zone=opts.zone, pue=opts.pue,
+                                       price_per_kwh=opts.price_per_kwh, currency=opts.currency)
+        from ._factors import IsolatedFactors, factors
+
+        self.factors = IsolatedFactors() if opts.isolated_accounting else factors
+        account["factors"] = self.factors
         self.node = NodeDevices(sensors, host=self.hostname, rate_hz=opts.rate_hz,
                                 state=CounterState(state_path), clock=clock, **account)
         self.runs = (LedgerRuns(opts.ledger, host=self.hostname, grace_s=opts.grace_s,
                                 **account) if opts.ledger else None)
         self._registry: Any = None
         self._server: Any = None
+        from ._exposition import Renderer
+
+        self._renderer = Renderer()
 
     def series(self) -> list[Series]:
-        """Every series now: the node's devices, then the runs."""
+        """Every series now: the node's devices, then the runs. A source that fails is
+        logged and left out: a scrape never fails."""
         out = self.node.series()
         if self.runs is not None:
-            out.extend(self.runs.series())
+            try:
+                out.extend(self.runs.series())
+            except Exception as err:  # noqa: BLE001
+                log.error("wattprint: exporter: the runs' series failed: %r", err)
         return out
 
     @property
     def registry(self) -> Any:
+        """A prometheus_client CollectorRegistry over the same series (extra
+        ``[prometheus]``), to register in a program of your own; the daemon itself serves
+        with the built-in renderer (:mod:`._exposition`)."""
         if self._registry is None:
             from ._prometheus import registry_for
 
-            sources = [self.node.series] + ([self.runs.series] if self.runs else [])
-            self._registry = registry_for(*sources)
+            self._registry = registry_for(self.series)
         return self._registry
 
     def exposition(self) -> bytes:
         """The text a scrape of ``/metrics`` returns now."""
-        from prometheus_client import generate_latest
-
-        return generate_latest(self.registry)
+        return self._renderer.render(self.series())
 
     def start(self, *, serve: bool = True, background: bool = True) -> "Exporter":
         """Start sampling and (``serve``) the HTTP server."""
-        registry = self.registry  # a missing prometheus_client fails here, first
         self.node.start(background=background)
         if serve:
-            from ._prometheus import serve as serve_http
+            from ._exposition import MetricsServer
 
             try:
-                self._server = serve_http(registry, self.options.host, self.options.port)
+                self._server = MetricsServer(self.options.host, self.options.port,
+                                             self.series).start()
             except OSError as err:
                 self.node.stop()
                 raise UsageError(f"--port {self.options.port}: cannot listen on "
-                                 f"{self.options.host}:{self.options.port} ({err.strerror or err}); "
-                                 "choose another port (e.g. --port 9465)") from None
+                                 f"{self.options.host}:{self.options.port} "
+                                 f"({err.strerror or err}); choose another port "
+                                 "(e.g. --port 9465)") from None
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         self.node.stop()
         if self.runs is not None:

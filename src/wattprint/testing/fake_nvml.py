@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, NamedTuple, NoReturn, Sequence
 
 from ._fake_device import FakeDevice, FakeDeviceLibrary, PowerTrace
 
-__all__ = ["FakeNVML", "FakeGPU", "NVMLError", "ProcessUtilizationSample", "ProcessInfo",
+__all__ = ["FakeNVML", "RealTimeNVML", "FakeGPU", "NVMLError", "ProcessUtilizationSample", "ProcessInfo",
            "Sample", "SampleValue"]
 
 # NVML return codes (nvml.h; values are part of NVML's ABI).
@@ -444,6 +444,30 @@ class FakeNVML(FakeDeviceLibrary[FakeGPU]):
         if migDevice.mig is None:
             raise NVMLError(NVML_ERROR_INVALID_ARGUMENT)
         return _Handle(migDevice.gpu)
+
+
+class RealTimeNVML(FakeNVML):
+    """A :class:`FakeNVML` whose fake time follows ``time.monotonic()`` (advanced at each
+    call, at most once a millisecond) and whose sample timestamps are the real wall clock:
+    for running wattprint as a real process without a GPU (the exporter in tests and
+    benchmarks). ``gpus`` as for :class:`FakeNVML`. Per-process samples are pruned to
+    NVML's buffer size, so a call never scans a long run's history."""
+
+    def __init__(self, gpus: Sequence[FakeGPU] | int) -> None:
+        import time as _time
+
+        super().__init__(gpus)
+        self._monotonic = _time.monotonic
+        self._t0 = _time.monotonic()
+        self.EPOCH_US = int(_time.time() * 1e6)
+
+    def _enter(self, function: str, handle: Any = None, *, needs_init: bool = True) -> None:
+        dt = self._monotonic() - self._t0 - self.now_s
+        if dt > 0.001:
+            self.advance(dt)
+            for samples in self._samples:
+                del samples[:-100]
+        super()._enter(function, handle, needs_init=needs_init)
 
 
 # Constants and error classes are reachable on the fake as on the pynvml module.
