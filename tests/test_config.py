@@ -53,7 +53,7 @@ def test_precedence_user_project_env_flag(dirs) -> None:
         "tags": f"{project / 'pyproject.toml'} [tool.wattprint]",
         "mode": "default", "rate_hz": user_file, "gpus": "default",
         "zone": "flag --zone", "pue": user_file, "quiet": "environment WATTPRINT_QUIET",
-        "server": "default", "token": "default"}
+        "server": "default", "token": "default", "intensity_provider": "default"}
     assert config.files == [user_file, f"{project / 'pyproject.toml'} [tool.wattprint]"]
 
 

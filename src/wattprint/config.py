@@ -153,6 +153,11 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
             "- . _ ~ + / = (from `wattprint server token create`)", _token,
             "API token for the team server (shown masked, never stored in the ledger)",
             secret=True),
+    Setting("intensity_provider", "shipped", "'shipped', 'electricitymaps', 'watttime' or "
+            "'uk-carbon-intensity'", _choice("shipped", "electricitymaps", "watttime",
+                                             "uk-carbon-intensity"),
+            "where `wattprint when/where/run --start-within` get the hours ahead: a live "
+            "forecast (its keys in WATTPRINT_ELECTRICITYMAPS_TOKEN…) or the shipped profiles"),
 )}
 
 

@@ -35,6 +35,7 @@ COMMANDS = (
     ("zones", "_zones", "search grid zones and cloud regions: wattprint zones california"),
     ("equiv", "_equiv", "an energy in everyday terms: wattprint equiv 1287MWh --country CN"),
     ("grid", "_grid", "a zone's grid intensity by year and hour of day: wattprint grid DE"),
+    ("when", "_when", "the cleanest start for a job: wattprint when --duration 6h --zone DE"),
     ("runs", "_runs", "list recorded runs (filter by project, tag, status, date; sortable)"),
     ("show", "_show", "show one run: summary, devices (measured or modelled), phases"),
     ("compare", "_compare", "compare two runs: energy, time, J/token side by side"),

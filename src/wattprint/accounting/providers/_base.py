@@ -72,7 +72,38 @@ class LiveProvider(IntensityProvider):
               ) -> list[tuple[datetime, float]]:
         raise NotImplementedError
 
+    def fetch_forecast(self, zone: Zone, start: datetime, end: datetime
+                       ) -> list[tuple[datetime, float]]:
+        """Forecast points from ``start`` on (as far as the provider forecasts)."""
+        raise ProviderError(f"{self.name} has no forecast endpoint", provider=self.name,
+                            reason="unsupported_zone")
+
     # -- shared ------------------------------------------------------------------------------
+    def forecast(self, zone: "str | Zone", start: datetime, end: datetime) -> dict[int, float]:
+        """Epoch hour (UTC s) → forecast g CO2e/kWh for the hours of ``[start, end)`` the
+        provider forecasts (half-hourly or 5-minute points averaged per hour). Raises
+        :class:`ProviderError` (no fallback here: the caller says what it used instead).
+        Cached for ``latest_ttl_s``."""
+        zone = resolve_zone(zone)
+        key = ("forecast", zone.key, zone.cloud_region, start, end)
+        hit = self._cache.get(key)
+        now = self._clock()
+        if hit and now - hit[0] < self.latest_ttl_s:
+            points = hit[1]
+        else:
+            points = self.fetch_forecast(zone, as_utc(start), as_utc(end))
+            self._cache[key] = (now, points)
+        lo, hi = as_utc(start).timestamp() // 3600 * 3600, as_utc(end).timestamp()
+        out = {h: v for h, v in _hourly_means(points).items() if lo <= h < hi}
+        bad = [v for v in out.values() if not math.isfinite(v) or v < 0]
+        if bad:
+            raise ProviderError(f"{self.name}: implausible forecast intensity {bad[0]}",
+                                provider=self.name, reason="bad_response")
+        if not out:
+            raise ProviderError(f"{self.name}: no forecast for {zone.key} in the window",
+                                provider=self.name, reason="bad_response")
+        return out
+
     def _cached_fetch(self, zone: Zone, start: datetime | None, end: datetime | None
                       ) -> list[tuple[datetime, float]]:
         key = (zone.key, zone.cloud_region, start, end)

@@ -44,3 +44,16 @@ class ElectricityMaps(LiveProvider):
         except (KeyError, TypeError, ValueError) as err:
             raise ProviderError("electricitymaps: unexpected answer", provider=self.name,
                                 reason="bad_response") from err
+
+    def fetch_forecast(self, zone: Zone, start: datetime, end: datetime
+                       ) -> list[tuple[datetime, float]]:
+        url = f"{self.base_url}/carbon-intensity/forecast?{urlencode({'zone': zone.key})}"
+        data = get_json(self.transport, self.name, url, {"auth-token": self.token},
+                        self.timeout_s)
+        rows = data.get("forecast", []) if isinstance(data, dict) else []
+        try:
+            return [(parse_time(r["datetime"]), float(r["carbonIntensity"])) for r in rows
+                    if r.get("carbonIntensity") is not None]
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ProviderError("electricitymaps: unexpected forecast answer",
+                                provider=self.name, reason="bad_response") from err

@@ -45,3 +45,18 @@ class UKCarbonIntensity(LiveProvider):
             raise ProviderError(f"{self.name}: unexpected answer", provider=self.name,
                                 reason="bad_response") from err
         return points
+
+    def fetch_forecast(self, zone: Zone, start: datetime, end: datetime
+                       ) -> list[tuple[datetime, float]]:
+        if zone.key != "GB":
+            raise ProviderError(f"{self.name} covers Great Britain only, not {zone.key}",
+                                provider=self.name, reason="unsupported_zone")
+        url = f"{self.base_url}/intensity/{iso_z(start)}/fw48h"
+        data = get_json(self.transport, self.name, url, {"Accept": "application/json"},
+                        self.timeout_s)
+        try:
+            return [(parse_time(r["from"]), float(r["intensity"]["forecast"]))
+                    for r in data["data"] if r["intensity"].get("forecast") is not None]
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ProviderError(f"{self.name}: unexpected forecast answer",
+                                provider=self.name, reason="bad_response") from err

@@ -83,3 +83,21 @@ class WattTime(LiveProvider):
         if start is None:
             return points[:1]
         return [(t, v) for t, v in points if start <= t < end]
+
+    def fetch_forecast(self, zone: Zone, start: datetime, end: datetime
+                       ) -> list[tuple[datetime, float]]:
+        region = self._region(zone)
+        headers = {"Authorization": f"Bearer {self._login()}"}
+        query = urlencode({"region": region, "signal_type": "co2_moer"})
+        data = get_json(self.transport, self.name, f"{self.base_url}/v3/forecast?{query}",
+                        headers, self.timeout_s)
+        try:
+            units = data.get("meta", {}).get("units", "lbs_co2_per_mwh")
+            if units != "lbs_co2_per_mwh":
+                raise ProviderError(f"watttime: unexpected units {units!r}", provider=self.name,
+                                    reason="bad_response")
+            return [(parse_time(r["point_time"]), lb_per_mwh_to_g_per_kwh(float(r["value"])))
+                    for r in data["data"]]
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ProviderError("watttime: unexpected forecast answer", provider=self.name,
+                                reason="bad_response") from err
