@@ -376,6 +376,24 @@ def test_compare_shows_both_runs(tab, team):
     tab.assert_clean()
 
 
+def test_a_run_is_compared_with_one_found_under_other_filters(tab, team):
+    first = team.fleet.of(project="vision", host="gpu-node-1")[0]
+    second = team.fleet.of(project="vision", host="gpu-node-2")[-1]
+    tab.sign_in("vision")
+    page = tab.page
+    tab.goto(f"#/run/{first}")
+    tab.rendered(lambda: page.click("#compare-with"))
+    assert page.is_checked(f"input[data-run='{first}']")
+    assert page.is_disabled("#compare-picked")
+    assert _apply(tab, host="gpu-node-2")  # the first run is not on this page any more
+    assert team.fleet.runs[first]["name"] in page.inner_text("#picked")
+    page.check(f"input[data-run='{second}']")
+    tab.rendered(lambda: page.click("#compare-picked"))
+    assert page.locator(".card[data-run]").evaluate_all(
+        "cs => cs.map((c) => c.dataset.run)") == [first, second]
+    tab.assert_clean()
+
+
 def test_csv_downloads_match_the_api(tab, team):
     tab.sign_in("vision")
     projects_csv = _download(tab, "button[data-csv='projects.csv']")

@@ -6,7 +6,8 @@ const KEY = "wattprint.token";
 
 export const getToken = () => sessionStorage.getItem(KEY);
 export const setToken = (token) => sessionStorage.setItem(KEY, token);
-export const forgetToken = () => sessionStorage.removeItem(KEY);
+// signing out forgets the token and whatever else this tab kept (the picked runs)
+export const forgetToken = () => sessionStorage.clear();
 
 export class ApiError extends Error {
   constructor(status, message) {

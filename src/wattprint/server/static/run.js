@@ -37,7 +37,8 @@ export async function runPage(root, params, me, id) {
       [info.project && `project ${info.project}`, info.user && `user ${info.user}`,
        info.host && `host ${info.host}`].filter(Boolean).join(" · ")),
     h("div", { class: "toolbar" },
-      h("a", { href: route("/runs", { pick: info.id }), id: "compare-with" },
+      h("a", { href: route("/runs", { pick: info.id, name: info.name || info.id }),
+               id: "compare-with" },
         "Compare with another run…"), save, devices, phases, power),
     frame);
 }

@@ -19,6 +19,19 @@ const SORTS = [["-started_at", "newest first"], ["started_at", "oldest first"],
                ["-duration_s", "longest"]];
 // cursors of the pages before this one, per filter set, to go back
 const history = new Map();
+const PICKS = "wattprint.picked";
+
+function loadPicks() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(PICKS) || "[]");
+    return new Map(Array.isArray(saved) ? saved.filter((p) => Array.isArray(p) && p.length === 2)
+                                        : []);
+  } catch (err) {
+    return new Map();
+  }
+}
+
+const savePicks = (picked) => sessionStorage.setItem(PICKS, JSON.stringify([...picked]));
 
 function apiFilters(params) {
   const out = {};
@@ -59,22 +72,43 @@ export async function runsPage(root, params, me) {
   const data = await getJson("/runs", { ...filters, limit, cursor: params.cursor });
   const runs = data.runs || [];
 
-  const picked = new Set(params.pick ? [params.pick] : []);
-  const compare = h("button", { type: "button", id: "compare-picked", disabled: true },
+  // the runs picked for comparison (at most two, kept for the tab across filters and
+  // pages, so the second can be found with other filters than the first)
+  const picked = loadPicks();
+  if (params.pick && params.name) picked.set(params.pick, params.name);
+  while (picked.size > 2) picked.delete(picked.keys().next().value);
+  const compare = h("button", { type: "button", id: "compare-picked" },
                     "Compare the two picked runs");
-  const updateCompare = () => { compare.disabled = picked.size !== 2; };
+  const clearPicks = h("button", { type: "button", id: "clear-picks" }, "Clear picks");
+  const pickedInfo = h("span", { id: "picked", class: "sub" });
+  const boxes = new Map();
+  const updatePicks = () => {
+    savePicks(picked);
+    compare.disabled = picked.size !== 2;
+    clearPicks.hidden = picked.size === 0;
+    for (const [id, box] of boxes) box.checked = picked.has(id);
+    pickedInfo.textContent = picked.size
+      ? `picked: ${[...picked.values()].join(" · ")}` : "tick two runs to compare them";
+  };
   compare.addEventListener("click", () => {
-    const [a, b] = [...picked];
+    const [a, b] = [...picked.keys()];
     location.hash = route("/compare", { a, b });
   });
+  clearPicks.addEventListener("click", () => { picked.clear(); updatePicks(); });
   const pick = {
     key: "pick", label: "pick",
     text: (r) => {
       const box = h("input", { type: "checkbox", "aria-label": "pick for comparison",
-                               "data-run": r.id, checked: picked.has(r.id) });
+                               "data-run": r.id });
+      boxes.set(r.id, box);
       box.addEventListener("change", () => {
-        if (box.checked) picked.add(r.id); else picked.delete(r.id);
-        updateCompare();
+        if (box.checked) {
+          picked.set(r.id, r.name || r.id);
+          while (picked.size > 2) picked.delete(picked.keys().next().value);
+        } else {
+          picked.delete(r.id);
+        }
+        updatePicks();
       });
       return box;
     },
@@ -106,11 +140,12 @@ export async function runsPage(root, params, me) {
   root.append(
     h("h1", {}, "Runs"),
     filterForm(params, admin),
-    h("div", { class: "toolbar" }, compare,
+    h("div", { class: "toolbar" }, compare, clearPicks, pickedInfo),
+    h("div", { class: "toolbar" },
       csvButton("Download CSV (every run of this filter)", "runs.csv",
                 { path: "/runs.csv", params: filters })),
     table({ id: "runs", columns: [pick, ...cols], rows: runs,
             empty: "No run matches these filters." }),
     pager);
-  updateCompare();
+  updatePicks();
 }
