@@ -174,13 +174,17 @@ def wait(timeout_s: float = EXIT_WAIT_S) -> list[tuple[str, str | None]]:
     with _lock:
         jobs = list(_jobs)
         _jobs.clear()
-    for job in jobs:
-        if job.done is not None:
-            job.done.wait(max(deadline - time.monotonic(), 0.0))
+    unanswered = f"no answer within {timeout_s:g} s"
+    try:
+        for job in jobs:
+            if job.done is not None:
+                job.done.wait(max(deadline - time.monotonic(), 0.0))
+    except KeyboardInterrupt:  # Ctrl-C while waiting: stop waiting, never fail the exit
+        unanswered = "interrupted while waiting for the server"
     failed: dict[tuple[str, str], list[str]] = {}
     for job in jobs:
         if job.outcome is None:
-            why = f"no answer within {timeout_s:g} s"
+            why = unanswered
         elif job.outcome:
             why = job.outcome
         else:
