@@ -35,7 +35,7 @@ __all__ = ["Config", "SETTINGS", "load_config", "user_config_path", "find_projec
 
 #: Environment variables with the prefix that are not settings (WATTPRINT_SERVER_DB: the
 #: database of `wattprint server`).
-OTHER_ENV = frozenset({"WATTPRINT_CONFIG", "WATTPRINT_SERVER_DB"})
+OTHER_ENV = frozenset({"WATTPRINT_CONFIG", "WATTPRINT_SERVER_DB", "WATTPRINT_NOW"})
 _ZONE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.: -]{0,63}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

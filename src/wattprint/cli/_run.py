@@ -89,6 +89,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grace-s", type=float, default=10.0, metavar="S",
                    help="seconds between SIGTERM and SIGKILL when a budget stops the "
                         "command (default 10)")
+    # -- carbon-aware start (wattprint.reduce.when) ------------------------------------
+    p.add_argument("--start-within", metavar="DURATION",
+                   help="wait for the cleanest start within this long (12h): a countdown "
+                        "on a terminal, Enter (or SIGUSR1) starts now, Ctrl-C cancels "
+                        "without running the command; the wait is recorded with the run")
+    p.add_argument("--expected-duration", metavar="DURATION", default=None,
+                   help="how long the command will run, for --start-within (default 1h)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                    help="the command to run")
 
@@ -194,6 +201,14 @@ def handle(args: argparse.Namespace) -> int:
     from ..ledger._query import clean_tags
 
     tags = clean_tags([*config.tags, *args.tag])
+    schedule = None
+    if args.start_within:
+        from ._start_window import wait_for_window
+
+        schedule = wait_for_window(args, config)
+        if schedule is None:  # cancelled: nothing was run
+            return 130
+    args.schedule = schedule
     with ChildSupervisor() as supervisor:  # signal handlers before anything starts
         return _run(args, cmd, config, tags, supervisor)
 
@@ -201,6 +216,8 @@ def handle(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, cmd: list[str], config: Any, tags: list[str],
          supervisor: ChildSupervisor) -> int:
     settings = {"pue": config.pue} if config.pue is not None else {}
+    if getattr(args, "schedule", None):
+        settings["start_window"] = args.schedule
     # Track this process's tree: the child is reaped here, so its CPU time (and that of
     # everything it reaped) flows into this process's children_* times.
     stopper = _BudgetStop(args.grace_s)
