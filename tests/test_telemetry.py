@@ -238,19 +238,17 @@ def test_running_run_then_deleted_then_gone_after_grace(tmp_path):
         writer.sink(0, writer.t0 + 2.0, 300.0, 600.0)
         writer.flush()
         exp = _exporter(tmp_path, clock, ledger=ledger_path, grace_s=30.0)
-        ticks = [0.0]
-        exp.runs._clock = lambda: ticks[0]  # the grace period's clock
         exp.start(serve=False, background=False)
         seen = _run_series(exp, writer.run_id)
         assert seen["energy"] == pytest.approx(640.0)
         assert seen["info"][0]["project"] == "llm" and seen["info"][0]["status"] == "running"
         ledger.delete([writer.run_id], force=True)
         writer.abandon()
-    ticks[0] = 5.0
+    clock.t += 5.0
     gone = _run_series(exp, writer.run_id)
     assert gone["energy"] == pytest.approx(640.0)  # kept through the grace period
     assert gone["info"][0]["status"] == "deleted"
-    ticks[0] = 40.0
+    clock.t += 35.0
     assert _run_series(exp, writer.run_id) == {"energy": 0, "info": []}
     exp.stop()
 
@@ -265,11 +263,11 @@ def test_run_of_a_dead_process_keeps_its_last_figures(tmp_path):
             writer.sink(0, writer.t0 + 1.0, 250.0, 250.0)
             writer.flush()
             exp = _exporter(tmp_path, clock, ledger=ledger_path)
-            exp.runs._clock = iter(range(0, 100_000, 10)).__next__
             exp.start(serve=False, background=False)
             assert _run_series(exp, writer.run_id)["energy"] == pytest.approx(250.0)
             child.kill()
             child.wait()
+            clock.t += 10.0  # past the liveness recheck (5 s)
             after = _run_series(exp, writer.run_id)
             assert after["energy"] == pytest.approx(250.0)
             assert after["info"][0]["status"] == "interrupted"
@@ -291,7 +289,7 @@ def test_finished_run_reports_the_ledgers_figures(tmp_path):
         deadline = time.monotonic() + 10
         while _run_series(exp, run.run_id)["energy"] == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
-            exp.runs._read_s = float("-inf")
+            exp.runs.refresh(force=True)
         live = _run_series(exp, run.run_id)
         assert live["energy"] > 0 and live["info"][0]["job_id"] == "job-7"
     exp.runs.refresh(force=True)

@@ -12,10 +12,11 @@ factors are the node exporter's (:mod:`._metrics`, :mod:`._factors`).
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable
 
 from ._factors import factors
 from ._metrics import METRICS, OTEL_NAMES, Series
@@ -74,7 +75,7 @@ class RunTelemetry:
     # -- labels and values -----------------------------------------------------------------
     def _identity(self) -> tuple[str, str, str, str]:
         t = self._tracker
-        run = t.run_id or t.name or f"pid-{__import__('os').getpid()}"
+        run = t.run_id or t.name or f"pid-{os.getpid()}"
         job = getattr(t.job, "job_id", "") if t.job is not None else ""
         rank = str(getattr(t.job, "rank", "")) if t.job is not None else ""
         return str(run), str(job or ""), str(t.project or ""), rank
@@ -101,7 +102,8 @@ class RunTelemetry:
     def series(self) -> list[Series]:
         """The run's series now (final figures after stop)."""
         run, job, project, rank = self._identity()
-        f = factors(self._account["zone"], when=datetime.fromtimestamp(self._created).astimezone(),
+        f = factors(self._account["zone"],
+                    when=datetime.fromtimestamp(self._created).astimezone(),
                     pue=self._account["pue"], price_per_kwh=self._account["price_per_kwh"],
                     currency=self._account["currency"])
         status = self._result.status if self._result is not None else "running"
@@ -179,9 +181,3 @@ class RunTelemetry:
             make: Any = (meter.create_observable_counter if m.kind == "counter"
                          else meter.create_observable_gauge)
             make(otel_name, callbacks=[callback(name)], unit=unit, description=m.help)
-
-
-def labels_of(series: Sequence[Series], name: str) -> list[dict[str, str]]:
-    """The label mappings of ``name``'s series (for tests and tools)."""
-    names = METRICS[name].labels
-    return [dict(zip(names, s.labels)) for s in series if s.name == name]

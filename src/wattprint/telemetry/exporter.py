@@ -12,6 +12,8 @@ format (:mod:`._exposition`; standard library only: the extra ``[prometheus]`` i
 
 ``sensors=`` or ``detect_options=`` (e.g. ``{"nvml": FakeNVML(...)}``) replace detection,
 as for :class:`wattprint.Tracker`; tests and the benchmark run it with fake GPUs.
+``clock`` (``time.monotonic``) is the sensors' time base and the clock of the ledger
+refresh and the grace period.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class Exporter:
         self.node = NodeDevices(sensors, host=self.hostname, rate_hz=opts.rate_hz,
                                 state=CounterState(state_path), clock=clock, **account)
         self.runs = (LedgerRuns(opts.ledger, host=self.hostname, grace_s=opts.grace_s,
-                                **account) if opts.ledger else None)
+                                clock=clock, **account) if opts.ledger else None)
         self._registry: Any = None
         self._server: Any = None
         from ._exposition import Renderer
