@@ -174,6 +174,30 @@ def test_sensor_failing_mid_run_keeps_scrapes_and_flags_it(tmp_path):
     exp.stop()
 
 
+def test_gpu_counter_going_back_never_lowers_the_exported_counter(tmp_path):
+    """A driver reset sends NVML's energy counter back: the exported counter holds."""
+    from wattprint.sensors._nvml import open_nvml_sensors
+    from wattprint.testing.fake_nvml import FakeGPU, FakeNVML
+
+    fake = FakeNVML([FakeGPU(power_w=200.0)])
+    sensors = open_nvml_sensors(nvml=fake, visible_devices=None, clock=fake.time,
+                                wall_clock=lambda: fake.EPOCH_US / 1e6 + fake.time())
+    exp = Exporter(ExporterOptions(state_path=str(tmp_path / "s.json"), zone="FR",
+                                   isolated_accounting=False), sensors=sensors,
+                   clock=fake.time).start(serve=False, background=False)
+    seen = []
+    for step in range(12):
+        fake.advance(1.0)
+        if step == 5:
+            fake.rewind_counter(0, 5_000_000)  # 5 kJ back
+        exp.node.step(fake.time())
+        fams = _families(exp)
+        seen.append(_values(fams, "wattprint_energy_joules", domain="gpu")[0])
+    assert all(b >= a for a, b in zip(seen, seen[1:])), seen
+    assert seen[-1] == pytest.approx(200.0 * 11, rel=0.1)  # one interval lost at most
+    exp.stop()
+
+
 def test_restart_continues_counters_or_resets_with_a_new_created(tmp_path):
     clock = Clock()
     exp = _exporter(tmp_path, clock).start(serve=False, background=False)
@@ -244,8 +268,14 @@ def test_running_run_then_deleted_then_gone_after_grace(tmp_path):
         assert seen["info"][0]["project"] == "llm" and seen["info"][0]["status"] == "running"
         ledger.delete([writer.run_id], force=True)
         writer.abandon()
-    clock.t += 5.0
-    gone = _run_series(exp, writer.run_id)
+        # a new run takes the deleted row's place (SQLite reuses the highest rowid)
+        second = ledger.begin_run(name="next", sensors=_sensors(clock))
+        second.sink(0, second.t0 + 1.0, 300.0, 123.0)
+        second.flush()
+        clock.t += 5.0
+        gone = _run_series(exp, writer.run_id)
+        assert _run_series(exp, second.run_id)["energy"] == pytest.approx(123.0)
+        second.abandon()
     assert gone["energy"] == pytest.approx(640.0)  # kept through the grace period
     assert gone["info"][0]["status"] == "deleted"
     clock.t += 35.0

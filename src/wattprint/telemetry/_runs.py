@@ -97,7 +97,7 @@ class LedgerRuns:
             from ..ledger._recovery import process_alive as alive
         self._alive = alive
         self._conn: sqlite3.Connection | None = None
-        self.runs: dict[int, RunView] = {}
+        self.runs: dict[str, RunView] = {}  # by run id (a deleted run's rid is reused)
         self._read_s = float("-inf")
         self._started = False  # the first read also loads recently ended runs
         self.error: str | None = None
@@ -140,9 +140,9 @@ class LedgerRuns:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-        for rid in [rid for rid, r in self.runs.items()
-                    if r.ended_s is not None and now - r.ended_s >= self.grace_s]:
-            del self.runs[rid]
+        for run_id in [run_id for run_id, r in self.runs.items()
+                       if r.ended_s is not None and now - r.ended_s >= self.grace_s]:
+            del self.runs[run_id]
 
     def _recent(self, conn: sqlite3.Connection, now: float) -> None:
         """At the first read: this host's runs that ended less than ``grace_s`` ago, so an
@@ -163,7 +163,7 @@ class LedgerRuns:
                 ago = 0.0
             run.ended_s = now - max(ago, 0.0)
             self._final(conn, run)
-            self.runs[run.rid] = run
+            self.runs[run.run_id] = run
 
     def _view(self, conn: sqlite3.Connection, row: tuple) -> RunView:
         rid, run_id, name, project, job, zone, settings, started, pid, pid_started = row
@@ -196,37 +196,36 @@ class LedgerRuns:
             (self.host,)).fetchall()
         running = set()
         for rid, run_id, name, project, job, zone, settings, started, pid, pid_started in rows:
-            run = self.runs.get(rid)
+            run = self.runs.get(run_id)
             if run is None:
-                run = self.runs[rid] = self._view(conn, (rid, run_id, name, project, job, zone,
-                                                         settings, started, pid, pid_started))
+                run = self.runs[run_id] = self._view(conn, (
+                    rid, run_id, name, project, job, zone, settings, started, pid,
+                    pid_started))
             if run.ended_s is not None:
                 continue  # seen dead before: keeps its last figures until the grace ends
-            if now - run.alive_s >= ALIVE_RECHECK_S:
-                if self._alive(pid, pid_started):
-                    run.alive_s = now
-                else:
-                    run.alive_s = float("-inf")
-            if run.alive_s == float("-inf"):
-                run.status, run.ended_s = "interrupted", now
-                for d in run.devices:
-                    d.power_w = 0.0
-                continue
-            running.add(rid)
-            for d in run.devices:
+            for d in run.devices:  # read first: a run found dead keeps what it flushed
                 row = conn.execute(
                     "SELECT energy_j, power_w FROM samples WHERE rid = ? AND device = ? "
                     "ORDER BY t DESC LIMIT 1", (rid, d.idx)).fetchone()
                 if row is not None and row[0] is not None and row[0] >= d.energy_j:
                     d.energy_j, d.power_w = float(row[0]), float(row[1] or 0.0)
-        for rid, run in self.runs.items():
-            if rid in running or run.ended_s is not None:
+            if now - run.alive_s >= ALIVE_RECHECK_S:
+                run.alive_s = now if self._alive(pid, pid_started) else float("-inf")
+            if run.alive_s == float("-inf"):
+                run.status, run.ended_s = "interrupted", now
+                for d in run.devices:
+                    d.power_w = 0.0
+                continue
+            running.add(run_id)
+        for run_id, run in self.runs.items():
+            if run_id in running or run.ended_s is not None:
                 continue
             run.ended_s = now
             for d in run.devices:
                 d.power_w = 0.0
-            end = conn.execute("SELECT status FROM runs WHERE rid = ?", (rid,)).fetchone()
-            if end is None:  # deleted: keeps its last figures for the grace period
+            end = conn.execute("SELECT status, id FROM runs WHERE rid = ?",
+                               (run.rid,)).fetchone()
+            if end is None or end[1] != run_id:  # deleted (its rid may be reused)
                 run.status = "deleted"
                 continue
             run.status = str(end[0])
