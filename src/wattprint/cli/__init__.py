@@ -55,8 +55,8 @@ COMMANDS = (
                               "H100 --count 1024 --days 30"),
     ("check", "_check", "is a published energy figure plausible? wattprint check 1.28TWh "
                         "--run GPT-3"),
-    ("exporter", "_exporter", "serve this host's devices and runs to Prometheus at "
-                              "/metrics (needs wattprint[prometheus])"),
+    ("exporter", "_exporter", "serve this host's devices and the runs in progress to "
+                              "Prometheus at /metrics: wattprint exporter --port 9464"),
     ("validate", "_validate", "reproduce published training and inference figures with the "
                               "estimator"),
     ("server", "_server", "the team server: wattprint server [--db URL]; wattprint server "
