@@ -1,5 +1,6 @@
 """The real team server for client tests: ``wattprint server`` (FastAPI under uvicorn) as a
-subprocess on 127.0.0.1 over an SQLite database in a temporary folder, its tokens made by
+subprocess on 127.0.0.1 over an SQLite database in a temporary folder (or a database
+URL given, e.g. of the throw-away PostgreSQL cluster), its tokens made by
 ``wattprint server token create``, and its API read with the standard library. A test
 can SIGKILL the server (:meth:`TeamServer.kill`) and start it again on the same port
 and database (:meth:`TeamServer.start`)."""
@@ -34,10 +35,10 @@ def _env() -> dict[str, str]:
 class TeamServer:
     """One server: ``url``, ``db`` (its SQLAlchemy URL), ``proc`` while it runs."""
 
-    def __init__(self, folder: Any, port: int | None = None) -> None:
+    def __init__(self, folder: Any, port: int | None = None, db: str | None = None) -> None:
         self.folder = str(folder)
         os.makedirs(self.folder, exist_ok=True)
-        self.db = f"sqlite:///{os.path.join(self.folder, 'server.db')}"
+        self.db = db or f"sqlite:///{os.path.join(self.folder, 'server.db')}"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None

@@ -130,8 +130,11 @@ def test_a_wrong_token_fails_in_one_line_and_keeps_the_runs(server, tmp_path) ->
 
 
 @pytest.mark.slow
-def test_server_killed_mid_push_then_the_push_completes(tmp_path) -> None:
-    srv = TeamServer(tmp_path / "srv").start()
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_server_killed_mid_push_then_the_push_completes(tmp_path, request, database) -> None:
+    db = request.getfixturevalue("postgres_cluster").new_database() \
+        if database == "postgresql" else None
+    srv = TeamServer(tmp_path / "srv", db=db).start()
     try:
         token = srv.token("fault")
         env = _env(tmp_path, srv, token)
