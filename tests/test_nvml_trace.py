@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from wattprint.sampler import COUNTER_INTERVAL_S, Sampler
+from wattprint.sampler import COUNTER_INTERVAL_S, TRACE_ROW_S, Sampler
 from wattprint.sensors._nvml import open_nvml_sensors
 from wattprint.testing.fake_nvml import (NVML_ERROR_NOT_FOUND, NVML_ERROR_NOT_SUPPORTED,
                                          NVML_ERROR_UNKNOWN, NVML_TOTAL_POWER_SAMPLES,
@@ -16,8 +16,9 @@ from wattprint.testing.fake_nvml import (NVML_ERROR_NOT_FOUND, NVML_ERROR_NOT_SU
 
 
 def sine_w(t: float) -> float:
-    """200 W ± 100 W with a 0.8 s period: a 1-s average hides it, a 0.1-s trace shows it."""
-    return 200.0 + 100.0 * math.sin(2 * math.pi * t / 0.8)
+    """200 W ± 100 W with a 2 s period: the mean between two counter reads hides it, the
+    0.5-s rows of the trace show it."""
+    return 200.0 + 100.0 * math.sin(2 * math.pi * t / 2.0)
 
 
 def open_sensors(fake: FakeNVML):
@@ -85,32 +86,34 @@ def run_sampler(fake: FakeNVML, seconds: float, rows: list, boundaries=()):
     return sampler, snapshots, truth
 
 
-def test_counter_read_once_a_second_with_the_trace_and_exact_phases() -> None:
+def test_counter_read_every_interval_with_the_trace_and_exact_phases() -> None:
     fake = FakeNVML([FakeGPU(power_w=sine_w), FakeGPU(power_w=300.0)])
     rows: list = []
     sampler, snapshots, truth = run_sampler(fake, 10.0, rows, boundaries=(2.35, 7.85))
     assert sampler.intervals_s == [COUNTER_INTERVAL_S, COUNTER_INTERVAL_S]
-    # per GPU: the read at open, one at start, one a second (not ten), one at each of the
-    # 2 boundaries, and the final read at stop
+    # per GPU: the read at open, one at start, one per counter interval (not ten a second),
+    # one at each of the 2 boundaries, and the final read at stop
     reads = fake.calls["nvmlDeviceGetTotalEnergyConsumption"]
-    assert reads <= 2 * (1 + 1 + 10 + 2 + 1)
+    assert COUNTER_INTERVAL_S >= 1.0
+    assert reads <= 2 * (1 + 1 + 10 / COUNTER_INTERVAL_S + 2 + 1)
     # boundaries read the counter: the phase energies are the counter's, to the mJ
     for snap, true_j in snapshots:
         assert list(snap.energy_j) == pytest.approx(true_j, abs=2e-3)
     totals = sampler.totals
     assert [t.energy_j for t in totals] == pytest.approx(truth, abs=2e-3)
-    # the trace gives ~10 rows a second per GPU, cumulative energies rising to the counter
+    # the trace gives a row per TRACE_ROW_S per GPU (not one per counter read, not ten a
+    # second), cumulative energies rising to the counter
     for gpu in (0, 1):
         mine = [r for r in rows if r[0] == gpu]
         times = [r[1] for r in mine]
         energies = [r[3] for r in mine]
-        assert len(mine) >= 90
+        assert 10.0 / TRACE_ROW_S - 2 <= len(mine) <= 10.0 / TRACE_ROW_S + 4
         steady = [t for t in times if all(abs(t - b) > 1e-6 for b in (2.35, 7.85))]
-        assert all(b - a >= 0.09 for a, b in zip(steady, steady[1:]))
+        assert all(b - a >= 0.9 * TRACE_ROW_S - 0.01 for a, b in zip(steady, steady[1:]))
         assert all(a <= b for a, b in zip(energies, energies[1:]))
         assert energies[-1] == pytest.approx(totals[gpu].attributed_j)
         assert totals[gpu].samples == len(mine)
-    # the sine's peaks show in the trace (1-s means sit near 200 W)
+    # the sine's peaks show in the trace (means over a counter interval sit near 200 W)
     assert totals[0].peak_power_w > 270.0
     assert max(r[2] for r in rows if r[0] == 0) == pytest.approx(totals[0].peak_power_w)
     assert [r[2] for r in rows if r[0] == 1] == pytest.approx([300.0] * len(
@@ -134,7 +137,7 @@ def test_a_failing_trace_never_costs_energy() -> None:
     fake = FakeNVML([FakeGPU(power_w=sine_w)])
     rows: list = []
     fake.fail("nvmlDeviceGetSamples", NVML_ERROR_UNKNOWN, call=3, times=None)
-    sampler, _, truth = run_sampler(fake, 6.0, rows)
+    sampler, _, truth = run_sampler(fake, 12.0, rows)
     assert sampler.totals[0].energy_j == pytest.approx(truth[0], abs=2e-3)
     assert sampler.totals[0].errors == 0  # the counter never failed
     sensor = sampler.sensors[0]

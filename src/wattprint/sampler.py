@@ -12,8 +12,9 @@ per-process utilisation) put a ``share`` in their readings.
 Energy counters that come with a buffered power trace (``sensor.power_trace``, e.g. NVML's
 driver-side power samples) are read once every ``COUNTER_INTERVAL_S``: the counter gives
 the exact energy, and the trace, fetched with the same read, says when it was spent (one
-sample row per ``1 / rate_hz`` at most, their energies scaled to the counter). Reading
-eight GPUs ten times a second cost more CPU than everything else wattprint does.
+sample row per ``max(1 / rate_hz, TRACE_ROW_S)`` at most, their energies scaled to the
+counter). Reading eight GPUs ten times a second, and storing ten rows a second for each,
+cost more CPU than everything else wattprint does.
 
 Phase boundaries (:meth:`Sampler.snapshot`) read every sensor of the sampler's rate,
 slowed-down counters included, so phase energies stay exact.
@@ -40,7 +41,7 @@ from .errors import SensorReadError, UsageError
 from .sensors.base import Reading, Sensor
 
 __all__ = ["Sampler", "SensorTotals", "Snapshot", "counter_energy_j", "trapezoid_energy_j",
-           "spread_counter_j", "HOST_DOMAINS", "COUNTER_INTERVAL_S"]
+           "spread_counter_j", "HOST_DOMAINS", "COUNTER_INTERVAL_S", "TRACE_ROW_S"]
 
 log = logging.getLogger("wattprint")
 
@@ -53,7 +54,10 @@ BOUNDARY_REFRESH_S = 0.05
 #: Seconds between reads of an energy counter that has a buffered power trace (phase
 #: boundaries read it too): the counter is cumulative, so reading it less often loses no
 #: energy, and the trace keeps the time resolution.
-COUNTER_INTERVAL_S = 1.0
+COUNTER_INTERVAL_S = 2.0
+#: Shortest time between two sample rows taken from a buffered power trace: the ledger
+#: keeps at most two rows a second per such device (energies exact, from the counter).
+TRACE_ROW_S = 0.5
 #: Domains whose device-scope readings are attributed by CPU-time share in process mode.
 HOST_DOMAINS = frozenset({"cpu", "dram", "system"})
 
@@ -412,7 +416,7 @@ class Sampler:
     def _trace_rows(self, slot: _Slot, t0_s: float, t1_s: float, delta_j: float,
                     fraction: float, sink: SampleSink | None) -> tuple[float, float] | None:
         """Sample rows inside a counter's interval from the sensor's buffered power trace
-        (at most one per ``1 / rate_hz``); returns the last row's (time, cumulative
+        (at most one per ``max(1 / rate_hz, TRACE_ROW_S)``); returns the last row's (time, cumulative
         attributed energy), or None when the trace had nothing for this interval."""
         slot.trace_at = t1_s
         try:
@@ -422,7 +426,8 @@ class Sampler:
             return None
         # points sampled after this read (between it and the fetch) belong to the next one
         slot.trace_left = [point for point in points if point[0] > t1_s]
-        rows = spread_counter_j(t0_s, t1_s, delta_j, points, self._period_s)
+        rows = spread_counter_j(t0_s, t1_s, delta_j, points,
+                                max(self._period_s, TRACE_ROW_S))
         if not rows:
             return None
         t = slot.totals
