@@ -290,3 +290,41 @@ def test_runs_of_a_loop_that_cannot_be_pushed_say_so_in_one_line(tmp_path) -> No
 
     with Ledger(str(tmp_path / "ledger.db"), readonly=True) as ledger:
         assert len(ledger.waiting(url)) == 3
+
+
+def test_https_with_an_untrusted_certificate_then_trusted_by_ssl_cert_file(
+        tmp_path, monkeypatch) -> None:
+    """A real TLS server (stdlib, self-signed certificate for 127.0.0.1 made by openssl):
+    refused with a line naming SSL_CERT_FILE, not retried; trusted once it is set."""
+    import shutil
+    import ssl
+
+    openssl = shutil.which("openssl")
+    assert openssl, "the openssl command is needed: apt-get install openssl"
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Double)
+    server.script = [(201, b'{"complete": true}', {})]  # type: ignore[attr-defined]
+    server.seen = []  # type: ignore[attr-defined]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        sleeps: list[float] = []
+        with pytest.raises(PushError) as err:
+            post_with_retries(url, TOKEN, b"{}", RetryPolicy(), sleep=sleeps.append)
+        assert err.value.reason == "tls" and not err.value.retryable and sleeps == []
+        assert f"the TLS certificate of {url} is not trusted here" in str(err.value)
+        assert "SSL_CERT_FILE" in str(err.value)
+        monkeypatch.setenv("SSL_CERT_FILE", cert)
+        assert post_json(url, TOKEN, b"{}", timeout_s=10) == (201, {"complete": True})
+        assert server.seen[0]["Authorization"] == f"Bearer {TOKEN}"  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()

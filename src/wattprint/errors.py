@@ -151,7 +151,8 @@ class BudgetExceeded(WattprintError):
 
 #: Why a push to a team server failed (:mod:`wattprint.push`).
 PUSH_REASONS = (
-    "unreachable",  # no connection (refused, DNS, network down, TLS handshake) or no answer
+    "unreachable",  # no connection (refused, DNS, network down) or no answer
+    "tls",  # the server's TLS certificate is not trusted here (or its name does not match)
     "token",  # the server refused the token (HTTP 401)
     "forbidden",  # the token may not write (a read-only token; HTTP 403)
     "not_found",  # no wattprint API at that URL, or the run is another project's (404)

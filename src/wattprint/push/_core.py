@@ -30,7 +30,7 @@ __all__ = ["PushReport", "RunPushed", "push_runs", "select_runs", "FATAL_REASONS
 log = logging.getLogger("wattprint")
 
 #: Failures that stop the whole push: every other run would fail the same way.
-FATAL_REASONS = ("unreachable", "token", "forbidden", "server")
+FATAL_REASONS = ("unreachable", "tls", "token", "forbidden", "server")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -161,6 +162,12 @@ def post_json(server: str, token: str, body: bytes, *, timeout_s: float,
                         "the outbox; run `wattprint push` later", server=server,
                         reason="unreachable", fix="check the server's load and logs") from err
     except (urllib.error.URLError, OSError) as err:
+        cause = getattr(err, "reason", err)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            raise PushError(f"the TLS certificate of {server} is not trusted here "
+                            f"({cause.verify_message or cause}): set SSL_CERT_FILE to the CA "
+                            "bundle that signed it", server=server, reason="tls",
+                            fix="SSL_CERT_FILE=/path/to/ca.pem") from err
         if isinstance(getattr(err, "reason", None), (socket.timeout, TimeoutError)):
             raise PushError(f"no answer from {server} within {timeout_s:g} s: the runs stay "
                             "in the outbox; run `wattprint push` later", server=server,
