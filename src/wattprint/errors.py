@@ -155,11 +155,10 @@ PUSH_REASONS = (
     "tls",  # the server's TLS certificate is not trusted here (or its name does not match)
     "token",  # the server refused the token (HTTP 401)
     "forbidden",  # the token may not write (a read-only token; HTTP 403)
-    "not_found",  # no wattprint API at that URL, or the run is another project's (404)
+    "not_found",  # no wattprint API at that URL (404, a redirect, an answer not JSON)
     "too_large",  # the server refused a chunk's size (HTTP 413)
     "rejected",  # the server found the payload invalid (HTTP 400, 422)
-    "server",  # the server failed (HTTP 5xx) or answered something that is not its API
-    "unsendable",  # the run cannot be made into a payload here (a broken record)
+    "server",  # the server failed (HTTP 5xx, 429) or answered for another run
 )
 
 
