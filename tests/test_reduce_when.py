@@ -190,3 +190,16 @@ def test_cli_when_bad_input_is_one_line_exit_2(tmp_path, args, message):
     proc = wp(tmp_path, "when", *args)
     assert proc.returncode == 2 and message in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("zone", _tables.hourly_zones())
+def test_fast_local_hours_match_zoneinfo_hour_by_hour(zone):
+    """The typical week's cells (offsets looked up once a day) against zoneinfo per hour,
+    over a year with both DST changes (and Kolkata's half-hour offset)."""
+    from wattprint.reduce._outlook import _week_cells
+
+    tz = ZoneInfo(_tables.hourly_zone(zone).timezone)
+    t0 = int(datetime(2026, 1, 1, 7, tzinfo=UTC).timestamp())
+    for i, cell in enumerate(_week_cells(tz, t0, 8760)):
+        local = datetime.fromtimestamp(t0 + 3600 * i, tz)
+        assert cell == (local.month - 1) * 168 + local.weekday() * 24 + local.hour, (zone, i)

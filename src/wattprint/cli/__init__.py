@@ -36,6 +36,8 @@ COMMANDS = (
     ("equiv", "_equiv", "an energy in everyday terms: wattprint equiv 1287MWh --country CN"),
     ("grid", "_grid", "a zone's grid intensity by year and hour of day: wattprint grid DE"),
     ("when", "_when", "the cleanest start for a job: wattprint when --duration 6h --zone DE"),
+    ("where", "_where", "regions ranked by a job's CO2e: wattprint where --duration 6h "
+                        "--energy 2MWh --regions 'aws:*,gcp:europe-*'"),
     ("runs", "_runs", "list recorded runs (filter by project, tag, status, date; sortable)"),
     ("show", "_show", "show one run: summary, devices (measured or modelled), phases"),
     ("compare", "_compare", "compare two runs: energy, time, J/token side by side"),

@@ -77,6 +77,38 @@ def _tz(name: str):
         return timezone.utc
 
 
+def _week_cells(tz, first_hour: int, hours: int) -> list[int]:
+    """For each UTC hour from ``first_hour`` (epoch s), its cell ``(month - 1) * 168 +
+    weekday * 24 + local hour`` in ``tz``. The UTC offset is looked up once a day (hour
+    by hour only on days it changes: DST), and hours run in local-day segments."""
+    cells: list[int] = []
+    month_of: dict[int, int] = {}
+    t, end = first_hour, first_hour + 3600 * hours
+
+    def offset(ts: int) -> int:
+        return int(datetime.fromtimestamp(ts, tz).utcoffset().total_seconds())
+
+    while t < end:
+        span = min(24, (end - t) // 3600)
+        off = offset(t)
+        if span > 1 and offset(t + 3600 * (span - 1)) != off:
+            span = 1  # the clocks change today: hour by hour
+        local_hour = (t + off) // 3600
+        left = span
+        while left:
+            day, hod = divmod(local_hour, 24)
+            n = min(left, 24 - hod)
+            month = month_of.get(day)
+            if month is None:
+                month = month_of[day] = datetime.fromtimestamp(day * 86400, timezone.utc).month
+            base = (month - 1) * _HOURS_PER_WEEK + ((day + 3) % 7) * 24  # 1970-01-01: Thu
+            cells.extend(range(base + hod, base + hod + n))
+            local_hour += n
+            left -= n
+        t += 3600 * span
+    return cells
+
+
 @functools.lru_cache(maxsize=64)
 def typical_week(zone_key: str) -> tuple[array, str] | None:
     """(means, time zone) for a zone with shipped hourly data, else None. ``means`` has
@@ -90,9 +122,7 @@ def typical_week(zone_key: str) -> tuple[array, str] | None:
     sums = [0.0] * (12 * _HOURS_PER_WEEK)
     counts = [0] * (12 * _HOURS_PER_WEEK)
     t0 = int(datetime(series.year, 1, 1, tzinfo=timezone.utc).timestamp())
-    for i, value in enumerate(series.intensity_g_per_kwh):
-        local = datetime.fromtimestamp(t0 + 3600 * i, tz)
-        k = (local.month - 1) * _HOURS_PER_WEEK + local.weekday() * 24 + local.hour
+    for k, value in zip(_week_cells(tz, t0, series.hours), series.intensity_g_per_kwh):
         sums[k] += value
         counts[k] += 1
     means = array("d", [0.0] * len(sums))
@@ -113,13 +143,7 @@ def _profile_values(zone_key: str, start_hour: int, hours: int) -> tuple[float, 
     if week is None:
         return None
     means, tz_name = week
-    tz = _tz(tz_name)
-    out = []
-    for i in range(hours):
-        local = datetime.fromtimestamp(start_hour + 3600 * i, tz)
-        out.append(means[(local.month - 1) * _HOURS_PER_WEEK + local.weekday() * 24
-                         + local.hour])
-    return tuple(out)
+    return tuple(means[k] for k in _week_cells(_tz(tz_name), start_hour, hours))
 
 
 def _hour_floor(t: datetime) -> int:
