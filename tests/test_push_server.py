@@ -78,6 +78,7 @@ def test_push_sends_waiting_runs_once_and_edited_runs_again(server, tmp_path) ->
     assert proc.returncode == 0, proc.stderr
     assert "2 run(s) would be pushed" in proc.stdout and "4 chunk(s)" in proc.stdout
     assert _ids_on(server, token) == []  # a dry run sends nothing
+    assert f"{server.url}: waiting to be pushed" in wp(tmp_path, "show", ids[1], env=env).stdout
     note = f"2 run(s) wait to be pushed to {server.url}"
     assert note in wp(tmp_path, "runs", env=env).stdout
     assert note in wp(tmp_path, "pending", env=env).stdout
@@ -89,6 +90,7 @@ def test_push_sends_waiting_runs_once_and_edited_runs_again(server, tmp_path) ->
     for run_id in ids:
         _assert_same(ledger, server, token, run_id)
     assert "wait to be pushed" not in wp(tmp_path, "runs", env=env).stdout
+    assert f"{server.url}: acknowledged 20" in wp(tmp_path, "show", ids[1], env=env).stdout
     proc = wp(tmp_path, "push", env=env)  # the outbox is empty
     assert proc.returncode == 0 and "nothing to push" in proc.stdout, proc.stdout
     proc = wp(tmp_path, "push", ids[0], env=env)  # named: acknowledged, not re-sent
@@ -99,6 +101,7 @@ def test_push_sends_waiting_runs_once_and_edited_runs_again(server, tmp_path) ->
     assert _ids_on(server, token) == sorted(ids)
     # an edited run waits again and the server gets the edit
     assert wp(tmp_path, "tag", ids[1], "reviewed", env=env).returncode == 0
+    assert "edited since: waiting" in wp(tmp_path, "show", ids[1], env=env).stdout
     proc = wp(tmp_path, "push", "--dry-run", env=env)
     assert "1 run(s) would be pushed" in proc.stdout and ids[1] in proc.stdout
     proc = wp(tmp_path, "push", env=env)

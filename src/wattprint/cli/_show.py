@@ -166,6 +166,7 @@ def handle(args: argparse.Namespace) -> int:
             job = ledger.job(record.id) if record.job_id and not args.part else None
             if job is not None and len(job.parts) < 2:
                 job = None  # a job of one part reads as the run it is
+            pushed = _server_lines(ledger, record) if job is None and not args.json else []
     if job is not None:
         if args.json:
             print(json.dumps(job.to_dict(), indent=1, default=str))
@@ -176,9 +177,29 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record.to_dict(), indent=1, default=str))
     else:
-        print("\n".join(printable(line)
-                        for line in render(record, full_provenance=args.provenance)))
+        lines = render(record, full_provenance=args.provenance) + pushed
+        print("\n".join(printable(line) for line in lines))
     return 0
+
+
+def _server_lines(ledger: Any, record: Any) -> list[str]:
+    """Whether the configured team server has the run (``docs/push.md``)."""
+    from ..config import load_config
+
+    server = load_config().server
+    if not server:
+        return []
+    pushed_at, current = ledger.push_state(server, record.id)
+    if record.status == "running":
+        state = "pushed when the run ends"
+    elif pushed_at is None:
+        state = "waiting to be pushed (`wattprint push`)"
+    elif current:
+        state = f"acknowledged {fmt_time(pushed_at, seconds=True)}"
+    else:
+        state = (f"acknowledged {fmt_time(pushed_at, seconds=True)}, edited since: waiting "
+                 "to be pushed again (`wattprint push`)")
+    return ["", "team server", f"  {server}: {state}"]
 
 
 def _count(value: float) -> str:

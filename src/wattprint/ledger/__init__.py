@@ -432,3 +432,12 @@ class Ledger:
         with self._reading() as conn:
             rid, _ = resolve(conn, run, self.path)
             return acknowledged_digest(conn, server, rid)
+
+    def push_state(self, server: str, run: str) -> tuple[str | None, bool]:
+        """``(pushed_at, current)``: when ``server`` last acknowledged the run (UTC ISO
+        time; None: never) and whether that was its current state (no edit since)."""
+        from ._outbox import push_state
+
+        with self._reading() as conn:
+            rid, _ = resolve(conn, run, self.path)
+            return push_state(conn, server, rid)

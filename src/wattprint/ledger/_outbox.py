@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 
 __all__ = ["WAITING_SQL", "waiting_rids", "count_waiting", "begin_push", "acknowledge",
-           "acknowledged_digest"]
+           "acknowledged_digest", "push_state"]
 
 #: The condition, on ``runs``, that a run waits for the server bound to ``:server``.
 WAITING_SQL = ("runs.status != 'running' AND NOT EXISTS (SELECT 1 FROM pushes p "
@@ -62,3 +62,11 @@ def acknowledged_digest(conn: sqlite3.Connection, server: str, rid: int) -> str 
                        "acked_edits IS NOT NULL", (rid, server)).fetchone()
     return row[0] if row else None
 
+
+
+def push_state(conn: sqlite3.Connection, server: str, rid: int) -> tuple[str | None, bool]:
+    """``(pushed_at, current)``: when ``server`` last acknowledged the run (None: never)
+    and whether it holds the run's current state (no edit since)."""
+    row = conn.execute("SELECT pushed_at, acked_edits = edits FROM pushes WHERE rid = ? "
+                       "AND server = ? AND acked_edits IS NOT NULL", (rid, server)).fetchone()
+    return (row[0], bool(row[1])) if row else (None, False)
