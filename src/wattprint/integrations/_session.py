@@ -19,7 +19,7 @@ ends ``stopped`` with the budget's reason.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .. import inputs
 from ..errors import BudgetExceeded, UsageError
@@ -109,6 +109,8 @@ class TrainingSession:
         self._sinks_spec = log_to
         _check_log_to(self._spec_list())
         self.sinks: list[Any] | None = None
+        #: sinks the framework supplies for each run (e.g. the Trainer's ``report_to``)
+        self.framework_sinks: Callable[[], list[Any]] | None = None
         self.write_model_card = write_model_card
         self.model_card_dir = model_card_dir
         self.training_type = training_type
@@ -164,7 +166,10 @@ class TrainingSession:
         if not self.acts_for_job:
             return []  # another rank of the job logs and writes, once, with its totals
         if self.sinks is None:
-            self.sinks = list(extra) + resolve_sinks(
+            extra = list(extra)
+            if not extra and self.framework_sinks is not None:
+                extra = self.framework_sinks()
+            self.sinks = extra + resolve_sinks(
                 [s for s in self._spec_list() if not any(_same_kind(s, e) for e in extra)],
                 run_name=self.tracker.name if self.tracker is not None else None)
         return self.sinks

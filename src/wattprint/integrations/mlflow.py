@@ -37,16 +37,22 @@ class MlflowSink:
     when first used, else a new run it starts and ends itself. ``client`` (an
     ``MlflowClient``) or ``tracking_uri`` choose the server or store. With
     ``live=False`` only the final report is logged (live metrics come another way, e.g.
-    Lightning's ``MLFlowLogger``)."""
+    Lightning's ``MLFlowLogger``); with ``final_metrics=False`` the report logs tags and
+    artifacts only (the framework's own logger sends the final record). ``create=False``:
+    never start an MLflow run (the report is skipped, with a warning, when none is
+    active), for a sink that rides on a run the framework's MLflow integration owns."""
 
     kind = "mlflow"
 
     def __init__(self, run_id: str | None = None, *, client: Any = None,
                  tracking_uri: str | None = None, live: bool = True,
-                 run_name: str | None = None) -> None:
+                 run_name: str | None = None, final_metrics: bool = True,
+                 create: bool = True) -> None:
         _mlflow()
         self.run_id = run_id
         self.live = live
+        self.final_metrics = final_metrics
+        self.create = create
         self._client = client
         self._tracking_uri = tracking_uri
         self._run_name = run_name
@@ -62,6 +68,8 @@ class MlflowSink:
             active = mlflow.active_run()
             if active is not None:
                 self.run_id = active.info.run_id
+            elif not self.create:
+                raise RuntimeError("no active MLflow run to attach the wattprint report to")
             else:
                 if self._tracking_uri is not None:
                     mlflow.set_tracking_uri(self._tracking_uri)
@@ -84,7 +92,8 @@ class MlflowSink:
         """The final metrics, tags (``wattprint.run_id``, ``wattprint.basis``…) and the
         report files under ``wattprint/``; ends the MLflow run if this sink started it."""
         client, run_id = self._resolve()
-        self.log_metrics(metrics, step=step)
+        if self.final_metrics:
+            self.log_metrics(metrics, step=step)
         tags = {"wattprint.basis": result.basis, "wattprint.status": result.status,
                 "wattprint.mode": result.mode}
         if result.run_id:

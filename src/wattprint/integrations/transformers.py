@@ -16,13 +16,16 @@ per prediction batch in evaluation, and samples and tokens of every batch the mo
 ``input_ids.numel()``; when the Trainer counts tokens itself —
 ``include_num_input_tokens_seen`` — its count is used for training).
 
-Metrics (names in :mod:`wattprint.integrations.metrics`) are added to the Trainer's logs:
-each training log entry of ``state.log_history`` gets the live figures, each evaluation
-entry the phase's, and the final entry (``train_runtime``, ``train_loss``) the run's final
-record; the
-callbacks after this one (and ``log_to=("mlflow", "wandb")``) receive them too. To have
-the Trainer's own ``report_to`` integrations see them as well, put this callback first:
-``trainer.callback_handler.callbacks.insert(0, cb)``.
+Metrics (names in :mod:`wattprint.integrations.metrics`) are added to the Trainer's logs,
+so every ``report_to`` integration (MLflow, W&B, TensorBoard…) receives them: the callback
+moves itself to the front of the Trainer's callbacks when the Trainer is built (and again
+when training begins), whatever order it was given in. Each training log entry of
+``state.log_history`` gets the live figures; an evaluation's phase figures go to the
+callbacks with the evaluation's logs and into an entry of their own (never into the
+``eval_…`` entry, which ``create_model_card`` turns into table columns); the run stops at
+the final log entry (``train_runtime``), which gets the run's final, exact record. With
+``report_to`` MLflow or W&B, the report (tags, ``wattprint/…`` artifact files) is attached
+to the run that integration logs to.
 
 Progress, forecast and budgets: at each optimizer step the run's progress is
 ``state.global_step`` of ``state.max_steps``, so ``run.forecast()`` works and the training
@@ -36,6 +39,7 @@ Needs ``pip install 'wattprint[hf]'``.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any, Callable, Iterable
 
@@ -50,6 +54,8 @@ __all__ = ["WattprintTrainerCallback", "eval_phase_name"]
 _hf = require("transformers", "hf", feature="WattprintTrainerCallback")
 TrainerCallback = _hf.TrainerCallback
 
+log = logging.getLogger("wattprint")
+
 #: Frames of the Trainer that carry the ``metric_key_prefix`` of an evaluation.
 _EVAL_FRAMES = ("evaluation_loop", "prediction_loop", "evaluate", "predict")
 
@@ -59,6 +65,35 @@ def eval_phase_name(prefix: str) -> str:
     ``validation`` (``eval_squad`` → ``validation_squad``), anything else as is."""
     prefix = prefix.replace("/", "_") or "eval"
     return "validation" + prefix[4:] if prefix.startswith("eval") else prefix
+
+
+def _on_stack(kind: type) -> Any:
+    """The nearest ``self`` of type ``kind`` on the call stack (the Trainer or its
+    CallbackHandler calling an event), or None. The Trainer passes neither to callbacks."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        obj = frame.f_locals.get("self")
+        if isinstance(obj, kind):
+            return obj
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def _report_to_sinks(report_to: Any) -> list[Any]:
+    """Report-only sinks riding on the runs of the Trainer's own ``report_to`` MLflow /
+    W&B integrations (they log the metrics from the Trainer's logs; the sinks add the
+    tags and the report files, and never start a run of their own)."""
+    names = [report_to] if isinstance(report_to, str) else list(report_to or ())
+    sinks: list[Any] = []
+    if "mlflow" in names:
+        from .mlflow import MlflowSink
+
+        sinks.append(MlflowSink(live=False, final_metrics=False, create=False))
+    if "wandb" in names:
+        from .wandb import WandbSink
+
+        sinks.append(WandbSink(live=False, final_metrics=False, create=False))
+    return sinks
 
 
 def _current_eval_prefix() -> str | None:
@@ -118,6 +153,8 @@ class WattprintTrainerCallback(SessionViews, TrainerCallback):  # type: ignore[m
         self._eval: str | None = None
         self._standalone_eval = False
         self._pending_tokens: Any = 0
+        self._report_to: Any = ()
+        self._finished = False
 
     # -- the forward pre-hook: counts, and where evaluation begins ------------------------
     def _attach(self, model: Any) -> None:
@@ -179,14 +216,31 @@ class WattprintTrainerCallback(SessionViews, TrainerCallback):  # type: ignore[m
         self._armed = True
         return self._session.live_phase(phase)
 
+    def _claim_first(self, args: Any) -> None:
+        """Be the first callback, so the ``report_to`` integrations (and every callback
+        after this one) see the energy metrics this callback adds to the logs; and bind
+        the report to those integrations' runs. Moving within the list being iterated is
+        safe: only callbacks already called shift."""
+        handler = _on_stack(_hf.trainer_callback.CallbackHandler)
+        if handler is not None and handler.callbacks and handler.callbacks[0] is not self \
+                and any(cb is self for cb in handler.callbacks):
+            handler.callbacks[:] = [self] + [cb for cb in handler.callbacks if cb is not self]
+        report_to = getattr(args, "report_to", None) or ()
+        if report_to != self._report_to:
+            self._report_to = report_to
+            self._session.framework_sinks = lambda: _report_to_sinks(report_to)
+
     # -- Trainer events -------------------------------------------------------------------
     def on_init_end(self, args: Any, state: Any, control: Any, model: Any = None,
                     **kwargs: Any) -> None:
         self._attach(model)
+        self._claim_first(args)
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None,
                        **kwargs: Any) -> None:
         self._attach(model)
+        self._claim_first(args)
+        self._finished = False
         self._session.begin("train")
         self._training = True
         self._standalone_eval = False
@@ -238,13 +292,22 @@ class WattprintTrainerCallback(SessionViews, TrainerCallback):  # type: ignore[m
         if self._eval is not None and any(k.startswith(_prefix_of(self._eval) + "_")
                                           for k in logs):
             metrics = self._end_eval()
-        elif _is_train_summary(logs):
-            self._flush_tokens()
-            metrics = self._session.live_phase("train")
-        else:
-            self._flush_tokens()
-            metrics = self._session.live_window()
-        self._publish(state, logs, metrics)
+            if metrics and self.log_metrics:
+                logs.update(metrics)  # to the callbacks, not into the eval_… history entry
+                state.log_history.append({**metrics, "epoch": state.epoch,
+                                          "step": state.global_step})
+            self._session.log_live(metrics, step=state.global_step)
+            return
+        if _is_train_summary(logs) and self._training:
+            # the last log of train(): the run ends here, so the report_to integrations
+            # (which log this entry and may end their runs at on_train_end) get the exact
+            # final record, not the last live window
+            record = self._finish(args, state, exit_code=0, card=state.is_world_process_zero)
+            if record and self.log_metrics:
+                logs.update(record)
+            return
+        self._flush_tokens()
+        self._publish(state, logs, self._session.live_window())
 
     def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
                     **kwargs: Any) -> None:
@@ -266,11 +329,15 @@ class WattprintTrainerCallback(SessionViews, TrainerCallback):  # type: ignore[m
             self._finish(args, state, exit_code=0, card=False)
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if not self._finished:  # train() ended without its summary log entry
+            self._finish(args, state, exit_code=0, card=state.is_world_process_zero)
         self._training = False
-        self._finish(args, state, exit_code=0, card=state.is_world_process_zero)
         self._session.clean_stop = False
 
-    def _finish(self, args: Any, state: Any, *, exit_code: int, card: bool) -> None:
+    def _finish(self, args: Any, state: Any, *, exit_code: int,
+                card: bool) -> dict[str, float]:
+        if self._training:
+            self._finished = True
         if self._eval is not None:
             self._end_eval()
         self._flush_tokens()
@@ -284,6 +351,7 @@ class WattprintTrainerCallback(SessionViews, TrainerCallback):  # type: ignore[m
                 last.update(record)
             else:
                 state.log_history.append({**record, "step": state.global_step})
+        return record
 
     def _publish(self, state: Any, logs: dict, metrics: dict[str, float]) -> None:
         if not metrics:

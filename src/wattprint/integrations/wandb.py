@@ -36,15 +36,20 @@ class WandbSink:
     """Logs to one W&B run: ``run``, else ``wandb.run`` when first used, else a new run
     it starts (``wandb.init(project=project, name=name)``) and finishes itself. With
     ``live=False`` only the final report is logged (e.g. when Lightning's
-    ``WandbLogger`` already receives the live metrics)."""
+    ``WandbLogger`` already receives the live metrics); with ``final_metrics=False`` the
+    report adds the ``wattprint/…`` summary keys and the artifact only (the framework's
+    logger sends the final record). ``create=False``: never start a W&B run."""
 
     kind = "wandb"
 
     def __init__(self, run: Any = None, *, live: bool = True, project: str | None = None,
-                 name: str | None = None, artifact: bool = True) -> None:
+                 name: str | None = None, artifact: bool = True,
+                 final_metrics: bool = True, create: bool = True) -> None:
         _wandb()
         self.run = run
         self.live = live
+        self.final_metrics = final_metrics
+        self.create = create
         self.artifact = artifact
         self._project = project
         self._name = name
@@ -55,6 +60,8 @@ class WandbSink:
             wandb = _wandb()
             if wandb.run is not None:
                 self.run = wandb.run
+            elif not self.create:
+                raise RuntimeError("no W&B run to attach the wattprint report to")
             else:
                 self.run = wandb.init(project=self._project or "wattprint", name=self._name)
                 self._owned = True
@@ -76,8 +83,9 @@ class WandbSink:
         """Final metrics into the history and the summary, the report as an artifact;
         finishes the W&B run if this sink started it."""
         run = self._resolve()
-        self.log_metrics(metrics, step=step)
-        run.summary.update(dict(metrics))
+        if self.final_metrics:
+            self.log_metrics(metrics, step=step)
+            run.summary.update(dict(metrics))
         info = {"wattprint/basis": result.basis, "wattprint/status": result.status}
         if result.run_id:
             info["wattprint/run_id"] = result.run_id

@@ -1,0 +1,101 @@
+"""The ways ML engineers already wire their experiment trackers, read back through the
+trackers' own APIs: the Trainer's ``report_to=["mlflow"]`` / ``["wandb"]`` next to
+``callbacks=[WattprintTrainerCallback()]`` in either order (MLflow's local SQLite store,
+read with ``MlflowClient``; W&B offline, read from the run file), and Lightning's
+MLFlowLogger / WandbLogger across ``fit`` then ``test``."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_integrations_trackers import history_and_summary, wandb  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore::UserWarning:lightning"),
+              pytest.mark.filterwarnings("ignore:.*LeafSpec"),
+              pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore::FutureWarning")]
+
+ARTIFACTS = {"wattprint/wattprint_report.json", "wattprint/wattprint_summary.txt"}
+
+
+@pytest.fixture
+def mlflow_db(tmp_path):
+    """MLflow on the store a fresh ``pip install 'wattprint[mlflow]'`` uses by default: a
+    local SQLite database."""
+    mlflow = pytest.importorskip("mlflow", reason="needs pip install 'wattprint[mlflow]'")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    yield mlflow
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+
+
+def _hf():
+    pytest.importorskip("transformers", reason="needs pip install 'wattprint[hf]'")
+    pytest.importorskip("accelerate", reason="needs pip install 'wattprint[hf]'")
+    import _tiny_hf as hf
+
+    from wattprint.integrations.transformers import WattprintTrainerCallback
+
+    return hf, WattprintTrainerCallback
+
+
+def _hf_trainer(tmp_path, cb, *, first: bool, report_to: list[str]):
+    hf, _ = _hf()
+    trainer = hf.make_trainer(tmp_path, cb, epochs=1, report_to=report_to)
+    names = [type(c).__name__ for c in trainer.callback_handler.callbacks]
+    integration = {"mlflow": "MLflowCallback", "wandb": "WandbCallback"}[report_to[0]]
+    assert integration in names
+    if first:  # the order a user gets with trainer.add_callback / insert(0, ...)
+        trainer.callback_handler.callbacks.remove(cb)
+        trainer.callback_handler.callbacks.insert(0, cb)
+    else:  # the README's one-liner: callbacks=[cb] puts it after report_to's
+        trainer.callback_handler.callbacks.remove(cb)
+        trainer.callback_handler.callbacks.append(cb)
+    return trainer
+
+
+@pytest.mark.parametrize("first", [False, True], ids=["after-report_to", "before"])
+def test_hf_report_to_mlflow_gets_exact_final_metrics_tags_and_report(
+        tmp_path, mlflow_db, monkeypatch, first) -> None:
+    hf, Callback = _hf()
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "hf")
+    cb = Callback(sensors=[hf.fake()], rate_hz=50, zone="FR", ledger=tmp_path / "l.db")
+    trainer = _hf_trainer(tmp_path, cb, first=first, report_to=["mlflow"])
+    trainer.train()
+    r = cb.result
+    client = mlflow_db.tracking.MlflowClient()
+    exp = client.get_experiment_by_name("hf")
+    (run,) = client.search_runs([exp.experiment_id])
+    history = client.get_metric_history(run.info.run_id, "energy/total_j")
+    assert len(history) >= 2  # live figures at logging_steps, then the final record
+    metrics = run.data.metrics
+    assert metrics["energy/total_j"] == pytest.approx(r.energy_j)  # exact, not stale
+    assert metrics["energy/train/total_j"] == pytest.approx(r.phase("train").energy_j)
+    assert metrics["count/validation/samples"] == hf.N_EVAL
+    assert metrics["carbon/co2e_g"] > 0
+    assert not cb.warnings, cb.warnings
+    assert run.data.tags["wattprint.run_id"] == r.run_id
+    assert run.data.tags["wattprint.zone"] == "FR"
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "wattprint")} == ARTIFACTS
+    assert run.info.status == "FINISHED"  # the Trainer's MLflowCallback ended it
+
+
+def test_hf_report_to_wandb_offline_gets_final_metrics_and_report(tmp_path, wandb) -> None:
+    hf, Callback = _hf()
+    cb = Callback(sensors=[hf.fake()], rate_hz=50, ledger=tmp_path / "l.db")
+    trainer = _hf_trainer(tmp_path, cb, first=False, report_to=["wandb"])
+    trainer.train()
+    wandb.finish()
+    history, summary, artifacts = history_and_summary(tmp_path)
+    # the Trainer's WandbCallback prefixes training logs with "train/"
+    live = [h for h in history if "train/energy/total_j" in h]
+    assert len(live) >= 2
+    assert live[-1]["train/energy/total_j"] == pytest.approx(cb.result.energy_j)
+    assert summary["train/energy/total_j"] == pytest.approx(cb.result.energy_j)
+    assert summary["wattprint/run_id"] == cb.result.run_id
+    assert ("wattprint-report", ["wattprint_report.json", "wattprint_summary.txt"]) \
+        in artifacts
+
