@@ -93,8 +93,8 @@ def test_pue_user_then_site_then_provider_then_none():
     assert pue_figure(pue=1.3).value == 1.3
     site = pue_figure(zone=resolve_zone("gcp:europe-west1"))
     assert site.value == 1.08 and site.provenance.dataset == "green-algorithms-pue"
-    assert pue_figure(provider="aws").value == 1.2
-    assert pue_figure(zone=resolve_zone("aws:us-east-1")).value == 1.2  # provider from region
+    assert pue_figure(provider="aws").value == 1.14  # AWS's published 2025 fleet PUE
+    assert pue_figure(zone=resolve_zone("aws:us-east-1")).value == 1.14  # provider from region
     assert pue_figure(provider="datacenter").value == 1.56
     none = pue_figure()
     assert none.value == 1.0 and "1.56" in none.provenance.notes[0]
@@ -184,9 +184,10 @@ def test_cost_needs_a_price_and_tariffs_follow_the_clock():
         TimeOfUseTariff([(0, 12, 0.1)])
 
 
-def test_unknown_provider_water_is_unknown_not_zero():
+def test_unknown_provider_water_is_the_industry_average_not_zero():
     acc = account(MWH_J, zone="DE", provider="datacenter")
-    assert acc.water_onsite_l.value is None and acc.water_l is None
+    assert acc.water_onsite_l.value == pytest.approx(1000 * 1.8)  # LBNL 2016: 1.8 L/kWh
+    assert acc.water_onsite_l.provenance.dataset == "industry-wue"
     assert account(MWH_J, zone="DE").water_onsite_l.value == 0  # not in a data centre
 
 

@@ -49,7 +49,7 @@ def test_peak_flops_by_precision_and_fallbacks():
     assert h100.peak_flops("fp8")[0] == pytest.approx(1979e12)
     assert "peak_tflops_fp8" in h100.unverified  # from the hand-transcribed gap fill
     v100 = find_accelerator("V100")
-    assert v100.peak_flops("fp8") == (125e12, "bf16")  # no FP8 on Volta
+    assert v100.peak_flops("fp8") == (125e12, "fp16")  # no FP8 or bf16 on Volta
     assert find_accelerator("P100").peak_flops("bf16")[1] == "fp16"
     with pytest.raises(UsageError):
         v100.peak_flops("fp7")

@@ -55,6 +55,18 @@ def _kind(name: str, type_: str) -> str:
     return "gpu" if type_.strip().upper() in ("GPU", "GPGPU") else "other"
 
 
+#: Release dates before which a vendor's accelerators have no bf16 arithmetic: NVIDIA's
+#: first bf16 part is the A100 (Ampere; dated 2020-03-01 in Epoch; Volta/Turing tensor cores do
+#: fp16 only — the V100's 125 TFLOP/s is fp16), AMD's the Instinct MI100 (2020-11-16).
+NO_BF16_BEFORE = {"NVIDIA": "2020-03-01", "AMD": "2020-11-16"}
+
+
+def _no_bf16(row: dict[str, str]) -> bool:
+    before = NO_BF16_BEFORE.get(row["manufacturer"])
+    return bool(before and row["release_date"] and row["release_date"] < before
+                and row["peak_tflops_bf16"] and row["kind"] == "gpu")
+
+
 def build_accelerators(source: Path, out: Path) -> list[Path]:
     hardware = source / "hardware"
     rows: dict[str, dict[str, str]] = {}
@@ -67,6 +79,8 @@ def build_accelerators(source: Path, out: Path) -> list[Path]:
                        source="epoch")
             for col, (shipped, scale) in EPOCH_COLUMNS.items():
                 row[shipped] = _num(r[col], scale)
+            if _no_bf16(row):  # Epoch's "Tensor-FP16/BF16" is tensor FP16 on these parts
+                row["peak_tflops_fp16"], row["peak_tflops_bf16"] = row["peak_tflops_bf16"], ""
             rows[name] = row
     with open(hardware / "UNVERIFIED_accelerator_gap_fill.csv", encoding="utf-8") as f:
         for r in csv.DictReader(f):

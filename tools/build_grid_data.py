@@ -22,7 +22,8 @@ import unicodedata
 from pathlib import Path
 from typing import Iterable
 
-from grid_facts import CLOUD_REGIONS, EXTRA_ALIASES, HOURLY_TIMEZONES, ISO3_BY_ISO2
+from grid_facts import (CLOUD_REGIONS, EXTRA_ALIASES, HOURLY_TIMEZONES, INDUSTRY_WUE,
+                        ISO3_BY_ISO2, PROVIDER_PUE)
 from csv_out import write_csv as _write_csv  # noqa: E402
 
 G_PER_LB = 453.59237  # exact (international pound); eGRID publishes lb/MWh
@@ -279,9 +280,13 @@ def _pue_rows(cloud: Path) -> list[tuple]:
     out = []
     for provider, pue, src in (r[:3] for r in rows if r and r[0]):
         key = {"Unknown": "datacenter", "OVHcloud": "ovh"}.get(provider, provider.lower())
+        if key in PROVIDER_PUE:  # the provider's own latest figure replaces the secondary one
+            continue
         year = 2024 if key == "datacenter" else 2023
         out.append(("green-algorithms-pue", "pue", key, float(pue), "ratio", year,
                     "medium" if key == "datacenter" else "low", src.strip()))
+    for key, (pue, year, src) in sorted(PROVIDER_PUE.items()):
+        out.append(("provider-published", "pue", key, pue, "ratio", year, "medium", src))
     return out
 
 
@@ -311,6 +316,8 @@ def _wue_rows(source: Path, pairs: dict[str, str]) -> list[tuple]:
             if r["provider_key"] == "google_genai":
                 out.append(("ecologits-provider", "wue_onsite", "gcp", float(r["wue_l_per_kwh"]),
                             "L/kWh", 2024, "low", "EcoLogits provider map, Google-hosted models"))
+    wue, year, src = INDUSTRY_WUE
+    out.append(("industry-wue", "wue_onsite", "datacenter", wue, "L/kWh", year, "medium", src))
     mixes = json.loads((source / "water" / "ecologits_electricity_mixes.json").read_text("utf-8"))
     for m in mixes["electricity_mixes"]:
         warnings = m.get("warnings") or []

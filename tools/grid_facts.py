@@ -69,7 +69,7 @@ CLOUD_REGIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("aws", "sa-east-1"): ("Sao Paulo", "BR-CS"),
     ("gcp", "us-central1"): ("Iowa", "US-MIDW-MISO"),
     ("gcp", "us-central2"): ("Oklahoma", "US-CENT-SWPP"),
-    ("gcp", "us-east1"): ("South Carolina", "US-SC"),
+    ("gcp", "us-east1"): ("Moncks Corner, South Carolina", "US-CAR-SC"),  # Santee Cooper
     ("gcp", "us-east4"): ("N. Virginia", "US-MIDA-PJM"),
     ("gcp", "us-east5"): ("Columbus", "US-MIDA-PJM"),
     ("gcp", "us-south1"): ("Dallas", "US-TEX-ERCO"),
@@ -113,11 +113,11 @@ CLOUD_REGIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("azure", "eastus"): ("Virginia", "US-MIDA-PJM"),
     ("azure", "eastus2"): ("Virginia", "US-MIDA-PJM"),
     ("azure", "centralus"): ("Iowa", "US-MIDW-MISO"),
-    ("azure", "northcentralus"): ("Illinois", "US-IL"),
+    ("azure", "northcentralus"): ("Chicago, Illinois", "US-MIDA-PJM"),  # ComEd: PJM
     ("azure", "southcentralus"): ("Texas", "US-TEX-ERCO"),
-    ("azure", "westcentralus"): ("Wyoming", "US-WY"),
+    ("azure", "westcentralus"): ("Cheyenne, Wyoming", "US-NW-WACM"),  # WAPA Rocky Mtn
     ("azure", "westus"): ("California", "US-CAL-CISO"),
-    ("azure", "westus2"): ("Washington", "US-WA"),
+    ("azure", "westus2"): ("Quincy, Washington", "US-NW-GCPD"),  # Grant County PUD
     ("azure", "westus3"): ("Arizona", "US-AZ"),
     ("azure", "canadacentral"): ("Toronto", "CA-ON"),
     ("azure", "canadaeast"): ("Quebec City", "CA-QC"),
@@ -164,6 +164,32 @@ CLOUD_REGIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("azure", "chinanorth"): ("Beijing", "CN-BJ"),
     ("azure", "chinanorth2"): ("Beijing", "CN-BJ"),
 }
+
+#: Where a region's site is known and its utility belongs to a finer balancing authority
+#: than the state (marked on the rows above): Azure North Central US is in Chicago
+#: (Commonwealth Edison, part of PJM since 2004); Azure West US 2 is in Quincy, WA, served
+#: by Grant County PUD (its own balancing authority, EIA code GCPD); Azure West Central US
+#: is in Cheyenne, WY, in the Western Area Power Administration Rocky Mountain region
+#: (WACM); Google us-east1 is in Moncks Corner / Berkeley County, SC, supplied by Santee
+#: Cooper (South Carolina Public Service Authority, EIA code SC). Sources: the providers'
+#: region pages (Microsoft "Azure geographies"; Google "Cloud locations" and "Data center
+#: locations"), EIA-930 balancing-authority list (zones as Electricity Maps names them).
+
+#: Provider fleet PUE, the latest each provider publishes: provider → (PUE, year, source).
+PROVIDER_PUE = {
+    "aws": (1.14, 2025, "https://sustainability.aboutamazon.com/products-services/the-cloud "
+            "(AWS: global PUE 1.14 in 2025, 1.15 in 2024 and 2023)"),
+    "azure": (1.18, 2024, "https://datacenters.microsoft.com/sustainability/efficiency/ "
+              "(Microsoft: global facility average 1.18, newest designs 1.12; as quoted by "
+              "DatacenterDynamics, Dec 2024)"),
+    "gcp": (1.09, 2024, "https://www.google.com/about/datacenters/efficiency/ (Google 2025 "
+            "Environmental Report: fleet-wide trailing-twelve-month PUE 1.09 in 2024)"),
+}
+
+#: On-site water (WUE, L/kWh of IT energy) of a data centre whose operator is unknown.
+INDUSTRY_WUE = (1.8, 2016, "Shehabi et al. 2016, United States Data Center Energy Usage "
+                "Report (LBNL-1005775): 1.8 L/kWh average on-site water; range 0.2-3.0 "
+                "in wattprint.estimate._priors.WUE_UNKNOWN_DC")
 
 #: Names people use that no table spells (lower case) → zone key.
 EXTRA_ALIASES = {

@@ -49,8 +49,12 @@ def annual_intensity(zone: "str | Zone", year: int | None = None) -> Figure:
     year): the year closest to it that any dataset for the zone holds (the exact year when
     there is one), preferring Electricity Maps, then OWID, eGRID, China MEE on a tie."""
     zone = resolve_zone(zone)
-    year = year or datetime.now(timezone.utc).year
     candidates, note = _candidates(zone)
+    if year is None and candidates and candidates[0][0] == "gcp-region-carbon":
+        # A Google Cloud region with no date: Google's own latest figure, not another
+        # dataset's later year.
+        year = max(candidates[0][2])
+    year = year or datetime.now(timezone.utc).year
     # The closest year any dataset holds; on a tie, the preferred dataset, then the later year.
     rank = [(abs(y - year), i, -y) for i, (_, _, s) in enumerate(candidates) for y in s]
     distance, best, neg_year = min(rank)

@@ -74,7 +74,8 @@ def pue_figure(*, pue: float | None = None, provider: str | None = None,
 
 def water_onsite_l(it_energy_kwh: float, *, wue_l_per_kwh: float | None = None,
                    provider: str | None = None, zone: Zone | None = None) -> Figure:
-    """On-site (cooling) water: WUE × IT energy. Unknown data centres give ``None``."""
+    """On-site (cooling) water: WUE × IT energy; an unknown data centre (or a provider
+    without a WUE) gets the industry average, with a note."""
     if wue_l_per_kwh is not None:
         return Figure(it_energy_kwh * wue_l_per_kwh, "L", user_given("on-site WUE"),
                       extra={"wue_l_per_kwh": wue_l_per_kwh})
@@ -84,12 +85,20 @@ def water_onsite_l(it_energy_kwh: float, *, wue_l_per_kwh: float | None = None,
         f = _tables.factor("wue_onsite", zone.cloud_region)
     if f is None and provider:
         f = _tables.factor("wue_onsite", provider)
+    if f is None and provider:  # an unknown data centre: the industry average
+        f = _tables.factor("wue_onsite", "datacenter")
+    industry = f is not None and f.dataset == "industry-wue"
     if f is not None:
         prov = from_dataset(f.dataset, zone=f.key, year=f.year, confidence=f.confidence,
                             notes=("provider-reported WUE, unverified transcription",)
                             if f.dataset == "provider-wue-unverified" else (),
                             source=f.note)
-        return Figure(it_energy_kwh * f.value, "L", prov, extra={"wue_l_per_kwh": f.value})
+        if industry:
+            prov = prov.with_note(f"no WUE for provider {provider!r}: industry-average "
+                                  f"on-site water {f.value:g} L/kWh used; pass wue_l_per_kwh=")
+        return Figure(it_energy_kwh * f.value, "L", prov, extra={"wue_l_per_kwh": f.value,
+                                                                  "industry_average":
+                                                                  industry})
     if provider is None:
         return Figure(0.0, "L", Provenance(
             "derived", "no on-site water assumed", "n/a",

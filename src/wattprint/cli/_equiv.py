@@ -36,22 +36,37 @@ def handle(args: argparse.Namespace) -> int:
     if energy_j > rule.high:
         raise UsageError(f"{inputs.describe('ENERGY', text)}: {rule.what} must be at most 1e22 J ({rule.usual}); "
                          "e.g. wattprint equiv 1287MWh")
+    from ..accounting.equivalents import _household_key
+
+    household_country, household_note = args.country, None
+    if args.country:
+        try:
+            _household_key(args.country)
+        except ValueError:
+            # A country with no household figure (IN, BR…): its grid for the CO2, as
+            # --zone does, and the three regions' household figures.
+            household_country = None
+            household_note = (f"no household electricity figure for {args.country!r}: "
+                              "CN, US and EU shown; its grid used for the CO2")
     try:
         zone_text = args.zone or (args.country if args.country and
                                   args.country.upper() != "EU" else None)
         intensity = annual_intensity(resolve_zone(zone_text), args.year) if zone_text else None
         co2e_g = energy_j / J_PER_KWH * intensity.value if intensity else None
-        items = equivalents(energy_j, country=args.country, co2e_g=co2e_g)
+        items = equivalents(energy_j, country=household_country, co2e_g=co2e_g)
     except ValueError as err:
         raise UsageError(str(err)) from err
-    check = unit_check(energy_j, args.country)
+    check = unit_check(energy_j, household_country)
     if args.json:
         print(json.dumps({"energy_j": energy_j, "energy_kwh": energy_j / J_PER_KWH,
                           "equivalents": [e.to_dict() for e in items], "unit_check": check,
-                          "intensity_g_per_kwh": intensity.value if intensity else None},
+                          "intensity_g_per_kwh": intensity.value if intensity else None,
+                          "notes": [household_note] if household_note else []},
                          indent=2, ensure_ascii=False))
         return 0
     print(f"{format_energy(energy_j)} of electricity is")
+    if household_note:
+        print(f"  note: {household_note}")
     for e in items:
         print(f"  {e.text}")
         if e.key == "km_driven" and intensity is not None:

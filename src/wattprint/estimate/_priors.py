@@ -19,6 +19,7 @@ from typing import Iterable
 __all__ = ["Prior", "combine", "TRAIN_DRAW_GPU", "TPU_MEASURED_W", "TRAIN_DRAW_TPU",
            "HOST_UTILISATION", "REFERENCE_SERVERS", "HOST_RATIO_DEFAULT", "TPU_HOST_W",
            "MFU_EARLY", "MFU_MODERN", "MODERN_FROM_YEAR", "PUE_DEFAULT_RANGE",
+           "PUE_HYPERSCALE_RANGE", "HYPERSCALERS", "pue_range", "WUE_UNKNOWN_DC",
            "INFER_MEM_EFFICIENCY", "INFER_COMPUTE_EFFICIENCY", "INFER_PREFILL_EFFICIENCY",
            "INFER_DRAW_MEMORY_BOUND", "INFER_DRAW_COMPUTE_BOUND", "IDLE_DRAW",
            "HOST_UTILISATION_INFER", "DEFAULT_BATCH", "DEFAULT_INPUT_TOKENS",
@@ -159,6 +160,30 @@ MFU_MODERN = Prior(
 PUE_DEFAULT_RANGE = (1.10, 1.90, "hyperscale fleets report 1.1–1.2 (Google 2023: 1.10; "
                      "Patterson et al. 2021); Uptime Institute Global Data Center Survey "
                      "2024: average 1.56, with many enterprise sites above 1.8")
+#: A hyperscaler's data centre (AWS, Azure, Google Cloud) whose site PUE is not given: the
+#: spread between the providers' best sites and the public-cloud industry average.
+PUE_HYPERSCALE_RANGE = (1.04, 1.25, "AWS 2024: best site 1.04 (Europe), fleet 1.15, and "
+                        "IDC's public-cloud industry average 1.25, as quoted by AWS "
+                        "(sustainability.aboutamazon.com, 2025); Google 2024 fleet 1.09; "
+                        "Microsoft fleet 1.18, newest designs 1.12")
+HYPERSCALERS = ("aws", "azure", "gcp")
+
+
+def pue_range(provider: str | None) -> tuple[float, float, str]:
+    """(low, high, why) of the PUE when it is not given: a hyperscaler's own range, else
+    the industry range (unknown data centres, or none)."""
+    return PUE_HYPERSCALE_RANGE if provider in HYPERSCALERS else PUE_DEFAULT_RANGE
+
+
+#: On-site (cooling) water of a data centre whose WUE is unknown: the industry average
+#: with the spread operators report (central is also shipped as the accounting factor
+#: ``wue_onsite`` / ``datacenter``).
+WUE_UNKNOWN_DC = Prior(
+    "on-site water of an unknown data centre (WUE)", 1.8, 0.2, 3.0, "L/kWh IT",
+    "Shehabi et al. 2016 (LBNL-1005775, United States Data Center Energy Usage Report): "
+    "1.8 L/kWh average on-site water use; Mytton 2021 (npj Clean Water 4:11): reported "
+    "WUE from ~0.2 (air-cooled, hyperscale: AWS 2024 0.15, Microsoft FY25 0.27) to over "
+    "2.5 L/kWh (evaporative cooling in hot climates)")
 
 # --- inference ----------------------------------------------------------------------------------
 

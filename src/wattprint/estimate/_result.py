@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from .._format import format_number, format_water
 from ..units import J_PER_KWH, format_energy, format_mass
-from ._priors import PUE_DEFAULT_RANGE, Prior
+from ._priors import WUE_UNKNOWN_DC, Prior, pue_range
 
 __all__ = ["Range", "Assumption", "spread", "Footprint", "footprint", "fmt_range_energy"]
 
@@ -142,8 +142,13 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
     intensity_g_per_kwh = inputs.intensity_g_per_kwh("intensity_g_per_kwh",
                                                      intensity_g_per_kwh)
     year = inputs.check("year", "year", year)
-    when = datetime(year, 7, 1, tzinfo=timezone.utc) if year else None
+    # A year is the whole year: hourly data (where shipped) is averaged over all its hours,
+    # annual data is that year's figure.
+    when = datetime(year, 1, 1, tzinfo=timezone.utc) if year else None
+    year_s = ((datetime(year + 1, 1, 1, tzinfo=timezone.utc) - when).total_seconds()
+              if when else None)
     acc = account(max(energy_it_kwh.central, 1e-12) * J_PER_KWH, zone=zone, when=when,
+                  duration_s=year_s,
                   pue=pue, provider=provider, price_per_kwh=price_per_kwh, currency=currency,
                   renewable_share=renewable_share,
                   market_factor_g_per_kwh=market_factor_g_per_kwh,
@@ -154,7 +159,8 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
         pue_r = Range.exact(pue_c, "ratio")
         assumptions.append(Assumption("PUE", f"{pue_c:g}", "given"))
     else:
-        lo, hi, why = PUE_DEFAULT_RANGE
+        from ..accounting.facility import normalise_provider
+        lo, hi, why = pue_range(normalise_provider(provider, acc.zone))
         pue_r = Range(pue_c, min(lo, pue_c), max(hi, pue_c), "ratio")
         assumptions.append(Assumption(
             "PUE", f"{pue_c:g} (range {pue_r.low:g}–{pue_r.high:g})",
@@ -194,11 +200,19 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
     notes = []
     if on is not None:
         on_per_it = on / it_c
+        lo_w = hi_w = on_per_it
+        wue_text = f"{on_per_it:.3g} L/kWh IT"
+        source = acc.water_onsite_l.provenance.describe()
+        if acc.water_onsite_l.extra.get("industry_average"):
+            # an unknown data centre: the industry average with the operators' spread
+            lo_w = on_per_it * WUE_UNKNOWN_DC.low / WUE_UNKNOWN_DC.central
+            hi_w = on_per_it * WUE_UNKNOWN_DC.high / WUE_UNKNOWN_DC.central
+            wue_text += f" (range {lo_w:.2g}–{hi_w:.2g}, industry average)"
+            source += f"; range: {WUE_UNKNOWN_DC.source}"
         water = Range(on_per_it * energy_it_kwh.central + off_per_fac * facility.central,
-                      on_per_it * energy_it_kwh.low + off_per_fac * facility.low,
-                      on_per_it * energy_it_kwh.high + off_per_fac * facility.high, "L")
-        assumptions.append(Assumption("water on-site (WUE)", f"{on_per_it:.3g} L/kWh IT",
-                                      acc.water_onsite_l.provenance.describe()))
+                      lo_w * energy_it_kwh.low + off_per_fac * facility.low,
+                      hi_w * energy_it_kwh.high + off_per_fac * facility.high, "L")
+        assumptions.append(Assumption("water on-site (WUE)", wue_text, source))
     else:
         water = facility.scale(off_per_fac, "L")
         notes.append("water: on-site cooling water unknown (no WUE for this data centre); "
@@ -215,7 +229,9 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
                  and not (on is None and "WUE" in n))
     return Footprint(pue=pue_r, energy_facility_kwh=facility, co2e_location_kg=co2_loc,
                      co2e_market_kg=co2_mkt, water_l=water, cost=cost,
-                     currency=currency if cost else None, zone=acc.zone.label,
+                     currency=currency if cost else None,
+                     zone=("given intensity" if intensity_g_per_kwh is not None
+                           else acc.zone.label),
                      intensity_location_g_per_kwh=ci_loc, intensity_market_g_per_kwh=ci_mkt,
                      assumptions=assumptions, notes=notes)
 
