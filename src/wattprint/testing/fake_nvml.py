@@ -187,6 +187,47 @@ class Sample(NamedTuple):
     sampleValue: SampleValue
 
 
+@dataclass(frozen=True)
+class PowerCurve:
+    """How a workload's speed and power answer a power limit (for the power optimiser).
+
+    Uncapped it draws ``full_power_w`` and a step takes ``step_s``. Under a limit below
+    that, the GPU draws the limit and slows: the part of the power above ``idle_power_w``
+    (the dynamic part) scales as the cube of the clock (P ∝ f·V², V ∝ f), so the speed is
+    ``((limit - idle) / (full - idle)) ** exponent`` with ``exponent = 1/3`` by default.
+    A memory-bound workload slows less (a smaller ``exponent``).
+    """
+
+    full_power_w: float = 600.0
+    idle_power_w: float = 90.0
+    step_s: float = 0.25
+    exponent: float = 1.0 / 3.0
+
+    def power_w(self, limit_w: float) -> float:
+        return min(float(limit_w), self.full_power_w)
+
+    def step_time_s(self, limit_w: float) -> float:
+        if limit_w >= self.full_power_w:
+            return self.step_s
+        share = (limit_w - self.idle_power_w) / (self.full_power_w - self.idle_power_w)
+        if share <= 0:
+            raise ValueError(f"a limit of {limit_w} W is below the idle power")
+        return self.step_s / share ** self.exponent
+
+    def step_energy_j(self, limit_w: float) -> float:
+        return self.power_w(limit_w) * self.step_time_s(limit_w)
+
+
+class _CurvePower:
+    """A GPU's power under its current limit, as a power trace (a function of time)."""
+
+    def __init__(self, gpu: "FakeGPU") -> None:
+        self.gpu = gpu
+
+    def __call__(self, t_s: float) -> float:
+        return self.gpu.workload.power_w(self.gpu.power_limit_w)  # type: ignore[union-attr]
+
+
 @dataclass
 class FakeGPU(FakeDevice):
     """Configuration of one fake GPU (change fields between calls to script a scenario).
@@ -199,6 +240,13 @@ class FakeGPU(FakeDevice):
     compute context. ``sm_util``: PID -> SM utilisation percent (or a function of fake time
     returning that mapping); a sample per PID is recorded every ``sample_period_s``.
     ``process_utilization=False`` makes the attribution calls raise NOT_SUPPORTED.
+
+    Power limits: ``power_limit_w`` (what ``nvmlDeviceGetPowerManagementLimit`` reads and
+    ``nvmlDeviceSetPowerManagementLimit`` changes), within ``min_power_limit_w`` ..
+    ``max_power_limit_w`` (the constraints); ``power_limit_permission=False`` makes the
+    set call raise NO_PERMISSION, as for a user who is not root. ``workload``: a
+    :class:`PowerCurve` — the GPU then draws the curve's power under its current limit
+    (``power_w`` is ignored) and :meth:`FakeNVML.run_steps` advances time by its steps.
     """
 
     name: str = "NVIDIA H100 80GB HBM3"
@@ -207,6 +255,10 @@ class FakeGPU(FakeDevice):
     power_readings: bool = True
     power_limit_w: float = 700.0
     default_power_limit_w: float = 700.0
+    min_power_limit_w: float = 200.0
+    max_power_limit_w: float = 700.0
+    power_limit_permission: bool = True
+    workload: PowerCurve | None = None
     mig: int | Sequence[str] = 0
     used_memory_bytes: int = 1 << 30
     sm_util: Mapping[int, float] | Callable[[float], Mapping[int, float]] = field(
@@ -256,6 +308,11 @@ class FakeNVML(FakeDeviceLibrary[FakeGPU]):
         self._energy_mj = [float(g.initial_energy_mj) for g in self.gpus]
         self._samples: list[list[ProcessUtilizationSample]] = [[] for _ in self.gpus]
         self._next_sample_s = [g.sample_period_s for g in self.gpus]
+        self.steps = 0
+        self.limit_history: list[tuple[float, int, float]] = []  # (fake time, gpu, W)
+        for gpu in self.gpus:
+            if gpu.workload is not None:
+                gpu.power_w = _CurvePower(gpu)
 
     # -- scripting (time, power_w, advance, fail: see FakeDeviceLibrary) --------------------
     def energy_j(self, gpu: int) -> float:
@@ -270,6 +327,20 @@ class FakeNVML(FakeDeviceLibrary[FakeGPU]):
     def fail_init(self, code: int) -> None:
         """Make the next ``nvmlInit`` raise ``NVMLError(code)``."""
         self.fail("nvmlInit", code)
+
+    def run_steps(self, n: int = 1) -> float:
+        """Run ``n`` steps of the GPUs' workloads (data-parallel: each step lasts as long
+        as the slowest GPU's under its current limit); returns the fake seconds taken."""
+        curves = [g for g in self.gpus if g.workload is not None]
+        if not curves:
+            raise ValueError("no FakeGPU has a workload (PowerCurve) to run steps of")
+        total = 0.0
+        for _ in range(n):
+            dt = max(g.workload.step_time_s(g.power_limit_w) for g in curves)  # type: ignore[union-attr]
+            self.advance(dt)
+            self.steps += 1
+            total += dt
+        return total
 
     def mig_uuids(self, gpu: int) -> list[str]:
         """The UUIDs of the MIG slices of ``gpu`` (empty without MIG)."""
@@ -370,6 +441,26 @@ class FakeNVML(FakeDeviceLibrary[FakeGPU]):
     def nvmlDeviceGetPowerManagementLimit(self, handle: _Handle) -> int:
         self._enter("nvmlDeviceGetPowerManagementLimit", handle)
         return int(round(self._gpu(handle).power_limit_w * 1000.0))  # mW
+
+    def nvmlDeviceGetPowerManagementLimitConstraints(self, handle: _Handle) -> list[int]:
+        """``[min, max]`` settable limit in mW, as pynvml returns it."""
+        self._enter("nvmlDeviceGetPowerManagementLimitConstraints", handle)
+        gpu = self._gpu(handle)
+        return [int(round(gpu.min_power_limit_w * 1000.0)),
+                int(round(gpu.max_power_limit_w * 1000.0))]
+
+    def nvmlDeviceSetPowerManagementLimit(self, handle: _Handle, limit: int) -> None:
+        """Set the limit (mW). NO_PERMISSION unless allowed (root, on real NVML);
+        INVALID_ARGUMENT outside the constraints; NOT_SUPPORTED on a MIG slice."""
+        self._enter("nvmlDeviceSetPowerManagementLimit", handle)
+        gpu = self._gpu(handle)
+        if not gpu.power_limit_permission:
+            raise NVMLError(NVML_ERROR_NO_PERMISSION)
+        if not (round(gpu.min_power_limit_w * 1000) <= int(limit)
+                <= round(gpu.max_power_limit_w * 1000)):
+            raise NVMLError(NVML_ERROR_INVALID_ARGUMENT)
+        gpu.power_limit_w = int(limit) / 1000.0
+        self.limit_history.append((self.now_s, handle.gpu, gpu.power_limit_w))
 
     def nvmlDeviceGetPowerManagementDefaultLimit(self, handle: _Handle) -> int:
         self._enter("nvmlDeviceGetPowerManagementDefaultLimit", handle)
