@@ -290,3 +290,28 @@ def test_a_loop_of_tracked_calls_pushes_each_run_once(server, tmp_path) -> None:
         ids = sorted(r.id for r in led.runs())
         assert len(ids) == 5 and led.waiting(server.url) == []
     assert _ids_on(server, token) == ids
+
+
+def test_a_distributed_job_is_pushed_by_its_id_one_run_per_part(server, tmp_path) -> None:
+    from wattprint import Tracker
+    from wattprint.distributed import JobIdentity
+    from wattprint.testing import FakeSensor
+
+    token = server.token("jobs")
+    env = _env(tmp_path, server, token)
+    ledger = str(tmp_path / "ledger.db")
+    parts = []
+    for rank in (1, 0):  # rank 0 last: it finds rank 1's part at once when it ends
+        job = JobIdentity("torch", "torch:push-test", rank=rank, world_size=2,
+                          local_rank=rank, local_world_size=2, host_id="h1")
+        with Tracker(f"rank{rank}", sensors=[FakeSensor(30.0 + rank)], ledger=ledger,
+                     job=job) as run:
+            pass
+        parts.append(run.result.run_id)
+    _record(ledger, 1, devices=1, duration_s=60)  # another run: not named, not pushed
+    proc = wp(tmp_path, "push", "torch:push-test", env=env)
+    assert proc.returncode == 0 and proc.stdout.startswith("2 pushed"), proc.stdout
+    assert _ids_on(server, token) == sorted(parts)
+    for run_id in parts:
+        assert server.run(run_id, token)["job"] == "torch:push-test"
+        _assert_same(ledger, server, token, run_id)
