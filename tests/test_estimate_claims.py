@@ -45,3 +45,57 @@ def test_errors():
         check_claim("1 GWh")
     with pytest.raises(UsageError, match="cannot read the claim"):
         check_claim("very big", run="GPT-3")
+
+
+# --- claims per request / per token (issue 14) ------------------------------------------------
+
+def test_a_per_query_claim_is_checked_against_inference_not_training():
+    result = check_claim("3 Wh per query", params="175B", accelerator="H100",
+                         n_accelerators=8)
+    assert result.scope == "request" and result.inference is not None
+    assert result.training is None
+    # the range is a request's energy: watt-hours, not the megawatt-hours of a training run
+    assert 1e-5 < result.estimate.central < 0.05  # kWh
+    assert result.to_dict()["inference_estimate"]["output_tokens"] > 0
+
+
+def test_a_few_watt_hours_with_training_inputs_is_not_silently_training():
+    result = check_claim("3Wh", params="175B", tokens="300B", accelerator="V100")
+    assert result.scope == "request" and result.training is None
+    assert "reads as the energy of one request" in result.message
+    assert "tokens" in result.message  # the training input set aside is named
+    # and asked for explicitly, the same figure is judged as a training run
+    as_run = check_claim("3Wh", per="run", params="175B", tokens="300B", accelerator="V100")
+    assert as_run.scope == "run" and as_run.verdict != "plausible"
+    assert as_run.training is not None and as_run.inference is None
+
+
+def test_per_token_and_co2e_per_query():
+    tok = check_claim("0.5 J/token", params="8B", accelerator="H100", output_tokens=256)
+    assert tok.scope == "token"
+    req = check_claim("0.5 J per request", params="8B", accelerator="H100", output_tokens=256)
+    assert tok.estimate.central == pytest.approx(req.estimate.central / 256)
+    co2 = check_claim("0.2 g CO2e per query", params="70B", intensity_g_per_kwh=400.0)
+    assert co2.kind == "co2e" and co2.scope == "request"
+    assert co2.estimate.central == pytest.approx(
+        co2.inference.energy_request_facility_wh.central * 0.4 / 1000, rel=1e-6)
+
+
+def test_a_per_request_claim_needs_the_model_and_refuses_a_run():
+    with pytest.raises(UsageError, match="--params"):
+        check_claim("3 Wh per query", accelerator="H100")
+    with pytest.raises(UsageError, match="served model"):
+        check_claim("3 Wh per query", run="GPT-3")
+
+
+def test_check_cli_per_request(tmp_path):
+    from _cli import wp
+
+    out = wp(tmp_path, "check", "3 Wh per ChatGPT query", "--params", "175B", "--count", "8",
+             "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["scope"] == "request" and data["inference_estimate"] is not None
+    out = wp(tmp_path, "check", "3Wh", "--params", "175B", "--tokens", "300B")
+    assert out.returncode == 0, out.stderr
+    assert "per request" in out.stdout and "training inputs" in out.stdout

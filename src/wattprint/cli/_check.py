@@ -1,8 +1,10 @@
-"""``wattprint check CLAIM``: is a stated energy or carbon figure for a training run
-plausible? Says so when it is off by a power of ten or a unit (kWh/MWh/GWh/TWh).
+"""``wattprint check CLAIM``: is a stated energy or carbon figure for a training run — or
+for one request to a served model — plausible? Says so when it is off by a power of ten or
+a unit (kWh/MWh/GWh/TWh).
 
     wattprint check 1.28TWh --run GPT-3
     wattprint check 85.7MWh --hardware "TPU v3" --count 512 --days 20 --pue 1.12
+    wattprint check "3 Wh per query" --params 175B --hardware H100 --count 8
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import json
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("claim", nargs="+", help="the figure: 1.28TWh, '1287 MWh', '552 tCO2e'")
+    p.add_argument("claim", nargs="+", help="the figure: 1.28TWh, '1287 MWh', '552 tCO2e', "
+                                            "'3 Wh per query', '0.4 J/token'")
+    p.add_argument("--per", choices=("run", "request", "token"),
+                   help="what the claim is per (default: read from the claim; a few Wh "
+                        "with no training time is per request)")
     p.add_argument("--run", help="a published run to check against: GPT-3, T5, Meena, "
                                  "LLaMA-65B, 'Llama 2 70B'…")
     p.add_argument("--boundary", choices=("accelerators", "it", "facility"),
@@ -25,6 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", help="parameters: 175B")
     p.add_argument("--active-params", help="active parameters (MoE)")
     p.add_argument("--tokens", help="training tokens: 300B")
+    p.add_argument("--output-tokens", help="per-request claim: output tokens per request")
+    p.add_argument("--input-tokens", help="per-request claim: prompt tokens per request")
+    p.add_argument("--batch", type=int, help="per-request claim: sequences decoded together")
+    p.add_argument("--workload", choices=("chat", "reasoning"),
+                   help="per-request claim: chat (default) or reasoning")
     p.add_argument("--pue", type=float, help="PUE of the data centre")
     p.add_argument("--zone", help="grid zone (for a CO2e claim)")
     p.add_argument("--intensity", type=float, metavar="G_PER_KWH",
@@ -41,25 +52,30 @@ def handle(args: argparse.Namespace) -> int:
     from ._common import check_flags
 
     check_flags(args, count="n_accelerators", days="days", pue="pue",
-                intensity="intensity_g_per_kwh", year="year")
+                intensity="intensity_g_per_kwh", year="year", batch="batch")
     checks.params("--params", args.params)
     checks.params("--active-params", args.active_params)
     checks.tokens("--tokens", args.tokens)
     checks.count("--accelerator-hours", args.accelerator_hours, "accelerator_hours")
     claim = " ".join(args.claim)
     inputs = {}
-    if args.hardware:
+    if args.hardware or args.params:
         duration = args.duration if args.duration else (
             args.days * 86400.0 if args.days is not None else None)
         inputs = dict(accelerator=args.hardware, n_accelerators=args.count, duration=duration,
                       accelerator_hours=args.accelerator_hours, params=args.params,
                       active_params=args.active_params, tokens=args.tokens, pue=args.pue,
-                      zone=args.zone, intensity_g_per_kwh=args.intensity, year=args.year)
+                      zone=args.zone, intensity_g_per_kwh=args.intensity, year=args.year,
+                      output_tokens=args.output_tokens, input_tokens=args.input_tokens,
+                      batch_size=args.batch, workload=args.workload)
+        if not args.hardware:
+            inputs.pop("accelerator")
     elif not args.run:
         raise UsageError("name the run (--run GPT-3) or describe it (--hardware, --count, "
                          "--days or --params/--tokens)")
     try:
-        result = check_claim(claim, run=args.run, boundary=args.boundary, **inputs)
+        result = check_claim(claim, run=args.run, boundary=args.boundary, per=args.per,
+                             **inputs)
     except UsageError:
         raise
     except ValueError as err:

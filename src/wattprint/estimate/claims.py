@@ -1,4 +1,5 @@
-"""Claim check: is a stated energy or carbon figure for a training run plausible?
+"""Claim check: is a stated energy or carbon figure for a training run — or for one
+request to a served model ("3 Wh per ChatGPT query") — plausible?
 
 The claim is set against the estimator's range for the run — a run from the published set
 named by the user ("GPT-3"), or the run's own parameters — and, when it is off by a power
@@ -7,6 +8,12 @@ of ten or by a unit step (kWh/MWh/GWh/TWh are 10^3 apart), the check says so:
     from wattprint.estimate import check_claim
     check_claim("1.28TWh", run="GPT-3").message
     # 'off by ≈1,000× — looks like GWh written as TWh (a unit slip of 10^3): ...'
+    check_claim("3 Wh per query", params="175B", accelerator="H100").verdict
+
+A claim per query / request / prompt / response (or per token) is checked against the
+inference estimator (:func:`estimate_inference`), never the training one; so is an
+energy below :data:`PER_REQUEST_BELOW_WH` given without any training time (a training
+run's total is not a few watt-hours) — the result says it read it so.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from ..errors import UsageError
 from ..units import J_PER_KWH, format_energy, format_mass, parse_energy, parse_mass_co2e
 from ._published import find_run
 from ._result import PROVENANCE, Assumption, Range
+from .inference import InferenceEstimate, estimate_inference
 from .training import TrainingEstimate, estimate_training
 
 __all__ = ["ClaimCheck", "check_claim", "run_inputs"]
@@ -29,6 +37,21 @@ _ENERGY_LADDER = ("Wh", "kWh", "MWh", "GWh", "TWh", "PWh")
 _MASS_LADDER = ("g", "kg", "t", "kt", "Mt", "Gt")
 #: A claim this close (×) to the range's ends still counts as near it, for slip detection.
 SLIP_TOLERANCE = 1.5
+#: An energy claim below this, with no training time given, is read as per request.
+PER_REQUEST_BELOW_WH = 100.0
+#: What a claim can be per: a whole training run, one request, one output token.
+SCOPES = ("run", "request", "token")
+_PER = re.compile(r"\s*(?:/|\bper\b|\ba\b|\beach\b)\s*(?:chatgpt\s+|llm\s+|ai\s+|output\s+)?"
+                  r"(query|queries|request|prompt|response|answer|message|generation|token)s?"
+                  r"\b.*$", re.IGNORECASE)
+#: Inputs that only describe a request (not a training run).
+_REQUEST_ONLY = ("output_tokens", "input_tokens", "batch_size", "workload", "precision",
+                 "engine")
+#: Inputs that describe a training run's time (their presence means a training claim).
+_TRAINING_TIME = ("duration", "accelerator_hours", "days")
+#: estimate_training inputs that also apply to a request (the rest are training-only).
+_SHARED = ("accelerator", "n_accelerators", "params", "active_params", "pue", "zone",
+           "year", "intensity_g_per_kwh", "tdp_w")
 
 
 @dataclass
@@ -47,6 +70,8 @@ class ClaimCheck:
     published_source: str | None = None
     run: str | None = None
     training: TrainingEstimate | None = None
+    scope: str = "run"  # run | request | token
+    inference: InferenceEstimate | None = None
     assumptions: list[Assumption] = field(default_factory=list)
     provenance: str = PROVENANCE
 
@@ -61,12 +86,16 @@ class ClaimCheck:
                 "plausible": self.plausible, "slip_factor": self.slip_factor,
                 "message": self.message, "published": self.published,
                 "published_source": self.published_source, "run": self.run,
-                "provenance": self.provenance,
+                "provenance": self.provenance, "scope": self.scope,
                 "assumptions": [a.to_dict() for a in self.assumptions],
-                "training_estimate": self.training.to_dict() if self.training else None}
+                "training_estimate": self.training.to_dict() if self.training else None,
+                "inference_estimate": self.inference.to_dict() if self.inference else None}
 
     def summary(self) -> str:
-        lines = [f"claim: {self.claim}" + (f" for {self.run}" if self.run else ""),
+        what = {"request": " (per request: checked against an inference estimate)",
+                "token": " (per output token: checked against an inference estimate)"}
+        lines = [f"claim: {self.claim}" + (f" for {self.run}" if self.run else "")
+                 + what.get(self.scope, ""),
                  f"  verdict          {self.verdict.upper()}: {self.message}",
                  f"  estimate         {self._fmt(self.estimate.central)} "
                  f"({self._fmt(self.estimate.low)} – {self._fmt(self.estimate.high)}), "
@@ -81,6 +110,15 @@ class ClaimCheck:
     def _fmt(self, value: float) -> str:
         return (format_energy(value * J_PER_KWH, digits=3) if self.kind == "energy"
                 else format_mass(value * 1000))
+
+
+def _split_per(claim: str) -> tuple[str, str | None]:
+    """(the quantity, "request" | "token" | None) of "3 Wh per query", "0.4 J/token"."""
+    text = " ".join(str(claim).split())
+    m = _PER.search(text)
+    if not m or not re.search(r"\d", text[:m.start()]):
+        return text, None
+    return text[:m.start()].strip(), "token" if m.group(1).lower() == "token" else "request"
 
 
 def _parse_claim(claim: str) -> tuple[str, float, str]:
@@ -173,13 +211,37 @@ def _ladder_name(factor_exp: int, claimed: float, kind: str) -> tuple[str, str] 
 
 
 def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility",
-                **inputs: Any) -> ClaimCheck:
+                per: str | None = None, **inputs: Any) -> ClaimCheck:
     """Judge ``claim`` ("1.28TWh", "552 tCO2e") for a named published ``run`` ("GPT-3") or
     for a run described by ``inputs`` (as for :func:`estimate_training`). The estimate is
     made from hardware and time (or parameters and tokens) only — never from the claimed
-    or published energy."""
-    kind, claimed, text = _parse_claim(claim)
+    or published energy.
+
+    A claim per request ("3 Wh per query", ``per="request"``) or per output token
+    (``per="token"``) is judged against :func:`estimate_inference` of the served model
+    (``params`` and optionally ``accelerator``, ``n_accelerators``, ``active_params``,
+    ``output_tokens``, ``input_tokens``, ``batch_size``, ``workload``, ``precision``)."""
+    quantity, scope = _split_per(claim)
+    kind, claimed, text = _parse_claim(quantity)
     checks.check("claim", "claim", claimed, shown_as=text)
+    if per is not None and per not in SCOPES:
+        raise UsageError(f"--per {per!r}: a claim is per one of {', '.join(SCOPES)}; e.g. "
+                         "--per request for '3 Wh per query'")
+    scope = per or scope
+    read_as = None
+    if (scope is None and run is None and kind == "energy"
+            and claimed * 1000 < PER_REQUEST_BELOW_WH
+            and not any(inputs.get(k) for k in _TRAINING_TIME)):
+        scope = "request"
+        read_as = (f"{text} with no training time given reads as the energy of one request "
+                   f"(a training run is not {PER_REQUEST_BELOW_WH:g} Wh); pass --per run "
+                   "(per='run') to check it as a training run's total")
+    if scope in ("request", "token"):
+        if run is not None:
+            raise UsageError("--run names a published training run; a per-request claim "
+                             "needs the served model instead (--params, --hardware)")
+        return _check_inference(" ".join(str(claim).split()), kind, claimed, text, scope,
+                                boundary, read_as, inputs)
     published = published_src = None
     if run is not None:
         row = find_run(run)
@@ -197,12 +259,50 @@ def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility
         if not inputs:
             raise UsageError("name the run (--run GPT-3) or describe it (hardware, count and "
                              "time, or parameters and tokens)")
-        est = estimate_training(**inputs)
+        request_only = [k for k in _REQUEST_ONLY if inputs.get(k) is not None]
+        if request_only:
+            raise UsageError(f"{', '.join(request_only)} describe a request, but {text!r} "
+                             "is checked as a training run's total; write the claim per "
+                             "request ('3 Wh per query') or pass --per request")
+        est = estimate_training(**{k: v for k, v in inputs.items()
+                                   if k not in _REQUEST_ONLY})
         run_name = None
     if kind == "energy":
         rng, unit = est.energy_kwh(boundary), "kWh"
     else:
         rng, unit = _co2e_at(est, boundary), "kg"
+    verdict, message, slip, ratio = _verdict(kind, claimed, text, rng)
+
+    def fmt(v: float) -> str:
+        return (format_energy(v * J_PER_KWH, digits=3) if kind == "energy"
+                else format_mass(v * 1000))
+
+    if published is not None:
+        p_ratio = claimed / published
+        if abs(math.log10(p_ratio)) > 0.05:
+            message += (f"; the published figure is {fmt(published)} (the claim is "
+                        f"{_times(p_ratio) if p_ratio >= 100 else f'{p_ratio:.3g}×'} that)")
+        else:
+            message += f"; it matches the published {fmt(published)}"
+    return ClaimCheck(claim=text, kind=kind, claimed=claimed, unit=unit, estimate=rng,
+                      boundary=(boundary if kind == "energy"
+                                else f"CO2e (market–location) of the {boundary} energy"),
+                      ratio=ratio, verdict=verdict, message=message, slip_factor=slip,
+                      published=published, published_source=published_src, run=run_name,
+                      training=est, assumptions=list(est.assumptions))
+
+
+def _times(factor: float) -> str:
+    if factor >= 1:
+        return f"{factor:,.0f}×"
+    return f"1/{1 / factor:,.0f}×"
+
+
+def _verdict(kind: str, claimed: float, text: str, rng: Range, *,
+             power_of_ten: bool = True) -> tuple[str, str, float | None, float]:
+    """(verdict, message, slip factor, claimed ÷ central) of a claim against a range.
+    power_of_ten=False: only unit slips (10^3) are named — per-request energies span
+    orders of magnitude with model size and batch, so a 10× gap is not evidence of a slip."""
     ratio = claimed / rng.central if rng.central else math.inf
 
     def fmt(v: float) -> str:
@@ -233,31 +333,62 @@ def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility
                        else "looks like ")
                 message = (f"off by ≈{_times(slip)} — {how}(a unit slip of 10^{3 * k3:d}): "
                            f"{fmt(fixed)} would fit the estimate {est_text}")
-        if verdict == "implausible" and k1 != 0:
+        if verdict == "implausible" and k1 != 0 and power_of_ten:
             fixed = claimed / 10.0 ** k1
             if rng.low / SLIP_TOLERANCE <= fixed <= rng.high * SLIP_TOLERANCE:
                 verdict, slip = "power-of-ten", 10.0 ** k1
                 message = (f"off by ≈{_times(slip)} — looks like a power-of-ten slip "
                            f"(10^{k1:d}): {fmt(fixed)} would fit the estimate {est_text}")
         if verdict == "implausible":
-            message = (f"{text} is {ratio:.2g}× the central estimate {est_text}; no unit or "
-                       "power-of-ten slip explains it")
-    if published is not None:
-        p_ratio = claimed / published
-        if abs(math.log10(p_ratio)) > 0.05:
-            message += (f"; the published figure is {fmt(published)} (the claim is "
-                        f"{_times(p_ratio) if p_ratio >= 100 else f'{p_ratio:.3g}×'} that)")
-        else:
-            message += f"; it matches the published {fmt(published)}"
-    return ClaimCheck(claim=text, kind=kind, claimed=claimed, unit=unit, estimate=rng,
-                      boundary=(boundary if kind == "energy"
-                                else f"CO2e (market–location) of the {boundary} energy"),
+            message = (f"{text} is {ratio:.2g}× the central estimate {est_text}; no unit "
+                       + ("or power-of-ten slip " if power_of_ten else "slip ")
+                       + "explains it")
+    return verdict, message, slip, ratio
+
+
+def _check_inference(claim: str, kind: str, claimed: float, text: str, scope: str,
+                     boundary: str, read_as: str | None,
+                     inputs: dict[str, Any]) -> ClaimCheck:
+    """A per-request (or per-token) claim against the inference estimate of the served
+    model. Training-only inputs (training tokens) are set aside, and the result says so."""
+    kw = {k: v for k, v in inputs.items() if k in _SHARED and v is not None}
+    for k in ("output_tokens", "input_tokens", "batch_size", "workload", "precision",
+              "engine", "provider"):
+        if inputs.get(k) is not None:
+            kw[k] = inputs[k]
+    if not kw.get("params"):
+        raise UsageError(f"{claim!r} is a claim per {scope}: give the served model's size "
+                         "(--params 70B; --active-params for a mixture of experts) and, if "
+                         "known, --hardware, --count and --output-tokens")
+    kw.setdefault("accelerator", "H100")
+    notes = [read_as] if read_as else []
+    unused = [k for k, v in inputs.items() if v is not None and k not in kw
+              and k not in ("accelerator",)]
+    if unused:
+        notes.append("not used for a per-" + scope + " claim (training inputs): "
+                     + ", ".join(sorted(unused)))
+    est = estimate_inference(**kw)
+    if kind == "energy":
+        rng = est.energy_request_wh(boundary).scale(1 / 1000, "kWh")
+        unit = "kWh"
+    else:
+        energy = est.energy_request_wh(boundary)
+        facility = est.energy_request_facility_wh.central
+        per_wh = est.co2e_request_location_g.central / facility if facility else 0.0
+        per_wh_mkt = est.co2e_request_market_g.central / facility if facility else 0.0
+        loc = energy.scale(per_wh / 1000, "kg")
+        mkt = energy.scale(per_wh_mkt / 1000, "kg")
+        rng = Range(loc.central, min(loc.low, mkt.low), loc.high, "kg")
+        unit = "kg"
+    if scope == "token":
+        rng = rng.scale(1 / est.output_tokens, rng.unit)
+    verdict, message, slip, ratio = _verdict(kind, claimed, text, rng, power_of_ten=False)
+    if notes:
+        message += "; " + "; ".join(notes)
+    what = "per output token" if scope == "token" else "per request"
+    return ClaimCheck(claim=claim, kind=kind, claimed=claimed, unit=unit, estimate=rng,
+                      boundary=(f"{boundary}, {what}" if kind == "energy"
+                                else f"CO2e (market–location) of the {boundary} energy, "
+                                     f"{what}"),
                       ratio=ratio, verdict=verdict, message=message, slip_factor=slip,
-                      published=published, published_source=published_src, run=run_name,
-                      training=est, assumptions=list(est.assumptions))
-
-
-def _times(factor: float) -> str:
-    if factor >= 1:
-        return f"{factor:,.0f}×"
-    return f"1/{1 / factor:,.0f}×"
+                      scope=scope, inference=est, assumptions=list(est.assumptions))
