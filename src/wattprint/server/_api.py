@@ -48,9 +48,13 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(session: SessionDep, creds: Annotated[
+def get_principal(request: Request, creds: Annotated[
         Optional[HTTPAuthorizationCredentials], Depends(_bearer)]) -> Principal:
-    who = authenticate(session, creds.credentials if creds else None)
+    """The token's principal, read in a session of its own that is closed at once: a
+    request holds at most one database connection at a time (a push none while its body
+    arrives)."""
+    with request.app.state.sessions() as session:
+        who = authenticate(session, creds.credentials if creds else None)
     if who is None:
         raise HTTPException(401, "a valid token is needed: send Authorization: Bearer "
                                  "TOKEN (create one with `wattprint server token create`)",

@@ -169,4 +169,5 @@ def make_engine(url: str) -> Engine:
             immediate = conn.get_execution_options().get("sqlite_immediate")
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # as many connections as the threads that serve requests (anyio's default: 40)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
