@@ -44,7 +44,8 @@ def test_targets_are_evaluated_consistently(report):
     assert {"measured-median", "measured-coverage", "compute-median", "inference-2x"} <= names
     for t in report.targets:
         assert t.achieved is not None
-        limit = float(re.search(r"[\d.]+", t.threshold).group(0)) / 100
+        limit = float(re.search(r"[\d.]+", t.threshold).group(0))
+        limit = limit / 100 if "%" in t.threshold else limit
         assert t.met == (t.achieved <= limit if "≤" in t.threshold else t.achieved >= limit)
     s = report.summaries["train-measured"]
     assert s.median_ape == pytest.approx(sorted(abs(r.error) for r in report.rows
@@ -62,12 +63,12 @@ def test_measured_power_targets_hold(report):
 def test_report_prints_rows_summaries_and_targets(report):
     text = report.text()
     assert "patterson21-gpt3" in text and "inputs:" in text and "published:" in text
-    assert "median |error|" in text and "Targets (issue 5):" in text
+    assert "median |error|" in text and "Targets (issue 5)" in text
     assert text.count("[MET ]") + text.count("[MISS]") == len(report.targets)
     short = report.text(rows=False)
-    assert "inputs:" not in short and "Targets (issue 5):" in short
+    assert "inputs:" not in short and "Targets (issue 14)" in short
     d = json.loads(json.dumps(report.to_dict()))
-    assert set(d) == {"rows", "skipped", "summaries", "targets"}
+    assert set(d) == {"rows", "skipped", "summaries", "targets", "modes"}
 
 
 def _row(report, rid):
@@ -98,3 +99,42 @@ def test_rows_without_a_request_shape_use_cited_defaults_and_are_reported_apart(
     n_all = sum(r.group.startswith("infer") for r in report.rows)
     assert f"({n_all})" in by_name["inference-2x-all"].description
     assert f"({n_all - len(rows)})" in by_name["inference-2x"].description
+
+
+# --- development and held-out splits (issue 14) ---------------------------------------------
+
+def test_every_published_row_has_a_split_fixed_by_its_id():
+    import hashlib
+
+    from wattprint.estimate._published import split_of
+
+    for row in (*training_rows(), *inference_rows()):
+        held = int(hashlib.sha256(row["id"].encode()).hexdigest(), 16) % 3 == 0
+        assert split_of(row["id"]) == ("held-out" if held else "dev"), row["id"]
+
+
+def test_summary_reports_each_mode_on_dev_and_held_out(report):
+    from wattprint.estimate.validate import MODES
+
+    assert set(report.modes) == {(m, s) for m in MODES for s in ("dev", "held-out")}
+    for (mode, split), s in report.modes.items():
+        members = [r for r in report.rows if r.group in MODES[mode][1] and r.split == split]
+        assert s.n == len(members) > 0, (mode, split)
+        assert s.coverage == pytest.approx(sum(r.in_range for r in members) / len(members))
+        logs = sorted(r.log2_ratio for r in members)
+        assert s.median_log2 == pytest.approx(
+            (logs[(len(logs) - 1) // 2] + logs[len(logs) // 2]) / 2)
+    table = report.text(rows=False)
+    for mode in MODES:
+        assert re.search(rf"^{mode}\s+dev\s+\d+", table, flags=re.M)
+        assert re.search(rf"^{mode}\s+held-out\s+\d+", table, flags=re.M)
+    names = {t.name for t in report.targets}
+    assert {"infer-log2-dev", "infer-log2-held-out", "hours-median-held-out"} <= names
+
+
+def test_validate_summary_cli(tmp_path):
+    from _cli import wp
+
+    out = wp(tmp_path, "validate", "--summary")
+    assert out.returncode == 0, out.stderr
+    assert "held-out" in out.stdout and "coverage" in out.stdout and "inputs:" not in out.stdout

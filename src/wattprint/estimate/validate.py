@@ -15,6 +15,7 @@ whether each is met, and nothing in the estimator was fitted to these rows.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from typing import Any
 
 from .._format import format_energy, format_number
 from ..errors import WattprintError
-from ._published import (inference_rows, model_size_from_name, num, parse_hardware, training_rows)
+from ._published import (SPLITS, inference_rows, model_size_from_name, num, parse_hardware,
+                         split_of, training_rows)
 from ._result import Range
 from .catalogue import find_accelerator
 from .claims import run_inputs
@@ -30,7 +32,7 @@ from .inference import estimate_inference
 from .training import estimate_training
 
 __all__ = ["ValidationRow", "GroupSummary", "Target", "ValidationReport", "run_validation",
-           "GROUPS"]
+           "GROUPS", "MODES"]
 
 #: group key → title.
 GROUPS = {
@@ -51,6 +53,16 @@ GROUPS = {
 }
 
 
+#: Estimation modes (issue 14) → (title, the groups they pool).
+MODES = {
+    "train-hours": ("training energy from hardware and accelerator-hours",
+                    ("train-measured", "train-hours")),
+    "train-compute": ("training energy from parameters × tokens", ("train-compute",)),
+    "train-time": ("training accelerator-hours from parameters × tokens", ("train-time",)),
+    "infer": ("inference energy per request / per output token", ("infer", "infer-defaults")),
+}
+
+
 @dataclass
 class ValidationRow:
     id: str
@@ -62,6 +74,11 @@ class ValidationRow:
     published: float
     unit: str
     note: str = ""
+    split: str = "dev"
+
+    @property
+    def log2_ratio(self) -> float:
+        return abs(math.log2(self.ratio)) if self.ratio > 0 else math.inf
 
     @property
     def error(self) -> float:
@@ -85,7 +102,7 @@ class ValidationRow:
                 "boundary": self.boundary, "estimate": self.estimate.to_dict(),
                 "published": self.published, "unit": self.unit, "error": self.error,
                 "ratio": self.ratio, "in_range": self.in_range, "within_2x": self.within_2x,
-                "note": self.note}
+                "note": self.note, "split": self.split}
 
 
 @dataclass
@@ -96,10 +113,16 @@ class GroupSummary:
     mean_ape: float | None
     coverage: float | None  # share of published values inside the estimate's range
     within_2x: float | None
+    median_log2: float | None = None  # median |log2(estimate / published)|
+    median_signed: float | None = None  # median (estimate − published) / published
+    split: str = "all"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"group": self.group, "title": GROUPS[self.group], "n": self.n,
+        title = GROUPS.get(self.group) or MODES[self.group][0]
+        return {"group": self.group, "title": title, "split": self.split, "n": self.n,
                 "median_abs_pct_error": self.median_ape, "mean_abs_pct_error": self.mean_ape,
+                "median_abs_log2_ratio": self.median_log2,
+                "median_signed_error": self.median_signed,
                 "range_coverage": self.coverage, "within_factor_2": self.within_2x}
 
 
@@ -123,16 +146,35 @@ class ValidationReport:
     summaries: dict[str, GroupSummary]
     targets: list[Target]
     provenance: str = "estimated vs published"
+    modes: dict[tuple[str, str], GroupSummary] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"rows": [r.to_dict() for r in self.rows],
                 "skipped": [{"group": g, "id": i, "reason": r} for g, i, r in self.skipped],
                 "summaries": {k: v.to_dict() for k, v in self.summaries.items()},
+                "modes": [v.to_dict() for v in (self.modes or {}).values()],
                 "targets": [t.to_dict() for t in self.targets]}
+
+    def mode_table(self) -> str:
+        """Per mode and split: rows, median |error|, median |log2 ratio|, within 2×, range
+        coverage — the table docs/estimate.md quotes."""
+        head = (f"{'mode':<14} {'split':<9} {'n':>3}  {'median |err|':>12}  "
+                f"{'med |log2|':>10}  {'signed':>7}  {'within 2x':>9}  {'coverage':>8}")
+        lines = [head, "-" * len(head)]
+        for (mode, split), s in (self.modes or {}).items():
+            lines.append(f"{mode:<14} {split:<9} {s.n:>3}  {_pct(s.median_ape):>12}  "
+                         f"{_num(s.median_log2):>10}  {_pct(s.median_signed):>7}  "
+                         f"{_pct(s.within_2x):>9}  {_pct(s.coverage):>8}")
+        return "\n".join(lines)
 
     def text(self, *, rows: bool = True) -> str:
         lines = ["wattprint validate — ESTIMATES against published figures "
-                 "(data/published/*_dev.csv)", ""]
+                 "(data/published/*_dev.csv; split in data/published/split.csv)", ""]
+        if not rows:
+            lines += ["Per mode: dev rows may inform the priors, held-out rows never do.",
+                      self.mode_table(), ""]
+            lines += self._targets_text()
+            return "\n".join(lines)
         for group, title in GROUPS.items():
             if group == "train-compute-measured":
                 s = self.summaries[group]
@@ -147,7 +189,8 @@ class ValidationReport:
             if rows:
                 for r in members:
                     flag = "in range" if r.in_range else "OUT of range"
-                    lines.append(f"  {r.id}")
+                    lines.append(f"  {r.id}" + ("   [held out]" if r.split != "dev"
+                                                            else ""))
                     lines.append(f"      inputs:    {r.inputs}")
                     lines.append(f"      estimate:  {_fmt(r.estimate.central, r.unit)} "
                                  f"({_fmt(r.estimate.low, r.unit)} – "
@@ -164,11 +207,30 @@ class ValidationReport:
                 lines.append(f"  skipped {len(skipped)}: " + "; ".join(
                     f"{i} ({why})" for i, why in skipped))
             lines.append("")
-        lines.append("Targets (issue 5):")
-        for t in self.targets:
-            lines.append(f"  [{'MET ' if t.met else 'MISS'}] {t.description}: "
-                         f"{t.threshold}; achieved {_pct(t.achieved)}")
+        lines.append("Per mode: dev rows may inform the priors, held-out rows never do.")
+        lines.append(self.mode_table())
+        lines.append("")
+        lines += self._targets_text()
         return "\n".join(lines)
+
+    def _targets_text(self) -> list[str]:
+        lines = []
+        for title, issue14 in (("Targets (issue 14), on each split:", True),
+                               ("Targets (issue 5), all rows:", False)):
+            lines.append(title)
+            for t in self.targets:
+                if t.name.endswith(("-dev", "-held-out")) == issue14:
+                    lines.append(f"  [{'MET ' if t.met else 'MISS'}] {t.description}: "
+                                 f"{t.threshold}; achieved {_fmt_target(t)}")
+        return lines
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def _fmt_target(t: "Target") -> str:
+    return _num(t.achieved) if "log2" in t.name else _pct(t.achieved)
 
 
 def _pct(x: float | None) -> str:
@@ -246,7 +308,7 @@ def _training(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]]
             note = "approximate duration (~150 days)" if "~" in row["train_days"] else ""
             rows_out.append(ValidationRow(rid, hours_group, row["model"],
                                           _describe(hk, acc.name), bdesc, rng, energy, "MWh",
-                                          note))
+                                          note, split_of(rid)))
         elif energy and not kw.get("accelerator_hours"):
             skipped.append((hours_group, rid, "no accelerator-hours or count × days"))
         elif rid.startswith("llmcarbon-") and not rid.endswith("xlm"):
@@ -259,13 +321,13 @@ def _training(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]]
                 rng = est.energy_kwh(boundary).scale(mult / 1000, "MWh")
                 rows_out.append(ValidationRow(rid, "train-compute", row["model"],
                                               _describe(ck, acc.name), bdesc, rng, energy,
-                                              "MWh"))
+                                              "MWh", split=split_of(rid)))
             hours = kw.get("accelerator_hours")
             if hours:
                 rows_out.append(ValidationRow(rid, "train-time", row["model"],
                                               _describe(ck, acc.name), "accelerator-hours",
                                               est.accelerator_hours, hours,
-                                              "accelerator-h"))
+                                              "accelerator-h", split=split_of(rid)))
         elif energy and kw.get("accelerator_hours"):
             skipped.append(("train-compute", rid, "no parameters/tokens"))
 
@@ -420,7 +482,7 @@ def _inference(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]
         rows_out.append(ValidationRow(row["id"], group, row["model"][:60], inputs,
                                       "accelerators" if boundary == "accelerators"
                                       else "IT (accelerators + host + idle)", rng, published,
-                                      unit, note))
+                                      unit, note, split_of(row["id"])))
 
 
 #: Compute-path rows whose published energy rests on measured power (LLMCarbon's inputs).
@@ -429,17 +491,39 @@ _MEASURED_COMPUTE = re.compile(r"^llmcarbon-")
 
 # --- report ------------------------------------------------------------------------------------
 
-def _summary(group: str, rows: list[ValidationRow]) -> GroupSummary:
+def _summary(group: str, rows: list[ValidationRow], split: str = "all") -> GroupSummary:
     if not rows:
-        return GroupSummary(group, 0, None, None, None, None)
+        return GroupSummary(group, 0, None, None, None, None, split=split)
     apes = [abs(r.error) for r in rows]
     return GroupSummary(group, len(rows), statistics.median(apes), statistics.fmean(apes),
                         sum(r.in_range for r in rows) / len(rows),
-                        sum(r.within_2x for r in rows) / len(rows))
+                        sum(r.within_2x for r in rows) / len(rows),
+                        statistics.median(r.log2_ratio for r in rows),
+                        statistics.median(r.error for r in rows), split)
+
+
+#: Issue 14's targets: (name, mode, metric, threshold, "≤" or "≥", description).
+TARGETS = (
+    ("hours-median", "train-hours", "median_ape", 0.10, "≤",
+     "training from accelerator-hours: median |error|"),
+    ("compute-median", "train-compute", "median_ape", 0.20, "≤",
+     "training from parameters × tokens: median |error|"),
+    ("infer-log2", "infer", "median_log2", 0.35, "≤",
+     "inference: median |log2(estimate / published)|"),
+    ("infer-2x", "infer", "within_2x", 0.90, "≥", "inference: share within a factor of 2"),
+    ("hours-coverage", "train-hours", "coverage", 0.80, "≥",
+     "training from accelerator-hours: range coverage"),
+    ("compute-coverage", "train-compute", "coverage", 0.80, "≥",
+     "training from parameters × tokens: range coverage"),
+    ("time-coverage", "train-time", "coverage", 0.80, "≥",
+     "accelerator-hours from parameters × tokens: range coverage"),
+    ("infer-coverage", "infer", "coverage", 0.80, "≥", "inference: range coverage"),
+)
 
 
 def run_validation() -> ValidationReport:
-    """Estimate every usable published row; summarise; evaluate the issue's targets."""
+    """Estimate every usable published row; summarise per group, and per mode and split;
+    evaluate issue 14's targets on the development and the held-out split."""
     rows: list[ValidationRow] = []
     skipped: list[tuple[str, str, str]] = []
     _training(rows, skipped)
@@ -448,9 +532,14 @@ def run_validation() -> ValidationReport:
     summaries["train-compute-measured"] = _summary(
         "train-compute-measured", [r for r in rows if r.group == "train-compute"
                                    and _MEASURED_COMPUTE.match(r.id)])
+    modes: dict[tuple[str, str], GroupSummary] = {}
+    for mode, (_title, groups) in MODES.items():
+        for split in SPLITS:
+            modes[(mode, split)] = _summary(mode, [r for r in rows if r.group in groups
+                                                   and r.split == split], split)
     m, c, i = summaries["train-measured"], summaries["train-compute"], summaries["infer"]
     every = _summary("infer", [r for r in rows if r.group.startswith("infer")])
-    targets = [
+    targets = [  # issue 5's, over all rows
         Target("measured-median", "training, measured-power rows, hardware + "
                "accelerator-hours only: median absolute error", "≤ 15 %", m.median_ape,
                m.median_ape is not None and m.median_ape <= 0.15),
@@ -468,4 +557,12 @@ def run_validation() -> ValidationReport:
                "≥ 80 % of rows", every.within_2x,
                every.within_2x is not None and every.within_2x >= 0.80),
     ]
-    return ValidationReport(rows, skipped, summaries, targets)
+    for name, mode, metric, threshold, sense, description in TARGETS:
+        for split in SPLITS:
+            value = getattr(modes[(mode, split)], metric)
+            met = value is not None and (value <= threshold if sense == "≤"
+                                         else value >= threshold)
+            shown = f"{threshold:.0%}" if metric != "median_log2" else f"{threshold:g}"
+            targets.append(Target(f"{name}-{split}", f"{description} ({split})",
+                                  f"{sense} {shown}", value, met))
+    return ValidationReport(rows, skipped, summaries, targets, modes=modes)
