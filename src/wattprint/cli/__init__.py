@@ -38,6 +38,8 @@ COMMANDS = (
     ("when", "_when", "the cleanest start for a job: wattprint when --duration 6h --zone DE"),
     ("where", "_where", "regions ranked by a job's CO2e: wattprint where --duration 6h "
                         "--energy 2MWh --regions 'aws:*,gcp:europe-*'"),
+    ("tune-power", "_tune_power", "find and keep the GPU power limit that saves energy: "
+                                  "wattprint tune-power --eta 0.5 -- python train.py"),
     ("runs", "_runs", "list recorded runs (filter by project, tag, status, date; sortable)"),
     ("show", "_show", "show one run: summary, devices (measured or modelled), phases"),
     ("compare", "_compare", "compare two runs: energy, time, J/token side by side"),

@@ -117,10 +117,12 @@ class ChildSupervisor:
         except ProcessLookupError:
             pass
 
-    def start(self, cmd: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[Any]:
+    def start(self, cmd: Sequence[str], env: Mapping[str, str], *,
+              pass_fds: Sequence[int] = ()) -> subprocess.Popen[Any]:
         """Start the command (raises ``OSError`` when it cannot be executed), then forward
-        any signal that arrived while it was being started."""
-        self.child = subprocess.Popen(list(cmd), env=dict(env),
+        any signal that arrived while it was being started. ``pass_fds``: descriptors the
+        command inherits (the step pipe of ``tune-power``)."""
+        self.child = subprocess.Popen(list(cmd), env=dict(env), pass_fds=tuple(pass_fds),
                                       preexec_fn=death_signal_setup())
         while self.pending:
             self._forward(self.pending.pop(0), None)

@@ -26,9 +26,12 @@ class RestoreGuard:
         self._lock = threading.Lock()
         self._previous: dict[int, Any] = {}
 
-    def install(self) -> "RestoreGuard":
+    def install(self, *, signals: bool = True) -> "RestoreGuard":
+        """Restore at exit, and (``signals``) on SIGTERM / SIGHUP. A caller that already
+        handles those signals (``wattprint tune-power`` forwards them to its command and
+        restores after it ends) passes ``signals=False``."""
         atexit.register(self.run)
-        if threading.current_thread() is threading.main_thread():
+        if signals and threading.current_thread() is threading.main_thread():
             for sig in _SIGNALS:
                 try:
                     self._previous[sig] = signal.signal(sig, self._on_signal)

@@ -193,9 +193,7 @@ class PowerLimitOptimizer:
         permission = self._try_set(original)  # setting the current value: a no-op test
         self.report.permission = permission
         if permission:
-            self._guard = RestoreGuard(self._restore)
-            if self._guard_signals:
-                self._guard.install()
+            self._guard = RestoreGuard(self._restore).install(signals=self._guard_signals)
         else:
             self._candidates = [max(original)]  # measure what runs now, change nothing
             idx = self.report.gpus[0] if self.report.gpus else 0
@@ -380,10 +378,19 @@ class PowerLimitOptimizer:
 
 
 def _visible(nvml: Any) -> list[int]:
+    """The GPUs this process may tune: those of CUDA_VISIBLE_DEVICES (all when unset); in a
+    distributed job (WORLD_SIZE > 1 and LOCAL_RANK set) only the local rank's one."""
     import os
 
     count = nvml.nvmlDeviceGetCount()
-    text = os.environ.get("CUDA_VISIBLE_DEVICES")
+    visible = _listed(os.environ.get("CUDA_VISIBLE_DEVICES"), count)
+    rank, world = os.environ.get("LOCAL_RANK", ""), os.environ.get("WORLD_SIZE", "1")
+    if rank.isdigit() and world.isdigit() and int(world) > 1 and int(rank) < len(visible):
+        return [visible[int(rank)]]
+    return visible
+
+
+def _listed(text: str | None, count: int) -> list[int]:
     if text is None or not text.strip():
         return list(range(count))
     out = []
