@@ -99,3 +99,64 @@ def test_hf_report_to_wandb_offline_gets_final_metrics_and_report(tmp_path, wand
     assert ("wattprint-report", ["wattprint_report.json", "wattprint_summary.txt"]) \
         in artifacts
 
+
+
+# -- Lightning loggers: fit then test into one logger run ------------------------------------
+def _lit():
+    pytest.importorskip("lightning.pytorch", reason="needs pip install 'wattprint[lightning]'")
+    import _tiny_lightning as lit
+
+    from wattprint.integrations.lightning import WattprintCallback
+
+    return lit, WattprintCallback
+
+
+def _fit_and_test(tmp_path, logger, **cb_options):
+    lit, Callback = _lit()
+    cb = Callback(sensors=[lit.fake()], rate_hz=50, ledger=tmp_path / "l.db", **cb_options)
+    t = lit.trainer(tmp_path, cb, logger=logger, max_epochs=1, enable_checkpointing=False)
+    model = lit.MLP()
+    t.fit(model, lit.loader(lit.N_TRAIN, 0), lit.loader(lit.N_VAL, 1))
+    t.test(model, lit.loader(lit.N_TEST, 2))
+    fit, test = cb.results
+    return lit, fit, test
+
+
+def test_lightning_mlflow_logger_keeps_fit_and_test_apart(tmp_path, mlflow_db) -> None:
+    from lightning.pytorch.loggers import MLFlowLogger
+
+    logger = MLFlowLogger(experiment_name="lit", tracking_uri=mlflow_db.get_tracking_uri())
+    lit, fit, test = _fit_and_test(tmp_path, logger, log_to="mlflow", zone="SE")
+    client = mlflow_db.tracking.MlflowClient()
+    run = client.get_run(logger.run_id)
+    m = run.data.metrics
+    assert m["energy/fit/total_j"] == pytest.approx(fit.energy_j)  # not overwritten
+    assert m["energy/test/total_j"] == pytest.approx(test.energy_j)
+    assert m["count/fit/samples"] == lit.N_TRAIN + lit.N_VAL
+    assert m["count/test/samples"] == lit.N_TEST
+    # the logger run's headline is the whole run: fit + test
+    assert m["energy/total_j"] == pytest.approx(fit.energy_j + test.energy_j)
+    history = client.get_metric_history(logger.run_id, "energy/fit/total_j")
+    assert [h.value for h in history] == [pytest.approx(fit.energy_j)]
+    assert m["carbon/co2e_g"] == pytest.approx(m["carbon/fit/co2e_g"] + m["carbon/test/co2e_g"])
+    paths = {a.path for d in ("wattprint/fit", "wattprint/test")
+             for a in client.list_artifacts(logger.run_id, d)}
+    assert paths == {f"wattprint/{s}/{f}" for s in ("fit", "test")
+                     for f in ("wattprint_report.json", "wattprint_summary.txt")}
+    assert run.data.tags["wattprint.run_id"] == test.run_id  # the last stage's
+
+
+def test_lightning_wandb_logger_keeps_fit_and_test_apart(tmp_path, wandb) -> None:
+    from lightning.pytorch.loggers import WandbLogger
+
+    logger = WandbLogger(project="lit", save_dir=str(tmp_path))
+    lit, fit, test = _fit_and_test(tmp_path, logger, log_to="wandb")
+    wandb.finish()
+    history, summary, artifacts = history_and_summary(tmp_path)
+    fits = [h["energy/fit/total_j"] for h in history if "energy/fit/total_j" in h]
+    assert fits == [pytest.approx(fit.energy_j)]
+    assert summary["energy/fit/total_j"] == pytest.approx(fit.energy_j)
+    assert summary["energy/test/total_j"] == pytest.approx(test.energy_j)
+    assert summary["energy/total_j"] == pytest.approx(fit.energy_j + test.energy_j)
+    assert summary["wattprint/run_id"] == test.run_id
+    assert [a[0] for a in artifacts].count("wattprint-report") == 2

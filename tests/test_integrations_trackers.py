@@ -108,9 +108,10 @@ def test_lightning_report_goes_to_the_mlflow_logger_run(tmp_path, mlflow) -> Non
     client = mlflow.tracking.MlflowClient()
     metrics = client.get_run(logger.run_id).data.metrics
     assert metrics["energy/total_j"] == pytest.approx(cb.result.energy_j)
+    assert metrics["energy/fit/total_j"] == pytest.approx(cb.result.energy_j)
     assert metrics["count/train/samples"] == lit.N_TRAIN
-    assert {a.path for a in client.list_artifacts(logger.run_id, "wattprint")} == {
-        "wattprint/wattprint_report.json", "wattprint/wattprint_summary.txt"}
+    assert {a.path for a in client.list_artifacts(logger.run_id, "wattprint/fit")} == {
+        "wattprint/fit/wattprint_report.json", "wattprint/fit/wattprint_summary.txt"}
 
 
 def test_each_lightning_stage_gets_its_own_mlflow_run(tmp_path, mlflow) -> None:

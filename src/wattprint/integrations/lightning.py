@@ -94,6 +94,8 @@ class _WattprintHooks(SessionViews):
         self._steps_since_window = 0.0
         self._window: dict[str, float] = {}
         self._total_steps: float | None = None
+        self._stage = "fit"
+        self._logged = StageTotals()
 
     # -- helpers -------------------------------------------------------------------------
     def _flush_counts(self, steps: float = 0.0) -> None:
@@ -131,19 +133,25 @@ class _WattprintHooks(SessionViews):
         extra: list[Any] = []
         for logger in getattr(trainer, "loggers", []):
             kind = type(logger).__name__
+            # the loggers get the stage's record (stage_record); the sink adds the report,
+            # under a folder per stage: fit and test share the logger's run
+            final = not self.log_metrics
             if kind == "MLFlowLogger" and self._session.wants("mlflow"):
-                from .mlflow import MlflowSink
+                from .mlflow import ARTIFACT_DIR, MlflowSink
 
-                extra.append(MlflowSink(logger.run_id, client=logger.experiment, live=False))
+                extra.append(MlflowSink(logger.run_id, client=logger.experiment, live=False,
+                                        final_metrics=final,
+                                        artifact_path=f"{ARTIFACT_DIR}/{self._stage}"))
             elif kind == "WandbLogger" and self._session.wants("wandb"):
                 from .wandb import WandbSink
 
-                extra.append(WandbSink(logger.experiment, live=False))
+                extra.append(WandbSink(logger.experiment, live=False, final_metrics=final))
         self._session.sinks_for(extra)
 
     # -- stage ----------------------------------------------------------------------------
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
         stage = str(getattr(stage, "value", stage))
+        self._stage = stage
         self._session.begin(stage)
         self._session.clean_stop = stage == "fit"  # should_stop ends fit cleanly
         self._last_global_step = trainer.global_step
@@ -172,7 +180,8 @@ class _WattprintHooks(SessionViews):
         self._session.clean_stop = False
         if owned and record and self.log_metrics and trainer.is_global_zero:
             for logger in trainer.loggers:
-                logger.log_metrics(record, step=trainer.global_step)
+                logger.log_metrics(self._logged.add(logger, self._stage, record),
+                                   step=trainer.global_step)
 
     # -- phases -----------------------------------------------------------------------------
     def on_sanity_check_start(self, trainer: Any, pl_module: Any) -> None:
@@ -271,6 +280,45 @@ class _WattprintHooks(SessionViews):
 
     def on_predict_end(self, trainer: Any, pl_module: Any) -> None:
         self._leave("predict")
+
+
+def stage_record(stage: str, record: dict[str, float]) -> dict[str, float]:
+    """A stage's final record under stage-separated names: the run's figures get the
+    stage (``energy/total_j`` → ``energy/fit/total_j``, ``count/samples`` →
+    ``count/fit/samples``); phase figures keep theirs (``energy/train/total_j``), except a
+    phase named like its stage (``test``, ``predict``), whose figures the stage's replace."""
+    out: dict[str, float] = {}
+    for key, value in record.items():
+        head, _, rest = key.partition("/")
+        if "/" in rest:  # energy/<phase>/…
+            if rest.split("/", 1)[0] != stage:
+                out[key] = value
+        else:
+            out[f"{head}/{stage}/{rest}"] = value
+    return out
+
+
+class StageTotals:
+    """What each logger was sent, stage by stage: its headline ``energy/total_j`` (and
+    ``carbon/co2e_g``) is the sum of the stages logged to it (fit then test into one
+    MLflow or W&B run), next to each stage's own ``energy/<stage>/total_j``."""
+
+    def __init__(self) -> None:
+        self._by_logger: dict[int, tuple[Any, list[dict[str, float]]]] = {}
+
+    def add(self, logger: Any, stage: str, record: dict[str, float]) -> dict[str, float]:
+        """The metrics to send ``logger`` for ``stage``'s ``record``."""
+        entry = self._by_logger.get(id(logger))
+        if entry is None or entry[0] is not logger:
+            entry = (logger, [])
+            self._by_logger[id(logger)] = entry
+        sent = entry[1]
+        sent.append(record)
+        out = stage_record(stage, record)
+        out["energy/total_j"] = sum(r.get("energy/total_j", 0.0) for r in sent)
+        if all("carbon/co2e_g" in r for r in sent):
+            out["carbon/co2e_g"] = sum(r["carbon/co2e_g"] for r in sent)
+        return out
 
 
 def _stepping_batches(trainer: Any) -> float | None:

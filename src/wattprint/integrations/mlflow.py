@@ -40,19 +40,21 @@ class MlflowSink:
     Lightning's ``MLFlowLogger``); with ``final_metrics=False`` the report logs tags and
     artifacts only (the framework's own logger sends the final record). ``create=False``:
     never start an MLflow run (the report is skipped, with a warning, when none is
-    active), for a sink that rides on a run the framework's MLflow integration owns."""
+    active), for a sink that rides on a run the framework's MLflow integration owns.
+    ``artifact_path``: the folder of the report files in the run (``wattprint``)."""
 
     kind = "mlflow"
 
     def __init__(self, run_id: str | None = None, *, client: Any = None,
                  tracking_uri: str | None = None, live: bool = True,
                  run_name: str | None = None, final_metrics: bool = True,
-                 create: bool = True) -> None:
+                 create: bool = True, artifact_path: str = ARTIFACT_DIR) -> None:
         _mlflow()
         self.run_id = run_id
         self.live = live
         self.final_metrics = final_metrics
         self.create = create
+        self.artifact_path = artifact_path
         self._client = client
         self._tracking_uri = tracking_uri
         self._run_name = run_name
@@ -104,7 +106,7 @@ class MlflowSink:
             client.set_tag(run_id, key, value)
         with tempfile.TemporaryDirectory(prefix="wattprint-mlflow-") as tmp:
             write_report(tmp, result, metrics, accounting)
-            client.log_artifacts(run_id, tmp, artifact_path=ARTIFACT_DIR)
+            client.log_artifacts(run_id, tmp, artifact_path=self.artifact_path)
         self.close()
 
     def close(self) -> None:
