@@ -13,7 +13,7 @@ EXPECTED = {
     "track", "start", "Tracker", "Phase", "detect", "Detection",
     "RunResult", "DeviceEnergy", "PhaseEnergy",
     "WattprintError", "UsageError", "ConfigError", "SensorError", "SensorUnavailable",
-    "SensorReadError", "__version__",
+    "SensorReadError", "__version__", "bench",
 }
 
 

@@ -392,6 +392,28 @@ class Ledger:
             return [t for (t,) in conn.execute(
                 "SELECT tag FROM run_tags WHERE rid = ? ORDER BY tag", (rid,))]
 
+    def update_settings(self, run: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``values`` (JSON-able) into a run's settings, key by key; return the
+        settings after the change. For figures known only after a run ends (a benchmark's
+        latencies); a pushed run counts as edited and is pushed again."""
+        import json
+
+        with self._writing() as conn:
+            rid, _ = resolve(conn, run, self.path)
+            (text,) = conn.execute("SELECT settings FROM runs WHERE rid = ?",
+                                   (rid,)).fetchone()
+            try:
+                settings = json.loads(text or "{}")
+            except ValueError:
+                settings = {}
+            if not isinstance(settings, dict):
+                settings = {}
+            settings.update(values)
+            conn.execute("UPDATE runs SET settings = ? WHERE rid = ?",
+                         (json.dumps(settings, default=str, sort_keys=True,
+                                     allow_nan=False), rid))
+            return settings
+
     # -- the team server's outbox (see ._outbox) ------------------------------------------
     def waiting(self, server: str, *, everything: bool = False) -> list[str]:
         """Ids of the final runs that ``server`` (a normalised URL) has not acknowledged

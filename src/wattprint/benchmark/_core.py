@@ -1,0 +1,526 @@
+"""The benchmark loop: per configuration (precision × batch size) one tracked run with a
+warm-up phase until the steady state, then ``repeat`` measured repetitions as phases
+``rep1``…``repK``; figures from those phases, the estimator's prediction beside them.
+
+    import wattprint
+    result = wattprint.bench(model, tokenizer, prompts, batch_sizes=(1, 8, 32))
+    print(result.summary())
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+from ..errors import UsageError
+from ._engines import PRECISIONS, TASKS, check_engine, make_engine
+from ._figures import BenchResult, ConfigResult, Figure
+from ._stats import STEADY_TOLERANCE, STEADY_WINDOW, percentile, spread_of, steady_index
+
+__all__ = ["BenchOptions", "bench", "load_model", "synthetic_prompts", "read_dataset"]
+
+log = logging.getLogger("wattprint")
+
+
+@dataclass
+class BenchOptions:
+    """How to benchmark (shared by ``wattprint bench`` and :func:`bench`).
+
+    ``requests``: measured requests per repetition (rounded up to whole batches);
+    ``output_tokens``: new tokens per request at most (exactly, with ``ignore_eos``);
+    ``input_tokens``: prompt length of synthetic prompts, or the cut of given ones;
+    ``repeat``: repetitions per configuration (their spread is reported);
+    ``precision``: fp32 / bf16 / fp16 (None: as loaded); ``warmup_max_batches``: the
+    warm-up gives up (and says so) after this many batches; ``idle_s``: seconds of idle
+    power measured first (phase ``idle``); ``estimate_accelerator``: the accelerator the
+    estimator's prediction assumes when none is measured here; ``reference``: a
+    reference distribution file for the rating; ``reference_data``: the prompts are the
+    task's reference dataset; ``ledger``/``project``/``tags``/``sensors``/``mode``: as
+    for :func:`wattprint.track`."""
+
+    task: str = "text-generation"
+    batch_sizes: tuple[int, ...] = (1, 8, 32)
+    input_tokens: int | None = None
+    output_tokens: int = 32
+    requests: int = 64
+    repeat: int = 3
+    precisions: tuple[str | None, ...] = (None,)
+    engine: str = "transformers"
+    ignore_eos: bool = False
+    warmup_min_batches: int = 1
+    warmup_max_batches: int = 20
+    steady_window: int = STEADY_WINDOW
+    steady_tolerance: float = STEADY_TOLERANCE
+    idle_s: float = 0.0
+    estimate_accelerator: str | None = None
+    reference: Any = None
+    reference_data: bool = False
+    model_name: str | None = None
+    ledger: Any = None
+    project: str | None = None
+    tags: tuple[str, ...] = ()
+    sensors: Any = None
+    mode: str = "process"
+    seed: int = 0
+
+    def check(self) -> "BenchOptions":
+        if self.task not in TASKS:
+            raise UsageError(f"--task {self.task!r} is not supported; use one of "
+                             f"{', '.join(TASKS)}")
+        sizes = tuple(self.batch_sizes)
+        if not sizes or any(not isinstance(b, int) or b < 1 for b in sizes):
+            raise UsageError(f"--batch {','.join(map(str, sizes)) or '(empty)'}: batch sizes "
+                             "are whole numbers of at least 1, e.g. --batch 1,8,32")
+        for name in ("output_tokens", "requests", "repeat", "warmup_max_batches",
+                     "steady_window"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise UsageError(f"--{name.replace('_', '-')} {value!r}: use a whole number "
+                                 "of at least 1")
+        if self.input_tokens is not None and (not isinstance(self.input_tokens, int)
+                                              or self.input_tokens < 1):
+            raise UsageError(f"--input-tokens {self.input_tokens!r}: use a whole number of at "
+                             "least 1")
+        for p in self.precisions:
+            if p is not None and p not in PRECISIONS:
+                raise UsageError(f"--precision {p!r}: use one of {', '.join(PRECISIONS)}")
+        if not (math.isfinite(self.idle_s) and self.idle_s >= 0):
+            raise UsageError(f"--idle-s {self.idle_s!r}: use a number of seconds of at least 0")
+        if not (math.isfinite(self.steady_tolerance) and self.steady_tolerance > 0):
+            raise UsageError(f"steady_tolerance={self.steady_tolerance!r}: use a fraction "
+                             "above 0, e.g. 0.15")
+        check_engine(self.engine, self.task)
+        return replace(self, batch_sizes=tuple(dict.fromkeys(sizes)))
+
+
+# -- models and prompts -------------------------------------------------------------------
+def load_model(path: str, task: str, precision: str | None = None,
+               device: str | None = None) -> tuple[Any, Any]:
+    """A saved Hugging Face model and its tokenizer (None when the folder has none) from
+    a local folder; nothing is downloaded."""
+    if not os.path.isdir(path) or not os.path.exists(os.path.join(path, "config.json")):
+        raise UsageError(f"MODEL {path}: not a saved Hugging Face model folder (it needs a "
+                         "config.json); save one with model.save_pretrained(FOLDER)")
+    from ..integrations._require import require
+
+    require("torch", "torch", feature="wattprint bench")
+    require("transformers", "hf", feature="wattprint bench")
+    import torch
+    import transformers
+
+    cls = (transformers.AutoModelForCausalLM if task == "text-generation"
+           else transformers.AutoModelForSequenceClassification)
+    kwargs: dict[str, Any] = {"local_files_only": True}
+    if precision:
+        kwargs["dtype"] = getattr(torch, PRECISIONS[precision])
+    try:
+        model = cls.from_pretrained(path, **kwargs)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"MODEL {path}: cannot load it for {task}: {err}") from err
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device).eval()
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError, TypeError):
+        tokenizer = None
+    return model, tokenizer
+
+
+def synthetic_prompts(n: int, length: int, vocab_size: int, *, avoid: Sequence[int] = (),
+                      seed: int = 0) -> list[list[int]]:
+    """``n`` prompts of exactly ``length`` random token ids (never an id in ``avoid``:
+    end-of-sequence, padding)."""
+    rng = random.Random(seed)
+    banned = set(avoid)
+    choices = [i for i in range(min(vocab_size, 50_000)) if i not in banned]
+    if not choices:
+        raise UsageError("the model's vocabulary has no usable token for synthetic prompts")
+    return [[rng.choice(choices) for _ in range(length)] for _ in range(n)]
+
+
+def read_dataset(path: str) -> list[str]:
+    """Prompts from a file: JSON Lines (a ``prompt`` or ``text`` field per line) or plain
+    text (one prompt per line)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = [line.rstrip("\n") for line in fh if line.strip()]
+    except OSError as err:
+        raise UsageError(f"--dataset {path}: {err.strerror or err}") from err
+    prompts = []
+    for n, line in enumerate(lines, start=1):
+        if line.lstrip().startswith("{"):
+            try:
+                row = json.loads(line)
+            except ValueError as err:
+                raise UsageError(f"--dataset {path} line {n}: not JSON ({err})") from err
+            text = row.get("prompt", row.get("text")) if isinstance(row, dict) else None
+            if not isinstance(text, str):
+                raise UsageError(f"--dataset {path} line {n}: needs a 'prompt' or 'text' "
+                                 "string field")
+            prompts.append(text)
+        else:
+            prompts.append(line)
+    if not prompts:
+        raise UsageError(f"--dataset {path}: no prompts in it")
+    return prompts
+
+
+def _encode(prompts: Sequence[Any], tokenizer: Any, input_tokens: int | None) -> list[list[int]]:
+    out = []
+    for p in prompts:
+        if isinstance(p, str):
+            if tokenizer is None:
+                raise UsageError("text prompts need a tokenizer: pass one (or token id "
+                                 "lists), or save the tokenizer in the model folder")
+            ids = list(tokenizer(p, add_special_tokens=True)["input_ids"])
+        else:
+            ids = [int(i) for i in p]
+        if input_tokens:
+            ids = ids[:input_tokens]
+        if not ids:
+            raise UsageError(f"prompt {p!r} has no tokens")
+        out.append(ids)
+    return out
+
+
+def _count_params(model: Any) -> int | None:
+    try:
+        return int(sum(p.numel() for p in model.parameters()))
+    except Exception:  # noqa: BLE001 - not a torch model (vLLM loads its own)
+        return None
+
+
+def _model_precision(model: Any) -> str:
+    dtype = str(getattr(model, "dtype", "")).removeprefix("torch.")
+    return {v: k for k, v in PRECISIONS.items()}.get(dtype, dtype or "unknown")
+
+
+def _open_ledger(option: Any) -> tuple[Any, bool]:
+    """(a Ledger or None, whether we opened it)."""
+    if option in (None, False):
+        return None, False
+    from ..ledger import Ledger
+
+    if isinstance(option, Ledger):
+        return option, False
+    return Ledger(None if option is True else option), True
+
+
+# -- the benchmark ----------------------------------------------------------------------------
+def bench(model: Any, tokenizer: Any = None, prompts: Sequence[Any] | None = None, *,
+          batch_sizes: Sequence[int] = (1, 8, 32), options: BenchOptions | None = None,
+          **kw: Any) -> BenchResult:
+    """Benchmark ``model`` (a loaded Transformers model, or the path of a saved one) per
+    batch size (and precision): warm-up to the steady state, then ``repeat`` measured
+    repetitions. ``prompts``: texts (with ``tokenizer``) or token id lists; None:
+    synthetic prompts of ``input_tokens`` (default 32) random tokens. Options: a
+    :class:`BenchOptions` or its fields as keywords (``output_tokens=``, ``repeat=``,
+    ``ledger=True``…). Returns a :class:`BenchResult`; with a ledger each configuration
+    is one run (tags ``bench`` and ``bench-session:ID``)."""
+    opts = replace(options or BenchOptions(), batch_sizes=tuple(batch_sizes), **kw).check()
+    path = model if isinstance(model, (str, os.PathLike)) else None
+    if path is not None:
+        path = os.fspath(path)
+        name = opts.model_name or os.path.basename(os.path.normpath(path))
+        if opts.engine == "transformers":
+            model, loaded_tok = load_model(path, opts.task)
+            tokenizer = tokenizer or loaded_tok
+    else:
+        name = opts.model_name or getattr(getattr(model, "config", None), "_name_or_path",
+                                          None) or type(model).__name__
+    params = _count_params(model) if path is None or opts.engine == "transformers" else None
+    session = uuid.uuid4().hex[:10]
+    t0 = time.perf_counter()
+    ids = _prompt_ids(model, tokenizer, prompts, opts)
+    reference = None
+    if opts.reference is not None:
+        from ._rating import Reference, load_reference
+
+        reference = (opts.reference if isinstance(opts.reference, Reference)
+                     else load_reference(opts.reference))
+    ledger, owned = _open_ledger(opts.ledger)
+    configs: list[ConfigResult] = []
+    notes: list[str] = []
+    try:
+        for precision in opts.precisions:
+            if opts.engine == "transformers":
+                _set_precision(model, precision)
+            shown_precision = precision or _model_precision(model)
+            engine = make_engine(opts.engine, model=model, path=path, task=opts.task,
+                                 precision=precision, output_tokens=opts.output_tokens,
+                                 ignore_eos=opts.ignore_eos, max_batch=max(opts.batch_sizes))
+            for size in opts.batch_sizes:
+                configs.append(_run_config(engine, ids, size, opts, name=name,
+                                           precision=shown_precision, params=params,
+                                           ledger=ledger, session=session,
+                                           reference=reference))
+    finally:
+        if owned and ledger is not None:
+            ledger.close()
+    if reference is None:
+        from ._rating import NO_REFERENCE
+
+        notes.append(NO_REFERENCE)
+    return BenchResult(session, configs, time.perf_counter() - t0, notes)
+
+
+def _set_precision(model: Any, precision: str | None) -> None:
+    if precision is None:
+        return
+    import torch
+
+    model.to(getattr(torch, PRECISIONS[precision]))
+
+
+def _prompt_ids(model: Any, tokenizer: Any, prompts: Sequence[Any] | None,
+                opts: BenchOptions) -> list[list[int]]:
+    if prompts is not None:
+        if isinstance(prompts, (str, bytes)) or not len(prompts):
+            raise UsageError("prompts must be a non-empty list of texts or token id lists")
+        return _encode(prompts, tokenizer, opts.input_tokens)
+    config = getattr(model, "config", None)
+    vocab = int(getattr(config, "vocab_size", 0) or 0)
+    if vocab < 2:
+        raise UsageError("synthetic prompts need the model's vocab_size; pass prompts")
+    avoid = []
+    for attr in ("eos_token_id", "pad_token_id", "bos_token_id"):
+        v = getattr(config, attr, None)
+        avoid += v if isinstance(v, list) else [v] if isinstance(v, int) else []
+    n = max(opts.batch_sizes) * 2
+    return synthetic_prompts(n, opts.input_tokens or 32, vocab, avoid=avoid, seed=opts.seed)
+
+
+def _batches(ids: list[list[int]], size: int, count: int, start: int = 0) -> list[list[list[int]]]:
+    """``count`` batches of ``size`` prompts, cycling through ``ids`` from ``start``."""
+    out = []
+    k = start
+    for _ in range(count):
+        out.append([ids[(k + i) % len(ids)] for i in range(size)])
+        k += size
+    return out
+
+
+def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions, *,
+                name: str, precision: str, params: int | None, ledger: Any, session: str,
+                reference: Any) -> ConfigResult:
+    from ..tracker import Tracker
+
+    n_batches = math.ceil(opts.requests / size)
+    # batches built before the run: tokenising and padding are not measured
+    warm = [engine.batch(b) for b in _batches(ids, size, opts.warmup_max_batches)]
+    reps = [[engine.batch(b) for b in _batches(ids, size, n_batches, start=k * size)]
+            for k in range(opts.repeat)]
+    config = {"kind": "bench", "session": session, "model": name, "task": opts.task,
+              "engine": engine.name, "precision": precision, "batch_size": size,
+              "requests_per_repeat": n_batches * size, "repeat": opts.repeat,
+              "output_tokens_max": opts.output_tokens, "input_tokens": opts.input_tokens,
+              "ignore_eos": opts.ignore_eos, "params": params}
+    tracker = Tracker(f"bench {name} {precision} b{size}", ledger=ledger,
+                      project=opts.project, sensors=opts.sensors, mode=opts.mode,
+                      tags=["bench", f"bench-session:{session}", *opts.tags],
+                      settings={"kind": "bench", "bench": config})
+    boundary_s = 0.0
+    latencies: list[list[float]] = []
+    warm_durations: list[float] = []
+    steady_at: int | None = None
+    b0 = time.perf_counter()
+    tracker.start()
+    boundary_s += time.perf_counter() - b0
+    t_start = time.perf_counter()
+    try:
+        if opts.idle_s:
+            with tracker.phase("idle"):
+                time.sleep(opts.idle_s)
+        b0 = time.perf_counter()
+        with tracker.phase("warmup"):
+            boundary_s += time.perf_counter() - b0
+            for i, batch in enumerate(warm):
+                t = time.perf_counter()
+                gen, _ = engine.run(batch)
+                warm_durations.append(time.perf_counter() - t)
+                tracker.count(tokens=gen, requests=batch.rows)
+                if i + 1 >= opts.warmup_min_batches + opts.steady_window - 1:
+                    steady_at = steady_index(warm_durations[opts.warmup_min_batches:],
+                                             window=opts.steady_window,
+                                             tolerance=opts.steady_tolerance)
+                    if steady_at is not None:
+                        steady_at += opts.warmup_min_batches
+                        break
+            b0 = time.perf_counter()
+        boundary_s += time.perf_counter() - b0
+        tokens = prompt = 0
+        for k, rep in enumerate(reps, start=1):
+            lat: list[float] = []
+            b0 = time.perf_counter()
+            with tracker.phase(f"rep{k}"):
+                boundary_s += time.perf_counter() - b0
+                for batch in rep:
+                    t = time.perf_counter()
+                    gen, inp = engine.run(batch)
+                    lat.append(time.perf_counter() - t)
+                    c0 = time.perf_counter()
+                    tracker.count(tokens=gen, requests=batch.rows)
+                    boundary_s += time.perf_counter() - c0
+                    tokens += gen
+                    prompt += inp
+                b0 = time.perf_counter()
+            boundary_s += time.perf_counter() - b0
+            latencies.append(lat)
+    except BaseException:
+        tracker.stop(exit_code=1)
+        raise
+    bench_s = time.perf_counter() - t_start
+    b0 = time.perf_counter()
+    result = tracker.stop()
+    boundary_s += time.perf_counter() - b0
+    return _figures(result, config, latencies, warm_durations, steady_at, tokens, prompt,
+                    opts, params=params, ledger=ledger, reference=reference,
+                    overhead={"boundary_s": boundary_s, "bench_s": bench_s})
+
+
+def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
+             warm_durations: list[float], steady_at: int | None, tokens: int, prompt: int,
+             opts: BenchOptions, *, params: int | None, ledger: Any, reference: Any,
+             overhead: dict[str, float]) -> ConfigResult:
+    size = config["batch_size"]
+    phases = [result.phase(f"rep{k}") for k in range(1, opts.repeat + 1)]
+    basis = result.basis if result.basis != "none" else "none"
+    e_basis = basis if basis != "none" else "unmeasured"
+    energy = [p.energy_j if basis != "none" else math.nan for p in phases]
+    reqs = [p.counters.get("requests", 0.0) for p in phases]
+    toks = [p.counters.get("tokens", 0.0) for p in phases]
+    durs = [p.duration_s for p in phases]
+    gen_task = opts.task == "text-generation"
+    figs = {
+        "j_per_request": Figure.of([e / r for e, r in zip(energy, reqs) if r], "J", e_basis),
+        "j_per_output_token": Figure.of([e / t for e, t in zip(energy, toks) if t], "J",
+                                        e_basis) if gen_task else Figure(None, "J", e_basis),
+        "kwh_per_1k_requests": Figure.of([e / r * 1000 / 3600 for e, r in zip(energy, reqs)
+                                          if r], "Wh", e_basis),
+        "tokens_per_s": Figure.of([t / d for t, d in zip(toks, durs) if d], "tokens/s",
+                                  "timed") if gen_task else Figure(None, "tokens/s", "timed"),
+        "requests_per_s": Figure.of([r / d for r, d in zip(reqs, durs) if d], "requests/s",
+                                    "timed"),
+        "latency_p50_s": Figure.of([percentile(lat, 50) for lat in latencies if lat], "s",
+                                   "timed"),
+        "latency_p95_s": Figure.of([percentile(lat, 95) for lat in latencies if lat], "s",
+                                   "timed"),
+        "mean_power_w": Figure.of([e / d for e, d in zip(energy, durs) if d], "W", e_basis),
+    }
+    by_domain: dict[str, float] = {}
+    total_d = sum(durs)
+    for p in phases:
+        for dom, e in p.by_domain.items():
+            by_domain[dom] = by_domain.get(dom, 0.0) + e
+    power_by_domain = {d: e / total_d for d, e in by_domain.items()} if total_d else {}
+    notes = []
+    steady = steady_at is not None
+    if not steady:
+        notes.append(f"steady state not reached in {len(warm_durations)} warm-up batches "
+                     f"(batch times within ±{opts.steady_tolerance:.0%} over "
+                     f"{opts.steady_window} batches); the figures may include warm-up")
+    rel = figs["j_per_request"].spread.relative if figs["j_per_request"].spread else 0.0
+    if rel > 0.2:
+        notes.append(f"repetitions differ by {rel:.0%} in J/request: the machine is busy "
+                     "or the run too short; raise --requests or --repeat")
+    gpu_j = by_domain.get("gpu")
+    prediction = _predict(config, params, opts, result, figs, gpu_j, toks)
+    rating = None
+    if reference is not None and figs["kwh_per_1k_requests"].value is not None:
+        from ._rating import rate
+
+        gpu_wh = (gpu_j / sum(reqs) * 1000 / 3600) if gpu_j and sum(reqs) else None
+        r = rate(gpu_wh if gpu_wh is not None else figs["kwh_per_1k_requests"].value,
+                 opts.task, reference, hardware=_hardware(result),
+                 gpu_energy=gpu_wh is not None, reference_data=opts.reference_data)
+        rating = r.to_dict()
+    over_cpu = float(result.overhead_cpu_s or 0.0)
+    overhead_d = {**overhead, "sampler_cpu_s": over_cpu,
+                  "fraction": (overhead["boundary_s"] + over_cpu) / overhead["bench_s"]
+                  if overhead["bench_s"] > 0 else 0.0}
+    warmup = {"batches": len(warm_durations), "steady": steady, "steady_at": steady_at,
+              "durations_s": warm_durations, "window": opts.steady_window,
+              "tolerance": opts.steady_tolerance}
+    cr = ConfigResult(model=config["model"], task=opts.task, engine=config["engine"],
+                      precision=config["precision"], batch_size=size, run_id=result.run_id,
+                      requests=int(sum(reqs)), output_tokens=int(tokens), prompt_tokens=prompt,
+                      repeat=opts.repeat, warmup=warmup, figures=figs,
+                      power_by_domain_w=power_by_domain, energy_basis=e_basis,
+                      prediction=prediction, rating=rating, overhead=overhead_d, notes=notes)
+    if ledger is not None and result.run_id:
+        ledger.update_settings(result.run_id, {"bench": {**config, **cr.to_dict()}})
+    return cr
+
+
+def _hardware(result: Any) -> str:
+    gpus = [d.device for d in result.devices if d.domain == "gpu" and d.counted]
+    if gpus:
+        return f"{len(gpus)} × {gpus[0]}"
+    cpus = [d.device for d in result.devices if d.domain == "cpu" and d.counted]
+    return cpus[0] if cpus else "this machine"
+
+
+def _predict(config: dict[str, Any], params: int | None, opts: BenchOptions, result: Any,
+             figs: dict[str, Figure], gpu_j: float | None, toks: list[float]) -> dict[str, Any]:
+    """The estimator's J/output token for this configuration, and the gap to the
+    measurement (accelerator energy when a GPU was measured, else the run's energy)."""
+    out: dict[str, Any] = {"basis": "estimated", "j_per_output_token": None, "gap": None}
+    if opts.task != "text-generation":
+        out["reason"] = "the estimator models text generation only"
+        return out
+    if not params:
+        out["reason"] = "the model's parameter count is unknown"
+        return out
+    gpus = [d.device for d in result.devices if d.domain == "gpu" and d.counted]
+    accel = opts.estimate_accelerator
+    if accel is None and gpus:
+        from ..estimate import find_accelerator
+
+        try:
+            accel = find_accelerator(gpus[0]).name
+        except Exception:  # noqa: BLE001 - an unknown GPU: no prediction, said below
+            accel = None
+    if accel is None:
+        out["reason"] = ("no accelerator to predict for: the estimator models GPUs and "
+                         "this ran on " + _hardware(result) + "; pass --estimate-accelerator "
+                         "NAME to compare anyway")
+        return out
+    from ..estimate import estimate_inference
+
+    n_out = sum(toks) / max(1, config["requests_per_repeat"] * opts.repeat)
+    prec = config["precision"] if config["precision"] in PRECISIONS else "bf16"
+    try:
+        logging.disable(logging.WARNING)  # "unusual: fewer than 1 million parameters"
+        est = estimate_inference(params=f"{params / 1e9:.9g}B", accelerator=accel,
+                                 precision=prec, batch_size=config["batch_size"],
+                                 input_tokens=config["input_tokens"] or 32,
+                                 output_tokens=max(1, round(n_out)), engine="eager",
+                                 n_accelerators=1)
+    except (UsageError, ValueError) as err:
+        out["reason"] = f"the estimator could not model it: {err}"
+        return out
+    finally:
+        logging.disable(logging.NOTSET)
+    rng = est.energy_token_accelerators_j
+    out.update(j_per_output_token=rng.central, low=rng.low, high=rng.high,
+               accelerator=est.accelerator, boundary="accelerators")
+    measured = figs["j_per_output_token"].value
+    if gpu_j is not None and sum(toks):
+        measured = gpu_j / sum(toks)
+        out["measured_boundary"] = "gpu"
+    else:
+        out["measured_boundary"] = "all measured devices (no GPU here)"
+    if measured is not None and rng.central > 0:
+        out["measured_j_per_output_token"] = measured
+        out["gap"] = (measured - rng.central) / rng.central
+        out["within_range"] = rng.low <= measured <= rng.high
+    return out
