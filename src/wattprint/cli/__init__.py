@@ -61,6 +61,8 @@ COMMANDS = (
                         "--run GPT-3"),
     ("exporter", "_exporter", "serve this host's devices and the runs in progress to "
                               "Prometheus at /metrics: wattprint exporter --port 9464"),
+    ("bench", "_bench", "benchmark a saved model's inference energy per batch size and "
+                        "precision: wattprint bench ./model --batch 1,8,32"),
     ("validate", "_validate", "reproduce published training and inference figures with the "
                               "estimator"),
     ("server", "_server", "the team server: wattprint server [--db URL]; wattprint server "

@@ -47,7 +47,49 @@ def rows_of(a: Any, b: Any) -> list[tuple[str, float | None, float | None, Calla
             rows.append((f"phase {name} {_unit_label(key)}",
                          pa[name].per_unit.get(key) if name in pa else None,
                          pb[name].per_unit.get(key) if name in pb else None, per))
+    return rows + bench_rows(a.settings, b.settings)
+
+
+def bench_rows(sa: dict, sb: dict) -> list[tuple[str, Any, Any, Callable]]:
+    """Rows of two ``wattprint bench`` configurations (their stored figures, the
+    estimator's prediction and the gap); none unless both runs are benchmarks."""
+    from ..report._bench import bench_configs
+
+    ca, cb = bench_configs([{"settings": sa}]), bench_configs([{"settings": sb}])
+    if not (ca and cb):
+        return []
+    from ..benchmark._figures import FIGURES
+
+    a, b = ca[0], cb[0]
+    rows: list[tuple[str, Any, Any, Callable]] = [
+        ("bench batch size", a["batch_size"], b["batch_size"], fmt_number)]
+    for key, label, unit in FIGURES:
+        fa, fb = a["figures"].get(key) or {}, b["figures"].get(key) or {}
+        if fa.get("value") is None and fb.get("value") is None:
+            continue
+        basis = "/".join(sorted({f["basis"] for f in (fa, fb) if f}))
+        rows.append((f"bench {label} ({unit}, {basis})", fa.get("value"), fb.get("value"),
+                     fmt_number))
+    pa, pb = a.get("prediction") or {}, b.get("prediction") or {}
+    if pa.get("j_per_output_token") is not None or pb.get("j_per_output_token") is not None:
+        rows.append(("bench predicted J/output token (estimated)",
+                     pa.get("j_per_output_token"), pb.get("j_per_output_token"), fmt_number))
+        rows.append(("bench gap measured vs predicted", pa.get("gap"), pb.get("gap"),
+                     _percent))
     return rows
+
+
+def bench_text_rows(sa: dict, sb: dict) -> list[tuple[str, str, str, str]]:
+    """Text rows naming two benchmark configurations (model, precision, engine)."""
+    ba, bb = sa.get("bench"), sb.get("bench")
+    if not (isinstance(ba, dict) and isinstance(bb, dict)):
+        return []
+    return [(f"bench {k}", str(ba.get(k, "-")), str(bb.get(k, "-")), "")
+            for k in ("model", "precision", "engine", "task")]
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.0%}"
 
 
 def _change(va: float | None, vb: float | None) -> str:
@@ -71,6 +113,7 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     header = ("", f"A {a.id}", f"B {b.id}", "B - A")
     text_rows = [("name", a.name or "-", b.name or "-", ""),
+                 *bench_text_rows(a.settings, b.settings),
                  ("status", a.status, b.status, ""),
                  ("basis", a.basis or "-", b.basis or "-", "")]
     text_rows += [(label, fmt(va), fmt(vb), _change(va, vb)) for label, va, vb, fmt in rows]
