@@ -142,7 +142,7 @@ def test_server_killed_mid_push_then_the_push_completes(tmp_path, request, datab
         token = srv.token("fault")
         env = _env(tmp_path, srv, token)
         ledger = str(tmp_path / "ledger.db")
-        ids = _record(ledger, 12, devices=5)  # 3 chunks a run
+        ids = _record(ledger, 8, devices=5)  # 3 chunks a run
         push = subprocess.Popen([*WATTPRINT, "push"], env=env, cwd=str(tmp_path),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120

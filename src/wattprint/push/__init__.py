@@ -44,11 +44,12 @@ def configured_target(*, server: str | None = None, token: str | None = None,
 
 def push(ledger: Any, runs: Sequence[str] = (), *, target: Target | None = None,
          everything: bool = False, dry_run: bool = False,
-         policy: RetryPolicy = RetryPolicy(), **options: Any) -> PushReport:
+         policy: RetryPolicy | None = None, **options: Any) -> PushReport:
     """Push ``runs`` (default: every final run waiting for the server; ``everything``:
     every final run, sent again even if acknowledged) from ``ledger`` to ``target``
     (default: :func:`configured_target`). Raises
-    :class:`~wattprint.errors.UsageError` when no server is configured."""
+    :class:`~wattprint.errors.UsageError` when no server is configured. ``options``:
+    ``deadline_s`` and ``progress`` of :func:`push_runs`."""
     from ..errors import UsageError
 
     target = target if target is not None else configured_target()

@@ -122,10 +122,9 @@ Progress = Callable[[int, int, str], None]
 
 
 def push_runs(ledger: Any, target: Target, run_ids: Sequence[str], *,
-              force: bool = False, dry_run: bool = False,
-              policy: RetryPolicy = RetryPolicy(), deadline_s: float | None = None,
-              progress: Progress | None = None, payload_options: Any = None,
-              post: Callable[..., tuple[int, dict[str, Any]]] | None = None) -> PushReport:
+              force: bool = False, dry_run: bool = False, policy: RetryPolicy | None = None,
+              deadline_s: float | None = None,
+              progress: Progress | None = None) -> PushReport:
     """Push ``run_ids`` (see :func:`select_runs`) from ``ledger`` to ``target``.
     ``force``: send even what the server acknowledged already. ``deadline_s``: no new
     request after that many seconds (the rest stays in the outbox). ``progress(done,
@@ -137,17 +136,16 @@ def push_runs(ledger: Any, target: Target, run_ids: Sequence[str], *,
         raise UsageError("no token for the team server: set WATTPRINT_TOKEN (or the "
                          "`token` setting, or --token) to a token from `wattprint server "
                          "token create --project P`")
+    policy = policy if policy is not None else RetryPolicy()
     report = PushReport(target.server, dry_run=dry_run)
     started = time.monotonic()
-    options = dict(payload_options or {})
-    kwargs = {"post": post} if post is not None else {}
     for n, run_id in enumerate(run_ids):
         if deadline_s is not None and time.monotonic() - started >= deadline_s:
             report.not_tried = len(run_ids) - n
             break
         try:
-            item = _push_one(ledger, target, run_id, run_payloads, options, force=force,
-                             dry_run=dry_run, policy=policy, started=started, **kwargs)
+            item = _push_one(ledger, target, run_id, run_payloads, force=force,
+                             dry_run=dry_run, policy=policy, started=started)
         except PushError as err:
             if err.reason in FATAL_REASONS:
                 report.stopped = err
@@ -160,15 +158,14 @@ def push_runs(ledger: Any, target: Target, run_ids: Sequence[str], *,
     return report
 
 
-def _push_one(ledger: Any, target: Target, run_id: str, build: Callable[..., Any],
-              options: dict[str, Any], *, force: bool, dry_run: bool, policy: RetryPolicy,
-              started: float, **kwargs: Any) -> RunPushed:
+def _push_one(ledger: Any, target: Target, run_id: str, build: Callable[..., Any], *,
+              force: bool, dry_run: bool, policy: RetryPolicy, started: float) -> RunPushed:
     server = target.server
     edits = 0
     try:
         if not dry_run:
             run_id, edits = ledger.begin_push(server, run_id)
-        chunks = build(ledger, run_id, **options)
+        chunks = build(ledger, run_id)
         digest = str(chunks[0]["digest"])
         bodies = [json.dumps(c, separators=(",", ":"), allow_nan=False).encode()
                   for c in chunks]
@@ -188,7 +185,7 @@ def _push_one(ledger: Any, target: Target, run_id: str, build: Callable[..., Any
     for _round in range(2):  # a server that lost earlier chunks gets them all once more
         for i, body in enumerate(bodies):
             status, answer = post_with_retries(server, target.token, body, policy,
-                                               started=started, **kwargs)
+                                               started=started)
             if answer.get("id") not in (None, run_id):
                 raise PushError(f"the server answered for run {answer.get('id')!r} when "
                                 f"sent run {run_id}", server=server, reason="server",
