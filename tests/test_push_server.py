@@ -315,3 +315,24 @@ def test_a_distributed_job_is_pushed_by_its_id_one_run_per_part(server, tmp_path
     for run_id in parts:
         assert server.run(run_id, token)["job"] == "torch:push-test"
         _assert_same(ledger, server, token, run_id)
+
+
+def test_push_from_python(server, tmp_path) -> None:
+    from wattprint.push import Target, push
+
+    token = server.token("python")
+    path = str(tmp_path / "ledger.db")
+    ids = _record(path, 2, devices=1, duration_s=60)
+    target = Target(server.url, token)
+    assert token not in repr(target)
+    with Ledger(path) as ledger:
+        report = push(ledger, target=target)
+        assert report.ok and sorted(report.pushed) == sorted(ids) and report.failed == []
+        again = push(ledger, ids, target=target)
+        assert again.ok and again.pushed == [] and sorted(again.already) == sorted(ids)
+        assert ledger.waiting(server.url) == []
+    with Ledger(path) as ledger:
+        bad = push(ledger, target=Target(server.url, "wpt_wrong-token-123"), everything=True)
+    assert not bad.ok and bad.stopped is not None and bad.stopped.reason == "token"
+    assert bad.not_tried == 2 and bad.stopped.status == 401
+    assert _ids_on(server, token) == sorted(ids)
