@@ -40,6 +40,8 @@ COMMANDS = (
                         "--energy 2MWh --regions 'aws:*,gcp:europe-*'"),
     ("tune-power", "_tune_power", "find and keep the GPU power limit that saves energy: "
                                   "wattprint tune-power --eta 0.5 -- python train.py"),
+    ("advise", "_advise", "ways to use less for a run or a plan, each with its saving and "
+                          "source: wattprint advise last"),
     ("runs", "_runs", "list recorded runs (filter by project, tag, status, date; sortable)"),
     ("show", "_show", "show one run: summary, devices (measured or modelled), phases"),
     ("compare", "_compare", "compare two runs: energy, time, J/token side by side"),

@@ -185,7 +185,12 @@ def _check(args: argparse.Namespace) -> None:
 def _inference(args: argparse.Namespace):
     from ..estimate import estimate_inference
 
-    return estimate_inference(
+    return estimate_inference(**inference_kwargs(args))
+
+
+def inference_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``estimate_inference`` keywords from the parsed flags (also ``advise --plan``)."""
+    return dict(
         params=args.params, active_params=args.active_params, accelerator=args.hardware,
         n_accelerators=args.count, precision=args.precision, batch_size=args.batch,
         input_tokens=args.input_tokens, output_tokens=args.output_tokens,
@@ -244,6 +249,13 @@ def _run(args: argparse.Namespace):
                              renewable_share=args.renewable_share, wue_l_per_kwh=args.wue)
     from ..estimate import estimate_training
 
+    return estimate_training(**training_kwargs(args))
+
+
+def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``estimate_training`` keywords from the parsed flags (also ``advise --plan``)."""
+    from ..errors import UsageError
+
     duration = args.duration
     given = [x for x in (args.duration, args.days, args.hours) if x is not None]
     if len(given) > 1:
@@ -252,7 +264,7 @@ def _run(args: argparse.Namespace):
         duration = args.days * 86400.0
     elif args.hours is not None:
         duration = args.hours * 3600.0
-    return estimate_training(
+    return dict(
         accelerator=args.hardware, n_accelerators=args.count, duration=duration,
         accelerator_hours=args.accelerator_hours, params=args.params,
         active_params=args.active_params, tokens=args.tokens, precision=args.precision,

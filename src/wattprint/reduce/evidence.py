@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Evidence", "POWER_CAP", "DISTILLATION", "CHINCHILLA", "ALL"]
+__all__ = ["Evidence", "POWER_CAP", "DISTILLATION", "CHINCHILLA", "CHINCHILLA_REPLICATION",
+           "SCALING_FITS", "FINETUNE_TOKEN_SHARE", "ALL"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,17 @@ CHINCHILLA = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28,
                         "NeurIPS 2022, approach 3 fit"}
 
 ALL = (POWER_CAP, DISTILLATION)
+
+#: A replication of the Chinchilla fit: E = 1.82, A = 482.01, B = 2085.43,
+#: alpha = 0.3478, beta = 0.3658 (Besiroglu, Erdil, Barnett, You, "Chinchilla Scaling: A
+#: replication attempt", arXiv:2404.10102, 2024). The two fits bound the saving.
+CHINCHILLA_REPLICATION = {"E": 1.82, "A": 482.01, "B": 2085.43, "alpha": 0.3478,
+                          "beta": 0.3658,
+                          "source": "Besiroglu et al., Chinchilla Scaling: a replication "
+                                    "attempt, arXiv:2404.10102 (2024)"}
+SCALING_FITS = (CHINCHILLA, CHINCHILLA_REPLICATION)
+
+#: Fine-tuning instead of pretraining: the share of the pretraining tokens a fine-tune
+#: uses. An ASSUMPTION (0.1 %–1 %), not a measurement: fine-tunes range from thousands of
+#: examples to continued pretraining. The advisor labels it so and asks for the real count.
+FINETUNE_TOKEN_SHARE = (0.001, 0.01)
