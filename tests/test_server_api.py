@@ -53,15 +53,25 @@ def server(db_url):
 
 
 def test_migrations_build_the_schema_from_empty_and_are_idempotent(db_url) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from wattprint.server._db import Base
+
     engine = create_engine(db_url)
     assert current_revision(engine) is None
-    assert upgrade(engine) == head_revision() == "0001"
+    assert upgrade(engine, "0001") == "0001"
+    assert "runs_project_energy" not in {i["name"] for i in inspect(engine).get_indexes("runs")}
+    assert upgrade(engine) == head_revision() == "0002"
     tables = set(inspect(engine).get_table_names())
     assert {"projects", "tokens", "runs", "run_tags", "run_chunks",
             "alembic_version"} <= tables
     indexes = {i["name"] for i in inspect(engine).get_indexes("runs")}
-    assert {"runs_project_started", "runs_project_host", "runs_project_user"} <= indexes
-    assert upgrade(engine) == "0001"  # again: nothing to do
+    assert {"runs_project_started", "runs_project_host", "runs_project_user",
+            "runs_project_energy", "runs_project_co2e"} <= indexes
+    assert upgrade(engine) == "0002"  # again: nothing to do
+    with engine.connect() as conn:  # the migrations build exactly the models' schema
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     engine.dispose()
 
 
@@ -72,7 +82,7 @@ def test_app_processes_starting_at_once_migrate_once(db_url) -> None:
 
     engines = [make_engine(db_url) for _ in range(4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        assert list(pool.map(upgrade, engines)) == ["0001"] * 4
+        assert list(pool.map(upgrade, engines)) == [head_revision()] * 4
     for engine in engines:
         engine.dispose()
 

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from starlette.concurrency import run_in_threadpool
 
 from ..wire import FINAL_STATUSES, PayloadError, parse_payload
@@ -174,8 +174,8 @@ def list_runs(session: Session, who: Principal, f: Filters, sort: str, limit: in
     key = sort.lstrip("-")
     descending = sort.startswith("-")
     column = SORTS[key]
-    query = select(Run, Project.name).join(Project, Run.project_id == Project.id).where(
-        *run_filters(who, f))
+    query = (select(Run, Project.name).options(defer(Run.detail))  # listings never read it
+             .join(Project, Run.project_id == Project.id).where(*run_filters(who, f)))
     if cursor:
         value, pk = _decode_cursor(cursor, key)
         if descending:

@@ -77,6 +77,8 @@ class Run(Base):
         Index("runs_project_started", "project_id", "started_at"),
         Index("runs_project_host", "project_id", "host", "started_at"),
         Index("runs_project_user", "project_id", "user", "started_at"),
+        Index("runs_project_energy", "project_id", "energy_j"),
+        Index("runs_project_co2e", "project_id", "co2e_g"),
         Index("runs_started", "started_at"),
         Index("runs_run_id", "run_id"),
     )
