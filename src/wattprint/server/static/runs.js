@@ -18,7 +18,7 @@ const SORTS = [["-started_at", "newest first"], ["started_at", "oldest first"],
                ["-energy_j", "most energy"], ["-co2e_g", "most CO2e"],
                ["-duration_s", "longest"]];
 // cursors of the pages before this one, per filter set, to go back
-const history = new Map();
+const earlier = new Map();
 const PICKS = "wattprint.picked";
 
 function loadPicks() {
@@ -117,20 +117,20 @@ export async function runsPage(root, params, me) {
                        "duration_s", "energy_j", "basis", "co2e_g", "cost", "status",
                        "accelerator", "tags"), runs);
 
-  const stack = history.get(key) || [];
+  const stack = earlier.get(key) || [];
   const pager = h("div", { class: "pager" });
   const prev = h("button", { type: "button", id: "prev-page", disabled: !params.cursor },
                  "← Previous");
   prev.addEventListener("click", () => {
-    const cursors = history.get(key) || [];
+    const cursors = earlier.get(key) || [];
     const before = cursors.pop();
-    history.set(key, cursors);
+    earlier.set(key, cursors);
     location.hash = route("/runs", { ...filters, limit, cursor: before });
   });
   const next = h("button", { type: "button", id: "next-page", disabled: !data.next_cursor },
                  "Next →");
   next.addEventListener("click", () => {
-    history.set(key, [...stack, params.cursor || ""]);
+    earlier.set(key, [...stack, params.cursor || ""]);
     location.hash = route("/runs", { ...filters, limit, cursor: data.next_cursor });
   });
   pager.append(prev, next, h("span", { id: "page-info" },
