@@ -462,7 +462,7 @@ def situation_from_run(record: Any, *, zone: str | None = None, pue: float | Non
         "measured", (e, e, e), acc.pue.value,
         acc.co2e_location_g.value / e if e > 0 else acc.intensity_location.value,
         acc.zone.key if zone else None, record.duration_s, start,
-        accelerator=gpus[0].name if gpus else None,
+        accelerator=gpus[0].device if gpus else None,
         accelerator_share=gpu_j / record.energy_j if gpus and record.energy_j else None,
         price_per_kwh=price_per_kwh, currency=currency, label=f"run {record.id}",
         basis=record.basis or "measured")

@@ -55,6 +55,8 @@ class ReportData:
     training_type: str | None = None
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: "Ways to use less" (wattprint.reduce.advise), or None for a run without energy
+    advice: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -280,7 +282,23 @@ def build_report(ledger: Any, run: str, *, zone: str | None = None, pue: float |
         carbon=carbon, provenance=_provenance(record, acc, basis),
         equivalents=[e.to_dict() for e in eq], sci=sci, uncertainty=uncertainty,
         series=series, budget=budget, training_type=training_type, warnings=warnings,
-        notes=notes)
+        notes=notes, advice=_advice(record, zone, pue, price_per_kwh, currency))
+
+
+def _advice(record: RunRecord, zone: str | None, pue: float | None,
+            price_per_kwh: float | None, currency: str | None) -> dict[str, Any] | None:
+    """The advisor's levers for the run (its ``error`` when it could not run)."""
+    if record.energy_j is None:
+        return None
+    from ..reduce.advise import advise, situation_from_run
+
+    try:
+        situation = situation_from_run(record, zone=zone, pue=pue,
+                                       price_per_kwh=price_per_kwh,
+                                       currency=currency or "EUR")
+        return advise(situation).to_dict()
+    except Exception as err:  # noqa: BLE001 - the report stands without its advice
+        return {"error": f"{type(err).__name__}: {err}", "levers": []}
 
 
 def _training_type_of(record: RunRecord) -> str | None:

@@ -279,6 +279,10 @@ def render_html(d: ReportData) -> str:
              "<h2>Statement for a paper</h2>", md_to_html(statement_md(d)),
              "<h2>Model card (Hugging Face)</h2>", f"<pre>{escape(model_card([d]))}</pre>",
              md_to_html(eu_ai_act([d]).replace("## ", "### ", 1))]
+    if d.advice is not None:
+        from ._advice import advice_section
+
+        body += ["<h2>Ways to use less</h2>", advice_section(d.advice)]
     notes = d.warnings + d.notes
     if notes:
         body += ["<h2>Warnings and notes</h2>",
