@@ -97,6 +97,18 @@ def test_token_errors_are_one_line(tmp_path) -> None:
     assert_clean_error(wp(tmp_path, "server", "--port", "70000", "--db", db), "--port 70000")
 
 
+@pytest.mark.parametrize("url, needle", [
+    ("nonsense", "the database URL 'nonsense' is not one the server can use"),
+    ("mysql://u@h/db", "it supports SQLite and PostgreSQL"),
+    ("postgresql+psycopg://nobody:hunter2@127.0.0.1:1/x",
+     "cannot use the database postgresql+psycopg://nobody:***@127.0.0.1:1/x"),
+])
+def test_a_database_that_cannot_be_used_is_one_line(tmp_path, url, needle) -> None:
+    proc = wp(tmp_path, "server", "migrate", "--db", url)
+    assert_clean_error(proc, needle)
+    assert "hunter2" not in proc.stderr
+
+
 def test_migrate_reports_the_revision(tmp_path) -> None:
     db = f"sqlite:///{tmp_path / 'sub' / 'team.db'}"
     proc = wp(tmp_path, "server", "migrate", "--db", db)
@@ -131,3 +143,19 @@ def test_importing_wattprint_never_loads_the_server_libraries(tmp_path) -> None:
             "set(sys.modules); assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, env=cli_env(tmp_path),
                    timeout=60)
+
+
+def test_tokens_made_by_the_cli_on_postgresql_open_the_api(tmp_path, postgres_cluster) -> None:
+    from fastapi.testclient import TestClient
+
+    from wattprint.server import create_app
+
+    url = postgres_cluster.new_database()
+    made = wp(tmp_path, "server", "token", "create", "--project", "nlp", "--db", url)
+    assert made.returncode == 0, made.stderr
+    env = cli_env(tmp_path, WATTPRINT_SERVER_DB=url)  # the variable instead of --db
+    listed = json.loads(wp(tmp_path, "server", "token", "list", "--json", env=env).stdout)
+    assert [(t["project"], t["role"]) for t in listed] == [("nlp", "write")]
+    client = TestClient(create_app(url))
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {made.stdout.strip()}"})
+    assert me.status_code == 200 and me.json()["project"] == "nlp"

@@ -75,11 +75,28 @@ def redact(url: str) -> str:
 
 
 def _engine(url: str) -> Any:
+    """An engine over ``url`` with the schema up to date; a URL that names no usable
+    database is one line saying so (exit 2)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
     from ._db import make_engine
     from ._migrate import upgrade
 
-    engine = make_engine(url)
-    upgrade(engine)
+    shown = redact(url)
+    fix = ("give --db sqlite:///PATH or --db postgresql+psycopg://USER:PASSWORD@HOST/DB "
+           "(or set WATTPRINT_SERVER_DB)")
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as err:
+        raise UsageError(f"the database URL {shown!r} is not one the server can use "
+                         f"({str(err).splitlines()[0]}): it supports SQLite and "
+                         f"PostgreSQL; {fix}") from None
+    try:
+        upgrade(engine)
+    except OperationalError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        raise UsageError(f"cannot use the database {shown}: {reason}; check that it runs "
+                         f"and accepts this user, or {fix}") from None
     return engine
 
 
