@@ -48,6 +48,7 @@ def test_every_endpoint_is_fuzzed(team_server) -> None:
     assert "post" in paths["/api/v1/runs"]
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
