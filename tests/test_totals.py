@@ -44,3 +44,23 @@ def test_totals_are_always_finite_and_ordered(rows):
     for value in (t.energy_j, t.energy_low_j, t.energy_high_j, *t.by_domain.values()):
         assert math.isfinite(value) and value >= 0
     assert t.energy_low_j <= t.energy_j * (1 + 1e-12) and t.energy_j <= t.energy_high_j * (1 + 1e-12)
+
+
+def test_per_unit_figures_are_finite_even_for_a_tiny_count() -> None:
+    """A count so small that energy / count overflows leaves that unit out: no infinity
+    in ``per_unit``, in the metrics sent to trackers, or in a report."""
+    import math
+
+    import wattprint
+    from wattprint.integrations.metrics import per_unit
+    from wattprint.testing import FakeSensor
+
+    run = wattprint.track("tiny-count", sensors=[FakeSensor(100.0)], rate_hz=100).start()
+    run.count(samples=5e-324, tokens=10)
+    result = run.stop()
+    assert result.energy_j > 0
+    assert "j_per_sample" not in result.per_unit
+    assert result.per_unit["j_per_token"] == result.energy_j / 10
+    metrics = per_unit(result.energy_j, result.counters)
+    assert set(metrics) == {"j_per_token"}
+    assert all(math.isfinite(v) for v in result.to_dict()["per_unit"].values())

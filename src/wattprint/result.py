@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ._format import format_duration, format_energy, format_number, format_power
 
@@ -22,8 +22,17 @@ __all__ = ["DeviceEnergy", "PhaseEnergy", "RunResult", "Totals", "aggregate", "b
 COUNTER_UNITS = ("tokens", "samples", "steps", "requests")
 
 
-def _per_unit(energy_j: float, counters: dict[str, float]) -> dict[str, float]:
-    return {f"j_per_{unit[:-1]}": energy_j / n for unit, n in counters.items() if n > 0}
+def _per_unit(energy_j: float, counters: Mapping[str, float]) -> dict[str, float]:
+    """Energy per counted unit, ``{"j_per_token": …}``: the one rule for every per-unit
+    figure. A unit whose quotient is not a finite number (a count so small that the
+    division overflows) is left out rather than reported as infinity."""
+    out = {}
+    for unit, n in counters.items():
+        if n > 0:
+            value = energy_j / n
+            if math.isfinite(value):
+                out[f"j_per_{unit[:-1]}"] = value
+    return out
 
 
 def _unit_label(key: str) -> str:

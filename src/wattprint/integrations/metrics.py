@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..result import COUNTER_UNITS, RunResult
+from ..result import COUNTER_UNITS, RunResult, _per_unit
 
 __all__ = ["run_metrics", "phase_metrics", "per_unit", "forecast_metrics", "PREFIXES"]
 
@@ -44,9 +44,9 @@ PREFIXES = ("energy", "power", "count", "carbon", "forecast")
 
 
 def per_unit(energy_j: float, counters: Mapping[str, float]) -> dict[str, float]:
-    """``{"j_per_sample": …}`` for each counted unit with a positive count."""
-    return {f"j_per_{unit[:-1]}": energy_j / n for unit, n in counters.items()
-            if unit in COUNTER_UNITS and n > 0}
+    """``{"j_per_sample": …}`` for each known counted unit with a positive count (the
+    rule is :func:`wattprint.result._per_unit`)."""
+    return _per_unit(energy_j, {u: n for u, n in counters.items() if u in COUNTER_UNITS})
 
 
 def phase_metrics(phase: str, energy_j: float, counters: Mapping[str, float]) -> dict[str, float]:
