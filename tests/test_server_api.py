@@ -378,3 +378,24 @@ def test_a_run_with_settings_the_server_cannot_use_is_kept_and_says_so(server, p
     assert run["zone"] == "Narnia" and run["co2e_g"] > 0
     assert run["facility_energy_j"] >= run["energy_j"]  # the default PUE, not 0.4
     assert any("refused" in n for n in run["accounting"]["notes"])
+
+
+def test_tokens_are_stored_hashed_and_compared_in_constant_time(server, monkeypatch) -> None:
+    import hmac
+
+    from wattprint.server import _auth
+
+    with server.app.state.engine.connect() as conn:
+        stored = [h for (h,) in conn.execute(text("SELECT secret_sha256 FROM tokens"))]
+    assert all(t not in stored for t in server.tokens.values())
+    assert _auth.hash_secret(server.tokens["a"]) in stored
+    calls = []
+    real = hmac.compare_digest
+
+    def spy(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(_auth.hmac, "compare_digest", spy)
+    assert server.get("/api/v1/me").status_code == 200
+    assert calls == [(_auth.hash_secret(server.tokens["a"]),) * 2]
