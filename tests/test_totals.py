@@ -64,3 +64,25 @@ def test_per_unit_figures_are_finite_even_for_a_tiny_count() -> None:
     metrics = per_unit(result.energy_j, result.counters)
     assert set(metrics) == {"j_per_token"}
     assert all(math.isfinite(v) for v in result.to_dict()["per_unit"].values())
+
+
+def test_report_sci_of_a_tiny_count_has_no_infinity(tmp_path) -> None:
+    import json
+    import math
+
+    import wattprint
+    from wattprint.ledger import Ledger
+    from wattprint.report._data import build_report
+    from wattprint.testing import FakeSensor
+
+    with Ledger(str(tmp_path / "l.db")) as led:
+        run = wattprint.track("tiny", sensors=[FakeSensor(100.0)], rate_hz=100, ledger=led,
+                              zone="FR").start()
+        run.count(samples=5e-324, tokens=10)
+        run_id = run.stop().run_id
+        data = build_report(led, run_id).to_dict()
+    units = [s["functional_unit"] for s in data["sci"]]
+    assert "token" in units and "sample" not in units
+    text = json.dumps(data, default=str)
+    assert "Infinity" not in text and "NaN" not in text
+    assert all(math.isfinite(s["sci_g_per_unit"]) for s in data["sci"])

@@ -370,6 +370,8 @@ def _sci(counters: dict[str, float], acc: Any, facility_j: float) -> list[dict[s
         if unit not in _SCI_UNITS or not n or n <= 0:
             continue
         total = operational + (embodied or 0.0)
+        if not math.isfinite(max(total, facility_j) / n):
+            continue  # a count so small the quotient overflows: no figure, not infinity
         out.append(dict(
             functional_unit=_SCI_UNITS[unit], count=n, sci_g_per_unit=total / n,
             operational_g_per_unit=operational / n,
