@@ -73,7 +73,8 @@ def test_check_the_gpt3_claim():
 def test_validate_prints_targets():
     out = wattprint("validate", "--summary")
     assert out.returncode == 0, out.stderr
-    assert "Targets (issue 5):" in out.stdout and "Patterson" in out.stdout
+    assert "Targets (issue 5)" in out.stdout and "Patterson" in out.stdout
+    assert "Targets (issue 14)" in out.stdout and "held-out" in out.stdout
     d = _json("validate")
     assert d["targets"] and d["rows"]
 

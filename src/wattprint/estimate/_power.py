@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from .catalogue import Accelerator
 from ._priors import (HOST_RATIO_DEFAULT, HOST_UTILISATION, TPU_HOST_W, TPU_MEASURED_SOURCE,
-                      TPU_MEASURED_W, TRAIN_DRAW_GPU, TRAIN_DRAW_TPU, Prior,
-                      reference_server)
+                      TPU_MEASURED_W, TRAIN_DRAW_TPU, Prior, reference_server,
+                      train_draw_fraction)
 from ..errors import UsageError
 
 __all__ = ["training_draw_w", "host_rating_w", "host_draw_w", "require_tdp"]
@@ -24,15 +24,16 @@ def require_tdp(acc: Accelerator, tdp_w: float | None) -> float:
     return float(tdp)
 
 
-def training_draw_w(acc: Accelerator, tdp_w: float | None = None) -> Prior:
+def training_draw_w(acc: Accelerator, tdp_w: float | None = None,
+                    params: float | None = None) -> Prior:
     """Average accelerator draw (W) during training: measured chip power for TPU v3/v4,
-    else a fraction of TDP (TPU or GPU-class prior)."""
+    else a fraction of TDP (TPU prior; GPU-class: by model size, ``params`` when known)."""
     if acc.name in TPU_MEASURED_W and tdp_w is None:
         lo, mean, hi = TPU_MEASURED_W[acc.name]
         return Prior(f"{acc.name} measured chip power", mean, lo, hi, "W",
                      TPU_MEASURED_SOURCE)
     tdp = require_tdp(acc, tdp_w)
-    prior = TRAIN_DRAW_TPU if acc.kind == "tpu" else TRAIN_DRAW_GPU
+    prior = TRAIN_DRAW_TPU if acc.kind == "tpu" else train_draw_fraction(params)
     return Prior(prior.name, prior.central * tdp, prior.low * tdp, prior.high * tdp, "W",
                  f"{prior.central:g} × TDP {tdp:g} W (range {prior.low:g}–{prior.high:g} × "
                  f"TDP): {prior.source}")

@@ -154,12 +154,13 @@ def run_inputs(row: dict[str, str]) -> dict[str, Any]:
         kw["accelerator_hours"] = n * days * 24
     params = num(row["params_B"])
     tokens = num(row["training_tokens_B"])
-    if params and tokens:
+    if params:  # the model's size sets the draw prior even without tokens
         kw["params"] = params * 1e9
-        kw["tokens"] = tokens * 1e9
         active = parse_active(row["active_params_B"], params)
         if active:
             kw["active_params"] = active * 1e9
+    if params and tokens:
+        kw["tokens"] = tokens * 1e9
     if num(row["pue"]):
         kw["pue"] = num(row["pue"])
     ci = num(row["grid_ci_kgCO2e_per_kWh"])
@@ -177,7 +178,7 @@ def _estimate_for_row(row: dict[str, str]) -> TrainingEstimate:
     kw.pop("tdp_w", None)
     kw["accelerator"] = find_accelerator(kw["accelerator"], tdp_w=hint)
     if "accelerator_hours" in kw:  # the hours path: no need for the compute path too
-        kw.pop("params", None), kw.pop("tokens", None), kw.pop("active_params", None)
+        kw.pop("tokens", None)  # the size stays: it sets the draw prior
     return estimate_training(**kw)
 
 

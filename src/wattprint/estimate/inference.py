@@ -33,11 +33,13 @@ from ._priors import (ASPECT_RATIO, BYTES_PER_PARAM, DEFAULT_BATCH, DEFAULT_INPU
                       LAYER_OVERHEAD_EAGER_S, REASONING_OUTPUT_TOKENS, STEP_OVERHEAD_SERVER_S,
                       WORKLOADS, ENC_DEC_DECODER_SHARE, ENC_DEC_DECODER_SHARE_SOURCE, Prior,
                       combine, engine_max_seqs)
+from . import _priors as P  # calibrated priors, read at call time (tools/calibrate.py)
 from ._result import PROVENANCE, Assumption, Range, fmt_range, footprint, ranges_dict, spread
 from .catalogue import Accelerator, resolve_accelerator
 
 __all__ = ["InferenceEstimate", "estimate_inference", "transformer_shape", "ENGINES",
-           "WORKLOADS", "ARCHITECTURES", "ATTENTIONS", "kv_cache_capacity"]
+           "WORKLOADS", "ARCHITECTURES", "ATTENTIONS", "kv_cache_capacity",
+           "moe_weights_read"]
 
 ENGINES = ("server", "eager")
 ARCHITECTURES = ("decoder", "encoder-decoder")
@@ -56,6 +58,16 @@ def transformer_shape(active_params: float, n_layers: int | None = None,
     d_model = ASPECT_RATIO * layers
     kv_bytes = 2 * layers * (d_model if attention == "mha" else min(d_model, KV_DIM_MAX)) * 2
     return layers, d_model, kv_bytes
+
+
+def moe_weights_read(total: float, active: float, batch: float) -> float:
+    """Parameters one decoding step reads: all of a dense model; for a mixture of experts
+    the expected share a batch of independently routed sequences touches,
+    total × (1 − (1 − active/total)^batch) — active parameters at batch 1, nearly all of
+    them once the batch is large."""
+    if active >= total or total <= 0:
+        return total
+    return total * (1.0 - (1.0 - active / total) ** max(batch, 1.0))
 
 
 def kv_cache_capacity(*, memory_bytes: float, weights_bytes: float, kv_bytes_per_token: float,
@@ -344,14 +356,27 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
                       if attention == "mha" else
                       "KV width ≤ 8 heads × 128 (grouped-query attention: Ainslie et al. "
                       "2023; Llama 3, Mistral, Qwen)")),
-        Assumption("weights read per step", f"{bytes_pp:g} bytes × min(total, active × batch)"
-                   " parameters", "mixture-of-experts: a batch touches up to all experts"),
+        Assumption("weights read per step", f"{bytes_pp:g} bytes × the parameters a batch "
+                   "touches: total × (1 − (1 − active/total)^batch)",
+                   "mixture-of-experts: each sequence routes to its own experts, so the "
+                   "expected share of experts touched grows with the batch up to all of "
+                   "them (dense: all parameters every step)"),
     ]
-    overhead = (STEP_OVERHEAD_SERVER_S if engine == "server" else LAYER_OVERHEAD_EAGER_S)
+    overhead = (STEP_OVERHEAD_SERVER_S if engine == "server" else P.LAYER_OVERHEAD_EAGER_S)
     priors: dict[str, Prior] = {
-        "mem_eff": INFER_MEM_EFFICIENCY, "cmp_eff": INFER_COMPUTE_EFFICIENCY,
-        "pf_eff": INFER_PREFILL_EFFICIENCY, "over": overhead,
+        "mem_eff": P.INFER_MEM_EFFICIENCY, "cmp_eff": INFER_COMPUTE_EFFICIENCY,
+        "pf_eff": INFER_PREFILL_EFFICIENCY, "over": overhead, "resid": P.SERVE_RESIDUAL,
     }
+    one = Prior("", 1.0, 1.0, 1.0, "", "")
+    priors["moe"] = P.MOE_EFFICIENCY if n_act < 0.8 * n_total else one
+    priors["lowp"] = (P.LOW_PRECISION_EFFICIENCY if used in ("fp8", "fp4", "int8", "int4")
+                      else one)
+    priors["over_seq"] = P.STEP_OVERHEAD_PER_SEQ_S if engine == "server" else \
+        Prior("", 0.0, 0.0, 0.0, "s", "")
+    for key in ("moe", "lowp", "over_seq", "resid"):
+        if priors[key].low != priors[key].high:
+            assumptions.append(Assumption(priors[key].name, priors[key].text(".3g"),
+                                          priors[key].source))
     if out_prior is not None:
         priors["out"] = out_prior
     if share < 1:
@@ -360,7 +385,7 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
             f"token; encoder {1 - share:.0%}, run once over the prompt",
             ENC_DEC_DECODER_SHARE_SOURCE))
     if accelerator_power_w is None:
-        priors.update(f_mem=INFER_DRAW_MEMORY_BOUND, f_cmp=INFER_DRAW_COMPUTE_BOUND,
+        priors.update(f_mem=P.INFER_DRAW_MEMORY_BOUND, f_cmp=INFER_DRAW_COMPUTE_BOUND,
                       f_idle=IDLE_DRAW)
     else:
         assumptions.append(Assumption("accelerator draw", f"{accelerator_power_w:g} W",
@@ -389,15 +414,17 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         O_ = pr.get("out", O)  # a ranged default output length, else the given one
         ctx_ = I + O_ / 2
         B = full_batch(ctx_) if full_batch is not None else B0  # longer outputs, fewer fit
-        weights = bytes_pp * min(dec_total, dec_act * B)
-        t_mem = (weights + B * ctx_ * kv_bpt) / (bw * pr["mem_eff"])
-        t_cmp = 2 * dec_act * B / (flops * pr["cmp_eff"])
+        weights = bytes_pp * moe_weights_read(dec_total, dec_act, B)
+        mem_eff = pr["mem_eff"] * pr["moe"]
+        cmp_eff = pr["cmp_eff"] * pr["moe"] * pr["lowp"]
+        t_mem = (weights + B * ctx_ * kv_bpt) / (bw * mem_eff)
+        t_cmp = 2 * dec_act * B / (flops * cmp_eff)
         t_gpu = max(t_mem, t_cmp)
-        t_over = pr["over"] * (layers if engine == "eager" else 1.0)
+        t_over = pr["over"] * (layers if engine == "eager" else 1.0) + pr["over_seq"] * B
         t_step = t_gpu + t_over
         # prefill of one request; a batch of prompts shares one read of the weights
-        t_pf_c = 2 * pf_act * I / (flops * pr["pf_eff"])
-        t_pf_m = bytes_pp * min(pf_total, pf_act * max(I, 1)) / (bw * pr["mem_eff"]) / B
+        t_pf_c = 2 * pf_act * I / (flops * pr["pf_eff"] * pr["lowp"])
+        t_pf_m = bytes_pp * min(pf_total, pf_act * max(I, 1)) / (bw * mem_eff) / B
         t_pf_gpu = max(t_pf_c, t_pf_m)
         t_pf = t_pf_gpu + t_over / B
         if accelerator_power_w is not None:
@@ -410,9 +437,10 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
             p_pf = tdp * (pr["f_idle"] + (f_pf - pr["f_idle"]) * t_pf_gpu / t_pf)
             p_idle = tdp * pr["f_idle"]
         busy_s = t_pf + O_ * t_step / B  # accelerator-group seconds per request
-        e_acc = g * (p_pf * t_pf + O_ * t_step * p_dec / B)
-        e_idle = idle_accelerators * p_idle * busy_s
-        e_host = (g + idle_accelerators) * pr["host_w"] * pr["host_util"] * busy_s
+        e_acc = g * (p_pf * t_pf + O_ * t_step * p_dec / B) * pr["resid"]
+        e_idle = idle_accelerators * p_idle * busy_s * pr["resid"]
+        e_host = (g + idle_accelerators) * pr["host_w"] * pr["host_util"] * busy_s * \
+            pr["resid"]
         return {"t_step": t_step, "tput": B / t_step, "p_dec": p_dec,
                 "latency": max(t_pf_c, t_pf_m * B) + t_over + O_ * t_step,
                 "e_acc": e_acc + e_idle, "e_it": e_acc + e_idle + e_host,

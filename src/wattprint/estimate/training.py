@@ -264,7 +264,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
 
     # Power per accelerator.
     if it_power_w is not None:
-        draw = training_draw_w(acc, tdp_w) if (tdp_w or acc.tdp_w) else None
+        draw = training_draw_w(acc, tdp_w, n_active or n_params) if (tdp_w or acc.tdp_w) else None
         rating, util = host_draw_w(acc, tdp_w) if draw else (None, None)
         if draw and rating and util:
             share = draw.central / (draw.central + rating.central * util.central)
@@ -288,7 +288,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
             assumptions.append(Assumption("accelerator draw", f"{accelerator_power_w:g} W",
                                           "given (measured)"))
         else:
-            draw = training_draw_w(acc, tdp_w)
+            draw = training_draw_w(acc, tdp_w, n_active or n_params)
             priors["acc"] = draw
             assumptions.append(Assumption(draw.name, draw.text(".0f"), draw.source))
         if host_power_w is not None:

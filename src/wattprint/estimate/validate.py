@@ -170,11 +170,6 @@ class ValidationReport:
     def text(self, *, rows: bool = True) -> str:
         lines = ["wattprint validate — ESTIMATES against published figures "
                  "(data/published/*_dev.csv; split in data/published/split.csv)", ""]
-        if not rows:
-            lines += ["Per mode: dev rows may inform the priors, held-out rows never do.",
-                      self.mode_table(), ""]
-            lines += self._targets_text()
-            return "\n".join(lines)
         for group, title in GROUPS.items():
             if group == "train-compute-measured":
                 s = self.summaries[group]
@@ -268,8 +263,8 @@ def _describe(kw: dict[str, Any], acc_name: str) -> str:
     if kw.get("params"):
         act = (f" ({kw['active_params'] / 1e9:.3g}B active)" if kw.get("active_params")
                else "")
-        parts.append(f"{kw['params'] / 1e9:.4g}B params{act}, {kw['tokens'] / 1e9:,.0f}B "
-                     "tokens")
+        parts.append(f"{kw['params'] / 1e9:.4g}B params{act}"
+                     + (f", {kw['tokens'] / 1e9:,.0f}B tokens" if kw.get("tokens") else ""))
     if kw.get("pue"):
         parts.append(f"PUE {kw['pue']:g}")
     return ", ".join(parts)
@@ -302,7 +297,9 @@ def _training(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]]
         # (a) accelerator-hours path
         if energy and kw.get("accelerator_hours") and not rid.startswith(
                 ("llmcarbon-t5", "llmcarbon-gpt3", "llmcarbon-gshard", "llmcarbon-switch")):
-            hk = {k: v for k, v in kw.items() if k not in ("params", "tokens", "active_params")}
+            # the model's size stays (it sets the draw prior); without tokens it adds no
+            # compute path
+            hk = {k: v for k, v in kw.items() if k != "tokens"}
             est = estimate_training(**hk)
             rng = est.energy_kwh(boundary).scale(mult / 1000, "MWh")
             note = "approximate duration (~150 days)" if "~" in row["train_days"] else ""
@@ -314,7 +311,7 @@ def _training(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]]
         elif rid.startswith("llmcarbon-") and not rid.endswith("xlm"):
             pass  # same run as a Patterson row, which the hours path already covers
         # (b) compute path
-        if kw.get("params"):
+        if kw.get("params") and kw.get("tokens"):
             ck = {k: v for k, v in kw.items() if k != "accelerator_hours"}
             est = estimate_training(**ck)
             if energy:
