@@ -15,8 +15,9 @@ from wattprint import UsageError
 from wattprint.integrations import metrics as wm
 from wattprint.integrations._require import MissingExtraError, require
 from wattprint.integrations.inference import measure_inference
-from wattprint.integrations.model_card import (co2_eq_emissions, merge_front_matter,
+from wattprint.integrations.model_card import (co2_eq_emissions, read_model_card_block,
                                                render_block, write_model_card)
+from wattprint.report import _card
 from wattprint.ledger import Ledger
 from wattprint.testing import FakeSensor
 
@@ -96,7 +97,18 @@ def test_run_metrics_names_and_values() -> None:
 
 
 # -- model card --------------------------------------------------------------------------
-def test_model_card_block_is_valid_yaml_and_merges_without_clobbering(tmp_path) -> None:
+@pytest.fixture(params=["huggingface_hub", "stdlib"])
+def card_api(request, monkeypatch):
+    """Both implementations of the merge: huggingface_hub's card API, and the fallback."""
+    if request.param == "huggingface_hub":
+        pytest.importorskip("huggingface_hub", reason="comes with wattprint[hf]")
+    else:
+        monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    return request.param
+
+
+def test_model_card_block_is_valid_yaml_and_merges_without_clobbering(tmp_path,
+                                                                      card_api) -> None:
     yaml = pytest.importorskip("yaml", reason="PyYAML comes with wattprint[hf]")
     r = _result()
     readme = tmp_path / "README.md"
@@ -108,13 +120,29 @@ def test_model_card_block_is_valid_yaml_and_merges_without_clobbering(tmp_path) 
     assert front["license"] == "mit" and front["tags"] == ["x"]
     block = front["co2_eq_emissions"]
     assert block["training_type"] == "fine-tuning"
-    assert block["geographical_location"].startswith("FR")
+    assert block["geographical_location"] == "France"
     assert block["emissions"] == pytest.approx(r.energy_j / 3.6e6 * 33, rel=0.5)
-    assert "measured" in block["source"] and "Fake device" in block["hardware_used"]
+    assert "measured" in block["source"] and block["hardware_used"] == \
+        "1 x Fake device (measured)"
     assert text.endswith("# My model\n\nBody stays.\n")
-    write_model_card(tmp_path, r, zone="FR")  # idempotent: one block, one comment
-    again = open(path).read()
-    assert again.count("co2_eq_emissions:") == 1 and again.count("# wattprint:") == 1
+    assert read_model_card_block(tmp_path) == block
+    write_model_card(tmp_path, r, zone="FR")  # idempotent: one block
+    assert open(path).read().count("co2_eq_emissions:") == 1
+
+
+def test_model_card_without_a_zone_names_no_place(tmp_path, monkeypatch, card_api) -> None:
+    monkeypatch.delenv("WATTPRINT_ZONE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.chdir(tmp_path)
+    with wattprint.track("m", sensors=[FakeSensor(50.0, domain="cpu", kind="modelled",
+                                                  device="Xeon (4 vCPU, modelled)")],
+                         rate_hz=50) as run:
+        time.sleep(0.03)
+    write_model_card(tmp_path / "out", run.result)
+    block = read_model_card_block(tmp_path / "out")
+    assert "geographical_location" not in block  # not "WORLD … no zone was set"
+    assert "no grid zone was set" in block["source"] and block["emissions"] >= 0
+    assert block["hardware_used"] == "1 x Xeon (4 vCPU, modelled)"  # labelled once
 
 
 def test_model_card_tiny_emissions_stay_numbers_in_yaml() -> None:
@@ -124,10 +152,13 @@ def test_model_card_tiny_emissions_stay_numbers_in_yaml() -> None:
         assert yaml.safe_load(text)["co2_eq_emissions"]["emissions"] == grams
 
 
-def test_model_card_new_file_and_no_front_matter() -> None:
-    block = "co2_eq_emissions:\n  emissions: 1.5\n"
-    assert merge_front_matter("", block) == "---\n" + block + "---\n"
-    assert merge_front_matter("# T\n", block) == "---\n" + block + "---\n\n# T\n"
+def test_model_card_new_file_and_no_front_matter(card_api) -> None:
+    block = {"emissions": 1.5, "source": "wattprint: x"}
+    new = _card.merge_card("", block)
+    assert new.startswith("---\n") and _card.read_block(new) == block
+    merged = _card.merge_card("# T\n\nBody.\n", block)
+    assert merged.startswith("---\n") and merged.endswith("# T\n\nBody.\n")
+    assert _card.read_block(merged) == block
 
 
 def test_model_card_rejects_unknown_training_type() -> None:

@@ -3,7 +3,8 @@
 One run: a self-contained HTML page with charts (``html``, the default, written to
 ``wattprint-report-RUN.html`` unless ``-o`` says otherwise), the compute-and-emissions
 statement for a paper (``md``, ``latex``), the Hugging Face model-card block
-(``model-card``), the EU AI Act energy disclosure (``eu-ai-act``), or everything as JSON
+(``model-card``: a loadable card, or merged into the front matter of the README.md that
+``-o`` names when it exists), the EU AI Act energy disclosure (``eu-ai-act``), or everything as JSON
 (``json``). Several runs: a comparison (``html``, ``md``, ``json``), one statement each
 (``latex``), or their sum (``model-card``, ``eu-ai-act``: every run that trained one
 model). Text formats go to standard output unless ``-o FILE``.
@@ -91,6 +92,8 @@ def handle(args: argparse.Namespace) -> int:
                 training_type=args.training_type, points=args.points))
     text = render(reports, args.fmt, training_type=args.training_type, model=args.model)
     out = args.output
+    if args.fmt == "model-card" and out not in (None, "-") and os.path.isfile(out):
+        text = _merged_card(out, text)
     if out is None and args.fmt == "html":
         out = f"wattprint-report-{'-'.join(r.run['id'] for r in reports)[:80]}.html"
     if out is None or out == "-":
@@ -106,3 +109,15 @@ def handle(args: argparse.Namespace) -> int:
         raise OSError(err.errno, err.strerror, out) from err
     print(f"wattprint: wrote {out} ({args.fmt}, {len(reports)} run(s))", file=sys.stderr)
     return 0
+
+
+def _merged_card(path: str, card: str) -> str:
+    """An existing README.md with the new card's ``co2_eq_emissions`` merged into its
+    front matter (every other key and the body kept)."""
+    from ..report._card import merge_card, read_block
+
+    with open(path, encoding="utf-8") as fh:
+        existing = fh.read()
+    block = read_block(card)
+    assert block is not None  # the card was rendered just now
+    return merge_card(existing, block)

@@ -34,6 +34,11 @@ log entries get ``forecast/…`` metrics. Budgets are tracker options (``budget_
 ``control.should_training_stop`` instead of raising in the training loop, and the run is
 recorded ``stopped`` with the reason.
 
+Model card: with ``write_model_card=True`` the ``co2_eq_emissions`` block goes into
+``README.md`` in ``args.output_dir`` when ``train()`` ends, and the Trainer's
+``create_model_card()`` (which ``push_to_hub()`` calls) keeps it: it rewrites README.md,
+then the block that was in it is merged back.
+
 Needs ``pip install 'wattprint[hf]'``.
 """
 
@@ -235,6 +240,11 @@ class WattprintTrainerCallback(SessionViews, TrainerCallback):  # type: ignore[m
                     **kwargs: Any) -> None:
         self._attach(model)
         self._claim_first(args)
+        trainer = _on_stack(_hf.Trainer)
+        if trainer is not None:  # create_model_card()/push_to_hub() keep the co2 block
+            from .model_card import keep_block_through
+
+            keep_block_through(trainer)
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None,
                        **kwargs: Any) -> None:

@@ -32,7 +32,8 @@ FORMATS = {
     "html": "one self-contained page with charts; several runs: a comparison page",
     "md": "compute-and-emissions statement for a paper; several runs: a comparison table",
     "latex": "the statement as LaTeX (one run; several: one statement each)",
-    "model-card": "Hugging Face co2_eq_emissions YAML block (several runs: summed)",
+    "model-card": "Hugging Face model card with the co2_eq_emissions metadata (several runs: "
+                  "summed; -o README.md merges into an existing card)",
     "eu-ai-act": "energy disclosure for AI Act technical documentation (several runs: summed)",
     "json": "everything, machine-readable, with schema_version (several runs: comparison)",
 }

@@ -9,19 +9,15 @@ can be summed into one model card or disclosure: :func:`aggregate`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from ._card import MODEL_CARD_KEYS
 from ._data import ReportData
 from ._fmt import fmt_hours, fmt_kwh, fmt_mass, fmt_num, md_cell
 
 __all__ = ["statement_md", "statement_latex", "model_card", "eu_ai_act", "Totals",
            "aggregate", "fmt_kwh", "fmt_mass", "fmt_hours", "MODEL_CARD_KEYS"]
-
-#: Keys of the ``co2_eq_emissions`` block that Hugging Face documents, in its order.
-MODEL_CARD_KEYS = ("emissions", "source", "training_type", "geographical_location",
-                   "hardware_used")
 
 
 def _hardware_text(hardware: Sequence[dict[str, Any]]) -> str:
@@ -217,56 +213,21 @@ def aggregate(runs: Sequence[ReportData]) -> Totals:
     return Totals(list(runs))
 
 
-def _location_text(totals: Totals) -> str:
-    names = []
-    for r in totals.runs:
-        z = r.carbon["zone"]
-        text = z["name"] if z.get("name") else z["key"]
-        if z.get("cloud_region"):
-            text = f"{z['cloud_region']} ({text})"
-        if text not in names:
-            names.append(text)
-    return "; ".join(names)
-
-
-def _yaml_number(value: float) -> str:
-    """A plain decimal (never exponent notation, which YAML 1.1 reads as a string)."""
-    from decimal import Decimal
-
-    from ..units import round_sig
-
-    text = format(Decimal(repr(round_sig(float(value), 6))), "f")
-    return text if "." in text else text + ".0"
-
-
 def model_card(runs: Sequence[ReportData], *, training_type: str | None = None) -> str:
-    """The ``co2_eq_emissions`` block for a Hugging Face model card's YAML front matter:
-    emissions in grams (location-based, facility energy), source, training_type,
-    geographical_location, hardware_used — the keys Hugging Face documents."""
-    t = aggregate(runs)
-    training_type = training_type or next((r.training_type for r in runs
-                                           if r.training_type), None)
-    intensity = "; ".join(sorted({r.carbon["source"] for r in runs}))
-    basis = {"measured": "measured energy", "modelled": "modelled energy (no power sensor)",
-             "mixed": f"energy {t.measured_fraction:.0%} measured, rest modelled"}.get(
-                 t.basis, "energy")
-    ids = ", ".join(r.run["id"] for r in runs)
-    source = (f"{runs[0].generator}: {basis} x PUE x location-based grid intensity "
-              f"({intensity}); runs {ids}")
-    hardware = ", ".join(f"{g['count']} x {g['device']}" for g in t.hardware
-                         if g["domain"] in ("gpu", "cpu")) or "unknown"
-    lines = ["co2_eq_emissions:",
-             f"  emissions: {_yaml_number(t.co2e_location_g)}",
-             f"  source: {json.dumps(source)}"]
-    if training_type:
-        lines.append(f"  training_type: {json.dumps(training_type)}")
-    lines.append(f"  geographical_location: {json.dumps(_location_text(t))}")
-    lines.append(f"  hardware_used: {json.dumps(hardware)}")
-    head = ("# Hugging Face model card metadata (paste into the README's YAML front matter);"
-            " emissions in grams CO2e")
-    if not training_type:
-        head += "\n# training_type omitted: pass --training-type pre-training|fine-tuning"
-    return head + "\n" + "\n".join(lines) + "\n"
+    """A loadable Hugging Face model card (``---`` front matter, then a short section)
+    whose metadata is the ``co2_eq_emissions`` block of ``runs`` (summed): built by
+    :mod:`wattprint.report._card`, the same code as the training callbacks' card."""
+    from ._card import card_run_from_report, card_text, co2_eq_emissions
+
+    block = co2_eq_emissions([card_run_from_report(r) for r in runs],
+                             training_type=training_type)
+    notes = ["emissions in grams CO2e, location-based (wattprint)"]
+    if "training_type" not in block:
+        notes.append("training_type omitted: pass --training-type pre-training|fine-tuning")
+    if "geographical_location" not in block:
+        notes.append("geographical_location omitted: no grid zone was set (world average "
+                     "used); pass --zone")
+    return card_text(block, comments=notes)
 
 
 def eu_ai_act(runs: Sequence[ReportData], *, model: str | None = None) -> str:
