@@ -191,6 +191,7 @@ class Recording:
         writer = self.writer
         if writer is not None:
             result.run_id = writer.run_id
+            result.ledger_path = writer.ledger.path
             if writer.dropped:
                 result.warnings.append(f"{writer.dropped} samples could not be written to "
                                        "the ledger and were dropped (the totals are complete)")

@@ -159,6 +159,8 @@ class RunResult:
     status: str = "finished"  # finished | failed | interrupted (signal) | stopped (budget)
     warnings: list[str] = field(default_factory=list)
     run_id: str | None = None  # the run's id in the ledger, when it was recorded
+    #: the ledger file it was recorded in (for its samples; not part of to_dict())
+    ledger_path: str | None = field(default=None, repr=False, compare=False)
     cpu_s: float | None = None  # CPU seconds of the tracked process tree (process mode)
     end_reason: str | None = None  # why the run ended so, when wattprint stopped it
     #: CPU seconds of wattprint's own threads over the run (sampler, ledger writer,
@@ -198,6 +200,7 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["ledger_path"]  # where this machine keeps it: not part of the result
         data.update(mean_power_w=self.mean_power_w, energy_kwh=self.energy_kwh,
                     measured_fraction=self.measured_fraction, basis=self.basis,
                     per_unit=self.per_unit)
@@ -218,6 +221,36 @@ class RunResult:
         kw["phases"] = [PhaseEnergy(**{k: v for k, v in p.items() if k in phase_names})
                         for p in data.get("phases", [])]
         return cls(**kw)
+
+    # -- notebooks and DataFrames (wattprint.notebook, wattprint.frames) -----------------
+    def _repr_html_(self) -> str:
+        """The summary card Jupyter shows: figures, phases, devices, a power chart."""
+        from .notebook import result_html
+
+        return result_html(self)
+
+    def phases_frame(self, library: str = "pandas") -> Any:
+        """One row per phase, as a pandas (or ``library="polars"``) DataFrame."""
+        from .frames import PHASE_COLUMNS, frame, phase_rows
+
+        return frame(phase_rows(self.phases, self.run_id), ("run_id", *PHASE_COLUMNS),
+                     library)
+
+    def samples_frame(self, library: str = "pandas", *, every_s: float | None = None,
+                      ledger: Any = None) -> Any:
+        """The run's samples (``t_s``, device, ``power_w``, cumulative ``energy_j``) from
+        the ledger it was recorded in (``ledger``: a path, when not this process's), as a
+        pandas (or ``library="polars"``) DataFrame; ``every_s`` downsamples."""
+        from .errors import UsageError
+        from .frames import SAMPLE_COLUMNS, frame, sample_rows
+
+        path = ledger if ledger is not None else self.ledger_path
+        if not self.run_id or path is None:
+            raise UsageError("samples_frame(): this run was not recorded in a ledger, and "
+                             "its samples are kept only there; track it with ledger=True "
+                             "(or pass ledger=PATH)")
+        return frame(sample_rows(str(path), self.run_id, every_s=every_s), SAMPLE_COLUMNS,
+                     library)
 
     def summary(self) -> str:
         """A plain-text table for terminals and logs."""

@@ -381,19 +381,34 @@ class TrainingSession:
 
     def live_window(self, steps_unit: str = "steps", phase: str = "train") -> dict[str, float]:
         """Run totals so far, plus ``power/w`` and ``energy/step_j`` over the window since
-        the previous call, and the ``forecast/…`` figures when there is a forecast."""
+        the previous call (``power/carried`` 1 when no sampler update came in that
+        window and they are the last estimate), and the ``forecast/…`` figures when
+        there is a forecast."""
         tracker = self.tracker
         if tracker is None or tracker.elapsed_s <= 0:
             return {}
         now_s, energy_j = tracker.elapsed_s, tracker.energy_j
         steps = self._live.get(phase, _PhaseLive()).counters.get(steps_unit, 0.0)
         t0, e0, s0 = self._window
-        self._window = (now_s, energy_j, steps)
         out = {"energy/total_j": energy_j, "power/mean_w": energy_j / now_s}
-        if now_s > t0:
-            out["power/w"] = (energy_j - e0) / (now_s - t0)
-        if steps > s0:
-            out["energy/step_j"] = (energy_j - e0) / (steps - s0)
+        if energy_j > e0 or not tracker.running:
+            self._window = (now_s, energy_j, steps)
+            if now_s > t0:
+                out["power/w"] = (energy_j - e0) / (now_s - t0)
+            if steps > s0:
+                out["energy/step_j"] = (energy_j - e0) / (steps - s0)
+            out["power/carried"] = 0.0
+        else:
+            # No sampler update since the window began (CPU models and buffered GPU
+            # counters update about once a second): not 0 W, but the last estimate,
+            # flagged. The window stays open, so the next update's energy is spread
+            # over all of it rather than counted in a window too short.
+            power_w = tracker.power_w
+            if power_w > 0:
+                out["power/w"] = power_w
+                if steps > s0:
+                    out["energy/step_j"] = power_w * (now_s - t0) / (steps - s0)
+                out["power/carried"] = 1.0
         out.update(self.live_forecast())
         return out
 

@@ -15,7 +15,9 @@ Weights & Biases (docs/integrations.md lists them):
 ``count/<unit>``                   samples, tokens, steps, requests counted in the run
 ``count/<phase>/<unit>``           the same, per phase
 ``power/mean_w``                   mean power of the run so far
-``power/w``                        mean power since the previous log (live only)
+``power/w``                        mean power since the previous log (live only; the
+                                   last estimate when no sampler update came in)
+``power/carried``                  1 when ``power/w`` is that carried estimate, else 0
 ``power/peak_w``                   peak power (final record only)
 ``carbon/co2e_g``                  location-based CO2e, facility energy × grid intensity
 ``carbon/intensity_g_per_kwh``     the grid intensity used (zone and source in the report)

@@ -40,7 +40,7 @@ from ._sqlite import (DEFAULT_TIMEOUT_S, connect, guard, reclaim_space, retry_bu
 from ._writer import RunWriter, insert_run
 
 __all__ = ["Ledger", "RunRecord", "RunWriter", "STATUSES", "SORT_KEYS", "SCHEMA_VERSION",
-           "default_ledger_path"]
+           "default_ledger_path", "runs"]
 
 log = logging.getLogger("wattprint")
 
@@ -241,11 +241,14 @@ class Ledger:
              per_job: bool = False) -> list[RunRecord]:
         """Runs (summaries: no devices or phases) matching every filter given; see
         :func:`wattprint.ledger._query.list_runs`. ``per_job``: one row per distributed
-        job (its first part; :meth:`job` gives the job's figures)."""
+        job (its first part; :meth:`job` gives the job's figures). A list with
+        ``to_pandas()`` / ``to_polars()`` (:class:`wattprint.frames.RunList`)."""
+        from ..frames import RunList
+
         with self._reading() as conn:
-            return list_runs(conn, project=project, tags=tags, status=status, since=since,
-                             until=until, name=name, sort=sort, descending=descending,
-                             limit=limit, per_job=per_job)
+            return RunList(list_runs(conn, project=project, tags=tags, status=status,
+                                     since=since, until=until, name=name, sort=sort,
+                                     descending=descending, limit=limit, per_job=per_job))
 
     def iter_runs(self, *, project: str | None = None, tags: Sequence[str] = (),
                   status: Sequence[str] | str | None = None, since: str | None = None,
@@ -463,3 +466,14 @@ class Ledger:
         with self._reading() as conn:
             rid, _ = resolve(conn, run, self.path)
             return push_state(conn, server, rid)
+
+
+def runs(ledger: str | os.PathLike[str] | None = None, **filters: Any) -> Any:
+    """The runs of ``ledger`` (a path; default: the configured ledger) matching
+    ``filters`` (those of :meth:`Ledger.runs`: ``project``, ``tags``, ``status``, ``since``,
+    ``until``, ``name``, ``sort``, ``limit``…), with their work counters, read-only, as
+    a list with ``to_pandas()`` and ``to_polars()``."""
+    from ..frames import RunList
+
+    with Ledger(ledger, readonly=True) as opened:
+        return RunList(opened.iter_runs(counters=True, **filters))
