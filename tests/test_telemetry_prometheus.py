@@ -3,7 +3,7 @@ fake host, tests/_fake_host.py) while a tracked run (2 fake GPUs at 300 W, recor
 ledger) is in progress; Prometheus's HTTP API is compared with the ledger's figures for the
 same run, then the exporter is killed and restarted and no counter may go down.
 
-Tolerances: rates over 30 s are compared with the ledger's mean power within 10 %
+Tolerances: rates over 60 s are compared with the ledger's mean power within 10 %
 (Prometheus extrapolates a rate from scrapes 1 s apart; the ledger's samples are flushed
 every 0.5-2 s). Counter values are compared after the run ended, when both are final:
 within 1e-9 relative (the exposition prints floats with repr)."""
@@ -80,19 +80,22 @@ def test_prometheus_scrapes_the_exporter_and_agrees_with_the_ledger(tmp_path):
         prom = Prometheus(tmp_path / "prom", [f"127.0.0.1:{port}"])
         run_sel = f'wattprint_energy_joules_total{{run="{run_id}",domain="gpu"}}'
         # A window the series covers whole (rate() divides by the window, so a series
-        # younger than it reads low): scraped for 35 s, first value after ~5 s. The run's
-        # series move in steps (the tracker flushes every 2 s): over 30 s a step more or
-        # less is ~7 %.
-        wait_for("scrapes of the run", lambda: (prom.value(
-            f"min(count_over_time({run_sel}[45s]))") or 0) >= 35, 120, exporter.died,
+        # younger than it reads low): 60 s of scrapes after the first one. The run's
+        # series move in steps (the tracker flushes every 2 s): over 60 s a step more or
+        # less is ~3 %, and a loaded machine may miss a scrape or two at the window's ends.
+        wait_for("the first scrape of the run", lambda: prom.value(f"count({run_sel})"),
+                 60, exporter.died, every_s=0.5)
+        time.sleep(63)
+        wait_for("60 s of scrapes", lambda: (prom.value(
+            f"min(count_over_time({run_sel}[60s]))") or 0) >= 40, 60, exporter.died,
             every_s=0.5)
-        rate_w = prom.value(f"sum(rate({run_sel}[30s]))")
-        ledger_w, n_gpus = _ledger_gpu_power_w(ledger_path, run_id, 30.0)
+        rate_w = prom.value(f"sum(rate({run_sel}[60s]))")
+        ledger_w, n_gpus = _ledger_gpu_power_w(ledger_path, run_id, 60.0)
         assert n_gpus >= 1 and ledger_w == pytest.approx(300.0 * n_gpus, rel=0.05)
         assert rate_w == pytest.approx(ledger_w, rel=0.10)
-        increase_j = prom.value(f"sum(increase({run_sel}[30s]))")
-        assert increase_j == pytest.approx(ledger_w * 30.0, rel=0.10)
-        node_w = prom.value('sum(rate(wattprint_energy_joules_total{run="",domain="gpu"}[30s]))')
+        increase_j = prom.value(f"sum(increase({run_sel}[60s]))")
+        assert increase_j == pytest.approx(ledger_w * 60.0, rel=0.10)
+        node_w = prom.value('sum(rate(wattprint_energy_joules_total{run="",domain="gpu"}[60s]))')
         assert node_w == pytest.approx(8 * 300.0, rel=0.10)
         info = prom.query(f'wattprint_run_info{{run="{run_id}"}}')
         assert info[0]["metric"]["project"] == "llm" and info[0]["metric"]["job_id"] == "job-42"

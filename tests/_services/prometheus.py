@@ -22,7 +22,7 @@ class Prometheus:
         config.write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
             "scrape_configs:\n  - job_name: wattprint\n    scrape_interval: 1s\n"
-            "    scrape_timeout: 900ms\n    static_configs:\n"
+            "    scrape_timeout: 1s\n    static_configs:\n"
             f"      - targets: [{', '.join(repr(t) for t in targets)}]\n")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
