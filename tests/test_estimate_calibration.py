@@ -71,3 +71,32 @@ def test_calibration_tool_reports_the_development_split_only():
     assert {ln.split()[0] for ln in lines} == {"train-hours", "train-compute", "train-time",
                                                "infer"}
     assert "held-out" not in out.stdout.replace("held-out rows are not estimated", "")
+
+
+def test_recent_accelerators_use_an_effective_utilisation_by_model_size():
+    from wattprint.estimate._priors import MFU_MODERN, MFU_RECENT_LARGE, MFU_RECENT_SMALL
+    from wattprint.estimate.catalogue import find_accelerator
+    from wattprint.estimate.training import mfu_prior
+
+    h100, a100 = find_accelerator("H100"), find_accelerator("A100")
+    assert mfu_prior(a100, 8e9) == MFU_MODERN  # 2020–2021 parts: per-step MFU
+    small, large = mfu_prior(h100, 1e9), mfu_prior(h100, 400e9)
+    assert small.central == MFU_RECENT_SMALL.central
+    assert large.central == MFU_RECENT_LARGE.central
+    assert small.central < mfu_prior(h100, 70e9).central < large.central
+    # a mixture-of-experts is sized by its active parameters
+    moe = estimate_training(accelerator="H100", params="400B", active_params="17B",
+                            tokens="22T")
+    dense17 = estimate_training(accelerator="H100", params="17B", tokens="22T")
+    assert moe.accelerator_hours.central == pytest.approx(dense17.accelerator_hours.central)
+
+
+def test_external_rows_carry_their_source():
+    from wattprint.estimate._published import _read
+
+    rows = _read("training_external.csv")
+    assert len(rows) >= 9
+    for r in rows:
+        assert r["source"].startswith("Meta, model card of meta-llama/")
+        assert float(r["energy_MWh"]) == pytest.approx(
+            float(r["accelerator_hours"]) * 0.7 / 1000, rel=1e-3)

@@ -21,7 +21,8 @@ __all__ = ["Prior", "combine", "TRAIN_DRAW_LARGE", "TRAIN_DRAW_SMALL", "TRAIN_DR
            "HOST_UTILISATION", "REFERENCE_SERVERS", "HOST_RATIO_DEFAULT", "TPU_HOST_W",
            "MFU_EARLY", "MFU_MODERN", "MODERN_FROM_YEAR", "PUE_DEFAULT_RANGE",
            "PUE_HYPERSCALE_RANGE", "HYPERSCALERS", "pue_range", "WUE_UNKNOWN_DC",
-           "INFER_MEM_EFFICIENCY", "INFER_COMPUTE_EFFICIENCY", "INFER_PREFILL_EFFICIENCY",
+           "RECENT_FROM_YEAR", "MFU_RECENT_SMALL", "MFU_RECENT_LARGE", "MFU_RECENT_SIZES",
+           "mfu_recent", "INFER_MEM_EFFICIENCY", "INFER_COMPUTE_EFFICIENCY", "INFER_PREFILL_EFFICIENCY",
            "INFER_DRAW_MEMORY_BOUND", "INFER_DRAW_COMPUTE_BOUND", "IDLE_DRAW",
            "HOST_UTILISATION_INFER", "DEFAULT_BATCH", "DEFAULT_INPUT_TOKENS",
            "DEFAULT_OUTPUT_TOKENS", "WORKLOADS", "REASONING_OUTPUT_TOKENS",
@@ -197,6 +198,54 @@ MFU_MODERN = Prior(
     "Chowdhery et al. 2022 (PaLM): 46.2 % on TPU v4, Megatron-Turing NLG 30.2 % on A100; "
     "Narayanan et al. 2021 (SC21): 52 % of A100 peak at 3,072 GPUs; Dubey et al. 2024 "
     "(Llama 3): 38–43 % BF16 MFU on 8k–16k H100")
+
+#: Accelerators released from this year on (H100, TPU v5 and later) use the calibrated
+#: effective utilisation below, which depends on the model's size.
+RECENT_FROM_YEAR = 2022
+#: Effective utilisation of a whole training run on 2022+ accelerators: 6·N·D over the
+#: GPU-hours a developer reports, which include restarts, evaluation, checkpointing,
+#: attention FLOPs and long-context phases — well below the per-step MFU of the same runs
+#: (Llama 3: 38–43 %). Small models use a big cluster less well. Anchors at 1B and 400B
+#: (active) parameters, interpolated on log(parameters); fitted by tools/calibrate.py on
+#: the development split (round 2: Meta's Llama 3 / 3.1 / 3.2 model cards in that split).
+MFU_RECENT_SMALL = Prior(
+    "effective utilisation of a training run, 2022+ accelerators, 1B parameters", 0.04,
+    0.025, 0.08, "× peak",
+    "fitted on the development split (tools/calibrate.py, round 2): Meta model cards, "
+    "Llama 3.2 1B/3B and Llama 3 / 3.1 8B — 6·N·D over the stated H100 GPU-hours gives "
+    "5–15 % (the 1B and 3B were distilled from larger models' logits)")
+MFU_RECENT_LARGE = Prior(
+    "effective utilisation of a training run, 2022+ accelerators, 400B parameters", 0.35,
+    0.22, 0.50, "× peak",
+    "fitted on the development split (tools/calibrate.py, round 2): Meta model cards, "
+    "Llama 3.1 70B and 405B — 25–35 % over the stated GPU-hours; Dubey et al. 2024 "
+    "(Llama 3): 38–43 % per step on 8k–16k H100, before restarts and evaluation")
+MFU_RECENT_SIZES = (1e9, 400e9)
+
+
+def mfu_recent(params: float | None) -> Prior:
+    """Effective utilisation prior on 2022+ accelerators for a model of ``params``
+    (active) parameters; unknown size: the large-model anchor with the small one's low."""
+    import sys
+
+    mod = sys.modules[__name__]  # read at call time: tools/calibrate.py may set them
+    small, large = mod.MFU_RECENT_SMALL, mod.MFU_RECENT_LARGE
+    lo_n, hi_n = MFU_RECENT_SIZES
+    if params is None:
+        return Prior("effective utilisation of a training run, 2022+ accelerators (size "
+                     "unknown)", large.central, small.low, large.high, "× peak",
+                     f"{large.source}; {small.source}")
+    w = min(1.0, max(0.0, math.log(params / lo_n) / math.log(hi_n / lo_n)))
+
+    def mix(a: float, b: float) -> float:
+        return round(a + (b - a) * w, 4)
+
+    return Prior(f"effective utilisation of a training run, 2022+ accelerators "
+                 f"({params / 1e9:.3g}B parameters)", mix(small.central, large.central),
+                 mix(small.low, large.low), mix(small.high, large.high), "× peak",
+                 f"interpolated on log(parameters) between 1B and 400B: {small.source}; "
+                 f"{large.source}")
+
 
 # --- facility ---------------------------------------------------------------------------------
 

@@ -24,7 +24,8 @@ from ..errors import UsageError
 from .._format import format_flop, format_money, format_power
 from ..units import format_count, format_duration, parse_duration
 from ._power import host_draw_w, training_draw_w
-from ._priors import MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR, Prior
+from ._priors import (MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR, RECENT_FROM_YEAR, Prior,
+                      mfu_recent)
 from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
                       fmt_range_mass, fmt_range_water, ranges_dict, spread)
 from .catalogue import Accelerator, resolve_accelerator
@@ -131,10 +132,16 @@ class TrainingEstimate:
         return "\n".join(lines)
 
 
-def mfu_prior(acc: Accelerator) -> Prior:
-    """MFU prior by the accelerator's generation (release year; unknown → modern)."""
+def mfu_prior(acc: Accelerator, params: float | None = None) -> Prior:
+    """Utilisation prior by the accelerator's generation (release year; unknown → 2020+):
+    pre-2020 and 2020–2021 parts a per-step MFU; 2022+ parts (H100 and later) the
+    effective utilisation of a whole run, by the model's (active) size."""
     year = acc.year
-    return MFU_EARLY if year is not None and year < MODERN_FROM_YEAR else MFU_MODERN
+    if year is not None and year < MODERN_FROM_YEAR:
+        return MFU_EARLY
+    if year is not None and year >= RECENT_FROM_YEAR:
+        return mfu_recent(params)
+    return MFU_MODERN
 
 
 def _seconds(value: Any) -> Any:
@@ -252,7 +259,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
             mfu_prior_used = Prior("MFU", mfu, mfu, mfu, "× peak", "given")
             assumptions.append(Assumption("model FLOPs utilisation", f"{mfu:.1%}", "given"))
         else:
-            mfu_prior_used = mfu_prior(acc)
+            mfu_prior_used = mfu_prior(acc, n_active or n_params)
             assumptions.append(Assumption(mfu_prior_used.name, mfu_prior_used.text(".0%")
                                           .replace("× peak", ""), mfu_prior_used.source))
         priors["mfu"] = mfu_prior_used
