@@ -98,6 +98,25 @@ def test_options_are_checked() -> None:
             BenchOptions(**bad).check()
 
 
+def test_update_settings_merges_and_persists(tmp_path) -> None:
+    import wattprint
+    from wattprint.errors import RunNotFound
+    from wattprint.ledger import Ledger
+
+    path = str(tmp_path / "l.db")
+    with wattprint.track("x", ledger=path, settings={"a": 1, "b": {"k": 1}},
+                         sensors=[FakeSensor(10.0)]) as run:
+        pass
+    rid = run.result.run_id
+    with Ledger(path) as ledger:
+        after = ledger.update_settings(rid, {"b": {"k": 2}, "c": [1, 2]})
+        assert after["a"] == 1 and after["b"] == {"k": 2} and after["c"] == [1, 2]
+        with pytest.raises(RunNotFound):
+            ledger.update_settings("nope", {"x": 1})
+    with Ledger(path, readonly=True) as ledger:
+        assert ledger.get(rid).settings["b"] == {"k": 2}
+
+
 # -- real CPU runs -------------------------------------------------------------------------
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")

@@ -36,8 +36,9 @@ class BenchOptions:
     ``output_tokens``: new tokens per request at most (exactly, with ``ignore_eos``);
     ``input_tokens``: prompt length of synthetic prompts, or the cut of given ones;
     ``repeat``: repetitions per configuration (their spread is reported);
-    ``precision``: fp32 / bf16 / fp16 (None: as loaded); ``warmup_max_batches``: the
-    warm-up gives up (and says so) after this many batches; ``idle_s``: seconds of idle
+    ``precision``: fp32 / bf16 / fp16 (None: as loaded); ``warmup_max_batches``,
+    ``warmup_max_s``: the warm-up gives up (and says so) after this many batches or
+    seconds, whichever comes first; ``idle_s``: seconds of idle
     power measured first (phase ``idle``); ``estimate_accelerator``: the accelerator the
     estimator's prediction assumes when none is measured here; ``reference``: a
     reference distribution file for the rating; ``reference_data``: the prompts are the
@@ -55,6 +56,7 @@ class BenchOptions:
     ignore_eos: bool = False
     warmup_min_batches: int = 1
     warmup_max_batches: int = 20
+    warmup_max_s: float = 10.0
     steady_window: int = STEADY_WINDOW
     steady_tolerance: float = STEADY_TOLERANCE
     idle_s: float = 0.0
@@ -90,6 +92,9 @@ class BenchOptions:
         for p in self.precisions:
             if p is not None and p not in PRECISIONS:
                 raise UsageError(f"--precision {p!r}: use one of {', '.join(PRECISIONS)}")
+        if not (math.isfinite(self.warmup_max_s) and self.warmup_max_s > 0):
+            raise UsageError(f"--warmup-max-s {self.warmup_max_s!r}: use a number of seconds "
+                             "above 0")
         if not (math.isfinite(self.idle_s) and self.idle_s >= 0):
             raise UsageError(f"--idle-s {self.idle_s!r}: use a number of seconds of at least 0")
         if not (math.isfinite(self.steady_tolerance) and self.steady_tolerance > 0):
@@ -116,6 +121,7 @@ def load_model(path: str, task: str, precision: str | None = None,
 
     cls = (transformers.AutoModelForCausalLM if task == "text-generation"
            else transformers.AutoModelForSequenceClassification)
+    transformers.utils.logging.disable_progress_bar()  # no loading bars on stderr
     kwargs: dict[str, Any] = {"local_files_only": True}
     if precision:
         kwargs["dtype"] = getattr(torch, PRECISIONS[precision])
@@ -328,21 +334,25 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
                       project=opts.project, sensors=opts.sensors, mode=opts.mode,
                       tags=["bench", f"bench-session:{session}", *opts.tags],
                       settings={"kind": "bench", "bench": config})
-    boundary_s = 0.0
+    # CPU seconds of this thread inside wattprint's calls in the benchmark's windows (its
+    # own CPU clock: preemption on a busy machine is not wattprint's cost); wall seconds
+    # of run start and stop, outside the windows
+    boundary_s = setup_s = 0.0
     latencies: list[list[float]] = []
     warm_durations: list[float] = []
     steady_at: int | None = None
     b0 = time.perf_counter()
     tracker.start()
-    boundary_s += time.perf_counter() - b0
+    setup_s += time.perf_counter() - b0
     t_start = time.perf_counter()
     try:
         if opts.idle_s:
             with tracker.phase("idle"):
                 time.sleep(opts.idle_s)
-        b0 = time.perf_counter()
+        b0 = time.thread_time()
         with tracker.phase("warmup"):
-            boundary_s += time.perf_counter() - b0
+            boundary_s += time.thread_time() - b0
+            w0 = time.perf_counter()
             for i, batch in enumerate(warm):
                 t = time.perf_counter()
                 gen, _ = engine.run(batch)
@@ -355,25 +365,27 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
                     if steady_at is not None:
                         steady_at += opts.warmup_min_batches
                         break
-            b0 = time.perf_counter()
-        boundary_s += time.perf_counter() - b0
+                if time.perf_counter() - w0 > opts.warmup_max_s:
+                    break
+            b0 = time.thread_time()
+        boundary_s += time.thread_time() - b0
         tokens = prompt = 0
         for k, rep in enumerate(reps, start=1):
             lat: list[float] = []
-            b0 = time.perf_counter()
+            b0 = time.thread_time()
             with tracker.phase(f"rep{k}"):
-                boundary_s += time.perf_counter() - b0
+                boundary_s += time.thread_time() - b0
                 for batch in rep:
                     t = time.perf_counter()
                     gen, inp = engine.run(batch)
                     lat.append(time.perf_counter() - t)
-                    c0 = time.perf_counter()
+                    c0 = time.thread_time()
                     tracker.count(tokens=gen, requests=batch.rows)
-                    boundary_s += time.perf_counter() - c0
+                    boundary_s += time.thread_time() - c0
                     tokens += gen
                     prompt += inp
-                b0 = time.perf_counter()
-            boundary_s += time.perf_counter() - b0
+                b0 = time.thread_time()
+            boundary_s += time.thread_time() - b0
             latencies.append(lat)
     except BaseException:
         tracker.stop(exit_code=1)
@@ -381,10 +393,11 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
     bench_s = time.perf_counter() - t_start
     b0 = time.perf_counter()
     result = tracker.stop()
-    boundary_s += time.perf_counter() - b0
+    setup_s += time.perf_counter() - b0
     return _figures(result, config, latencies, warm_durations, steady_at, tokens, prompt,
                     opts, params=params, ledger=ledger, reference=reference,
-                    overhead={"boundary_s": boundary_s, "bench_s": bench_s})
+                    overhead={"boundary_s": boundary_s, "setup_s": setup_s,
+                              "bench_s": bench_s})
 
 
 def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
@@ -426,6 +439,7 @@ def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
     steady = steady_at is not None
     if not steady:
         notes.append(f"steady state not reached in {len(warm_durations)} warm-up batches "
+                     f"(at most {opts.warmup_max_batches} batches or {opts.warmup_max_s:g} s) "
                      f"(batch times within ±{opts.steady_tolerance:.0%} over "
                      f"{opts.steady_window} batches); the figures may include warm-up")
     rel = figs["j_per_request"].spread.relative if figs["j_per_request"].spread else 0.0

@@ -103,8 +103,22 @@ class BenchResult:
     duration_s: float
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def overhead_fraction(self) -> float:
+        """What measuring cost the benchmark while it ran: CPU time of the benchmark's
+        thread inside wattprint's calls at phase boundaries and counts, plus the CPU
+        time of wattprint's own threads, over
+        the benchmark's time (warm-up and measured phases of every configuration). Run
+        start and stop (sensor detection, ledger) happen outside those windows and are
+        reported apart (``overhead["setup_s"]``)."""
+        spent = sum(c.overhead["boundary_s"] + c.overhead["sampler_cpu_s"]
+                    for c in self.configs)
+        total = sum(c.overhead["bench_s"] for c in self.configs)
+        return spent / total if total > 0 else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "bench", "session": self.session, "duration_s": self.duration_s,
+                "overhead_fraction": self.overhead_fraction,
                 "configs": [c.to_dict() for c in self.configs], "notes": list(self.notes)}
 
     def config(self, batch_size: int, precision: str | None = None) -> ConfigResult:
@@ -151,7 +165,7 @@ def figure_table(configs: Sequence[dict[str, Any]]) -> str:
                    else "-" for c in configs)))
     rows.append(("steady state", "", *("yes" if c["warmup"].get("steady") else "NOT reached"
                                        for c in configs)))
-    rows.append(("run", "", *((c.get("run_id") or "-")[-10:] for c in configs)))
+    rows.append(("run", "", *((c.get("run_id") or "-") for c in configs)))
     if any(c.get("rating") for c in configs):
         rows.append(("rating", "indicative" if not all(
             (c.get("rating") or {}).get("comparable") for c in configs) else "",

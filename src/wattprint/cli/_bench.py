@@ -61,6 +61,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", metavar="FILE",
                    help="prompts: JSON Lines with a 'prompt' or 'text' field, or one per line "
                         "(needs the tokenizer saved with the model)")
+    p.add_argument("--warmup-max-s", type=float, default=10.0, metavar="S",
+                   help="give up waiting for the steady state after S seconds of warm-up "
+                        "(default 10; said in the output)")
     p.add_argument("--idle-s", type=float, default=0.0, metavar="S",
                    help="measure idle power for S seconds first (default 0)")
     p.add_argument("--estimate-accelerator", metavar="NAME",
@@ -71,6 +74,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "task,model,gpu_energy_wh_per_1k; none is shipped)")
     p.add_argument("--reference-data", action="store_true",
                    help="the --dataset is the task's reference dataset (for the rating)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads torch may use (default: torch's own choice)")
     p.add_argument("--project", help="project recorded with the runs")
     p.add_argument("--no-ledger", action="store_true", help="do not record the runs")
     p.add_argument("--json", action="store_true", help="JSON output for scripts")
@@ -88,6 +93,7 @@ def handle(args: argparse.Namespace) -> int:
                         output_tokens=args.output_tokens, requests=args.requests,
                         repeat=args.repeat, precisions=precisions, engine=args.engine,
                         ignore_eos=args.ignore_eos, idle_s=args.idle_s,
+                        warmup_max_s=args.warmup_max_s,
                         estimate_accelerator=args.estimate_accelerator,
                         reference=args.reference, reference_data=args.reference_data,
                         project=args.project,
@@ -100,6 +106,12 @@ def handle(args: argparse.Namespace) -> int:
         from ..benchmark import load_reference
 
         opts.reference = load_reference(opts.reference)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads {args.threads}: use a whole number of at least 1")
+        import torch
+
+        torch.set_num_threads(args.threads)
     prompts = read_dataset(args.dataset) if args.dataset else None
     model, tokenizer = (load_model(args.model, opts.task) if opts.engine == "transformers"
                         else (args.model, None))
@@ -115,7 +127,8 @@ def handle(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=1, allow_nan=False, default=str))
         return 0
     print(f"wattprint bench {opts.model_name}: {opts.task}, {opts.engine}, "
-          f"{len(result.configs)} configuration(s), {result.duration_s:.1f} s")
+          f"{len(result.configs)} configuration(s), {result.duration_s:.1f} s, measuring "
+          f"cost {result.overhead_fraction:.2%} of it")
     print(result.summary())
     for c in result.configs:
         for note in c.notes:
