@@ -55,6 +55,13 @@ def test_check_honours_the_boundary_for_co2e_claims():
     assert "accelerators" in acc.boundary
 
 
+def test_check_a_named_meta_run_at_its_boundary():
+    # the shipped Meta model-card row: 6.4M H100 hours at 700 W, 1,900 t location-based
+    result = check_claim("1900 tCO2e", run="Llama 3 70B", boundary="accelerators")
+    assert result.verdict == "plausible", result.message
+    assert result.published == pytest.approx(1.9e6)
+
+
 def test_check_cli_boundary_for_co2e():
     out = wattprint("check", "1900 tCO2e", "--hardware", "H100-80GB", "--accelerator-hours",
                     "6.4M", "--boundary", "accelerators", "--json")

@@ -37,6 +37,8 @@ _ENERGY_LADDER = ("Wh", "kWh", "MWh", "GWh", "TWh", "PWh")
 _MASS_LADDER = ("g", "kg", "t", "kt", "Mt", "Gt")
 #: A claim this close (×) to the range's ends still counts as near it, for slip detection.
 SLIP_TOLERANCE = 1.5
+#: A claim this close (×) to an end of the range counts as inside it (rounded figures).
+ROUNDING_TOLERANCE = 1.01
 #: An energy claim below this, with no training time given, is read as per request.
 PER_REQUEST_BELOW_WH = 100.0
 #: What a claim can be per: a whole training run, one request, one output token.
@@ -313,7 +315,8 @@ def _verdict(kind: str, claimed: float, text: str, rng: Range, *,
     est_text = f"{fmt(rng.central)} ({fmt(rng.low)} – {fmt(rng.high)})"
     near = rng.low / SLIP_TOLERANCE <= claimed <= rng.high * SLIP_TOLERANCE
     slip = None
-    if rng.low <= claimed <= rng.high:
+    # published figures are rounded (Meta: "1,900 t"): within 1 % of an end is inside
+    if rng.low / ROUNDING_TOLERANCE <= claimed <= rng.high * ROUNDING_TOLERANCE:
         verdict = "plausible"
         message = f"{text} is within the estimated range {est_text}"
     elif near:
