@@ -160,3 +160,18 @@ def test_lightning_wandb_logger_keeps_fit_and_test_apart(tmp_path, wandb) -> Non
     assert summary["energy/total_j"] == pytest.approx(fit.energy_j + test.energy_j)
     assert summary["wattprint/run_id"] == test.run_id
     assert [a[0] for a in artifacts].count("wattprint-report") == 2
+
+
+def test_a_report_only_sink_never_starts_a_run_of_its_own(tmp_path, mlflow_db, caplog) -> None:
+    """trainer.predict() alone: the Trainer's MLflowCallback started no run; the report
+    is not attached anywhere else (no stray run), and the log says so."""
+    from test_integrations_trackers import finished_run
+    from wattprint.integrations.mlflow import MlflowSink
+
+    r = finished_run(tmp_path).result
+    MlflowSink(live=False, final_metrics=False, create=False).log_report(
+        r, {"energy/total_j": r.energy_j})
+    assert mlflow_db.active_run() is None
+    client = mlflow_db.tracking.MlflowClient()
+    assert not client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert "report was not attached" in caplog.text

@@ -14,6 +14,7 @@ Metric names: :mod:`wattprint.integrations.metrics`.
 
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
 import time
@@ -26,6 +27,9 @@ from ._require import require
 __all__ = ["MlflowSink", "log_run"]
 
 ARTIFACT_DIR = "wattprint"
+
+
+log = logging.getLogger("wattprint")
 
 
 def _mlflow() -> Any:
@@ -79,7 +83,17 @@ class MlflowSink:
                 self._owned = True
         return self._client, self.run_id
 
+    def _ready(self) -> bool:
+        """False (with a warning) for a ``create=False`` sink with no run to ride on."""
+        if self.create or self.run_id is not None or _mlflow().active_run() is not None:
+            return True
+        log.warning("wattprint: no MLflow run is active, so the report was not attached "
+                    "(the framework's MLflow integration started none)")
+        return False
+
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        if not self._ready():
+            return
         from mlflow.entities import Metric
 
         client, run_id = self._resolve()
@@ -93,6 +107,8 @@ class MlflowSink:
                    accounting: Any = None, *, step: int | None = None) -> None:
         """The final metrics, tags (``wattprint.run_id``, ``wattprint.basis``…) and the
         report files under ``wattprint/``; ends the MLflow run if this sink started it."""
+        if not self._ready():
+            return
         client, run_id = self._resolve()
         if self.final_metrics:
             self.log_metrics(metrics, step=step)

@@ -14,6 +14,7 @@ Offline mode (``WANDB_MODE=offline``) works as usual: everything is synced later
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import tempfile
@@ -26,6 +27,9 @@ from ._require import require
 __all__ = ["WandbSink", "log_run"]
 
 ARTIFACT_TYPE = "wattprint-report"
+
+
+log = logging.getLogger("wattprint")
 
 
 def _wandb() -> Any:
@@ -67,7 +71,17 @@ class WandbSink:
                 self._owned = True
         return self.run
 
+    def _ready(self) -> bool:
+        """False (with a warning) for a ``create=False`` sink with no run to ride on."""
+        if self.create or self.run is not None or _wandb().run is not None:
+            return True
+        log.warning("wattprint: no W&B run is active, so the report was not attached "
+                    "(the framework's W&B integration started none)")
+        return False
+
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        if not self._ready():
+            return
         run = self._resolve()
         clean = {k: float(v) for k, v in metrics.items()
                  if isinstance(v, (int, float)) and math.isfinite(v)}
@@ -82,6 +96,8 @@ class WandbSink:
                    accounting: Any = None, *, step: int | None = None) -> None:
         """Final metrics into the history and the summary, the report as an artifact;
         finishes the W&B run if this sink started it."""
+        if not self._ready():
+            return
         run = self._resolve()
         if self.final_metrics:
             self.log_metrics(metrics, step=step)
