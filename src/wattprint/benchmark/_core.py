@@ -12,16 +12,17 @@ from __future__ import annotations
 import logging
 import math
 import os
-import random
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from ..errors import UsageError
 from ._engines import PRECISIONS, TASKS, check_engine, make_engine
 from ._figures import BenchResult, ConfigResult, Figure
-from ._stats import STEADY_TOLERANCE, STEADY_WINDOW, percentile, spread_of, steady_index
+from ._inputs import load_model, prompt_ids, read_dataset, synthetic_prompts
+from ._predict import hardware_of, predict
+from ._stats import STEADY_TOLERANCE, STEADY_WINDOW, percentile, steady_index
 
 __all__ = ["BenchOptions", "bench", "load_model", "synthetic_prompts", "read_dataset"]
 
@@ -104,100 +105,6 @@ class BenchOptions:
         return replace(self, batch_sizes=tuple(dict.fromkeys(sizes)))
 
 
-# -- models and prompts -------------------------------------------------------------------
-def load_model(path: str, task: str, precision: str | None = None,
-               device: str | None = None) -> tuple[Any, Any]:
-    """A saved Hugging Face model and its tokenizer (None when the folder has none) from
-    a local folder; nothing is downloaded."""
-    if not os.path.isdir(path) or not os.path.exists(os.path.join(path, "config.json")):
-        raise UsageError(f"MODEL {path}: not a saved Hugging Face model folder (it needs a "
-                         "config.json); save one with model.save_pretrained(FOLDER)")
-    from ..integrations._require import require
-
-    require("torch", "torch", feature="wattprint bench")
-    require("transformers", "hf", feature="wattprint bench")
-    import torch
-    import transformers
-
-    cls = (transformers.AutoModelForCausalLM if task == "text-generation"
-           else transformers.AutoModelForSequenceClassification)
-    transformers.utils.logging.disable_progress_bar()  # no loading bars on stderr
-    kwargs: dict[str, Any] = {"local_files_only": True}
-    if precision:
-        kwargs["dtype"] = getattr(torch, PRECISIONS[precision])
-    try:
-        model = cls.from_pretrained(path, **kwargs)
-    except (OSError, ValueError) as err:
-        raise UsageError(f"MODEL {path}: cannot load it for {task}: {err}") from err
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device).eval()
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
-    except (OSError, ValueError, TypeError):
-        tokenizer = None
-    return model, tokenizer
-
-
-def synthetic_prompts(n: int, length: int, vocab_size: int, *, avoid: Sequence[int] = (),
-                      seed: int = 0) -> list[list[int]]:
-    """``n`` prompts of exactly ``length`` random token ids (never an id in ``avoid``:
-    end-of-sequence, padding)."""
-    rng = random.Random(seed)
-    banned = set(avoid)
-    choices = [i for i in range(min(vocab_size, 50_000)) if i not in banned]
-    if not choices:
-        raise UsageError("the model's vocabulary has no usable token for synthetic prompts")
-    return [[rng.choice(choices) for _ in range(length)] for _ in range(n)]
-
-
-def read_dataset(path: str) -> list[str]:
-    """Prompts from a file: JSON Lines (a ``prompt`` or ``text`` field per line) or plain
-    text (one prompt per line)."""
-    import json
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = [line.rstrip("\n") for line in fh if line.strip()]
-    except OSError as err:
-        raise UsageError(f"--dataset {path}: {err.strerror or err}") from err
-    prompts = []
-    for n, line in enumerate(lines, start=1):
-        if line.lstrip().startswith("{"):
-            try:
-                row = json.loads(line)
-            except ValueError as err:
-                raise UsageError(f"--dataset {path} line {n}: not JSON ({err})") from err
-            text = row.get("prompt", row.get("text")) if isinstance(row, dict) else None
-            if not isinstance(text, str):
-                raise UsageError(f"--dataset {path} line {n}: needs a 'prompt' or 'text' "
-                                 "string field")
-            prompts.append(text)
-        else:
-            prompts.append(line)
-    if not prompts:
-        raise UsageError(f"--dataset {path}: no prompts in it")
-    return prompts
-
-
-def _encode(prompts: Sequence[Any], tokenizer: Any, input_tokens: int | None) -> list[list[int]]:
-    out = []
-    for p in prompts:
-        if isinstance(p, str):
-            if tokenizer is None:
-                raise UsageError("text prompts need a tokenizer: pass one (or token id "
-                                 "lists), or save the tokenizer in the model folder")
-            ids = list(tokenizer(p, add_special_tokens=True)["input_ids"])
-        else:
-            ids = [int(i) for i in p]
-        if input_tokens:
-            ids = ids[:input_tokens]
-        if not ids:
-            raise UsageError(f"prompt {p!r} has no tokens")
-        out.append(ids)
-    return out
-
-
 def _count_params(model: Any) -> int | None:
     try:
         return int(sum(p.numel() for p in model.parameters()))
@@ -246,7 +153,7 @@ def bench(model: Any, tokenizer: Any = None, prompts: Sequence[Any] | None = Non
     params = _count_params(model) if path is None or opts.engine == "transformers" else None
     session = uuid.uuid4().hex[:10]
     t0 = time.perf_counter()
-    ids = _prompt_ids(model, tokenizer, prompts, opts)
+    ids = prompt_ids(model, tokenizer, prompts, opts)
     reference = None
     if opts.reference is not None:
         from ._rating import Reference, load_reference
@@ -285,24 +192,6 @@ def _set_precision(model: Any, precision: str | None) -> None:
     import torch
 
     model.to(getattr(torch, PRECISIONS[precision]))
-
-
-def _prompt_ids(model: Any, tokenizer: Any, prompts: Sequence[Any] | None,
-                opts: BenchOptions) -> list[list[int]]:
-    if prompts is not None:
-        if isinstance(prompts, (str, bytes)) or not len(prompts):
-            raise UsageError("prompts must be a non-empty list of texts or token id lists")
-        return _encode(prompts, tokenizer, opts.input_tokens)
-    config = getattr(model, "config", None)
-    vocab = int(getattr(config, "vocab_size", 0) or 0)
-    if vocab < 2:
-        raise UsageError("synthetic prompts need the model's vocab_size; pass prompts")
-    avoid = []
-    for attr in ("eos_token_id", "pad_token_id", "bos_token_id"):
-        v = getattr(config, attr, None)
-        avoid += v if isinstance(v, list) else [v] if isinstance(v, int) else []
-    n = max(opts.batch_sizes) * 2
-    return synthetic_prompts(n, opts.input_tokens or 32, vocab, avoid=avoid, seed=opts.seed)
 
 
 def _batches(ids: list[list[int]], size: int, count: int, start: int = 0) -> list[list[list[int]]]:
@@ -447,14 +336,14 @@ def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
         notes.append(f"repetitions differ by {rel:.0%} in J/request: the machine is busy "
                      "or the run too short; raise --requests or --repeat")
     gpu_j = by_domain.get("gpu")
-    prediction = _predict(config, params, opts, result, figs, gpu_j, toks)
+    prediction = predict(config, params, opts, result, figs, gpu_j, toks)
     rating = None
     if reference is not None and figs["kwh_per_1k_requests"].value is not None:
         from ._rating import rate
 
         gpu_wh = (gpu_j / sum(reqs) * 1000 / 3600) if gpu_j and sum(reqs) else None
         r = rate(gpu_wh if gpu_wh is not None else figs["kwh_per_1k_requests"].value,
-                 opts.task, reference, hardware=_hardware(result),
+                 opts.task, reference, hardware=hardware_of(result),
                  gpu_energy=gpu_wh is not None, reference_data=opts.reference_data)
         rating = r.to_dict()
     over_cpu = float(result.overhead_cpu_s or 0.0)
@@ -473,68 +362,3 @@ def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
     if ledger is not None and result.run_id:
         ledger.update_settings(result.run_id, {"bench": {**config, **cr.to_dict()}})
     return cr
-
-
-def _hardware(result: Any) -> str:
-    gpus = [d.device for d in result.devices if d.domain == "gpu" and d.counted]
-    if gpus:
-        return f"{len(gpus)} × {gpus[0]}"
-    cpus = [d.device for d in result.devices if d.domain == "cpu" and d.counted]
-    return cpus[0] if cpus else "this machine"
-
-
-def _predict(config: dict[str, Any], params: int | None, opts: BenchOptions, result: Any,
-             figs: dict[str, Figure], gpu_j: float | None, toks: list[float]) -> dict[str, Any]:
-    """The estimator's J/output token for this configuration, and the gap to the
-    measurement (accelerator energy when a GPU was measured, else the run's energy)."""
-    out: dict[str, Any] = {"basis": "estimated", "j_per_output_token": None, "gap": None}
-    if opts.task != "text-generation":
-        out["reason"] = "the estimator models text generation only"
-        return out
-    if not params:
-        out["reason"] = "the model's parameter count is unknown"
-        return out
-    gpus = [d.device for d in result.devices if d.domain == "gpu" and d.counted]
-    accel = opts.estimate_accelerator
-    if accel is None and gpus:
-        from ..estimate import find_accelerator
-
-        try:
-            accel = find_accelerator(gpus[0]).name
-        except Exception:  # noqa: BLE001 - an unknown GPU: no prediction, said below
-            accel = None
-    if accel is None:
-        out["reason"] = ("no accelerator to predict for: the estimator models GPUs and "
-                         "this ran on " + _hardware(result) + "; pass --estimate-accelerator "
-                         "NAME to compare anyway")
-        return out
-    from ..estimate import estimate_inference
-
-    n_out = sum(toks) / max(1, config["requests_per_repeat"] * opts.repeat)
-    prec = config["precision"] if config["precision"] in PRECISIONS else "bf16"
-    try:
-        logging.disable(logging.WARNING)  # "unusual: fewer than 1 million parameters"
-        est = estimate_inference(params=f"{params / 1e9:.9g}B", accelerator=accel,
-                                 precision=prec, batch_size=config["batch_size"],
-                                 input_tokens=config["input_tokens"] or 32,
-                                 output_tokens=max(1, round(n_out)), engine="eager",
-                                 n_accelerators=1)
-    except (UsageError, ValueError) as err:
-        out["reason"] = f"the estimator could not model it: {err}"
-        return out
-    finally:
-        logging.disable(logging.NOTSET)
-    rng = est.energy_token_accelerators_j
-    out.update(j_per_output_token=rng.central, low=rng.low, high=rng.high,
-               accelerator=est.accelerator, boundary="accelerators")
-    measured = figs["j_per_output_token"].value
-    if gpu_j is not None and sum(toks):
-        measured = gpu_j / sum(toks)
-        out["measured_boundary"] = "gpu"
-    else:
-        out["measured_boundary"] = "all measured devices (no GPU here)"
-    if measured is not None and rng.central > 0:
-        out["measured_j_per_output_token"] = measured
-        out["gap"] = (measured - rng.central) / rng.central
-        out["within_range"] = rng.low <= measured <= rng.high
-    return out
