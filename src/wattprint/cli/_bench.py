@@ -133,14 +133,19 @@ def handle(args: argparse.Namespace) -> int:
     for c in result.configs:
         for note in c.notes:
             print(f"note: {c.precision} b{c.batch_size}: {note}")
-        pred = c.prediction
-        if pred.get("reason"):
-            print(f"note: {c.precision} b{c.batch_size}: no prediction: {pred['reason']}")
-        if c.rating:
-            print(f"rating {c.precision} b{c.batch_size}: {c.rating['stars']}/5 "
-                  f"({'comparable' if c.rating['comparable'] else 'indicative only'}: "
-                  f"{'; '.join(c.rating['caveats']) or 'reference hardware and data'}; "
-                  f"reference: {c.rating['source']})")
+    reasons = {c.prediction["reason"] for c in result.configs if c.prediction.get("reason")}
+    for reason in sorted(reasons):
+        print(f"note: no prediction: {reason}")
+    rated = [c for c in result.configs if c.rating]
+    if rated:
+        r = rated[0].rating
+        print("rating (AI Energy Score method): " + ", ".join(
+            f"{c.precision} b{c.batch_size} {c.rating['stars']}/5" for c in rated)
+            + f" — {'comparable' if all(c.rating['comparable'] for c in rated) else 'indicative only'}"
+            f"; reference: {r['source']}")
+        caveats = sorted({x for c in rated for x in c.rating["caveats"]})
+        for caveat in caveats:
+            print(f"  rating caveat: {caveat}")
     print("basis: measured/modelled = energy from sensors/models; timed = wall clock; "
           "estimated = wattprint's estimator; ± = half the range of the repetitions")
     if not args.no_ledger and result.configs and result.configs[0].run_id:

@@ -56,11 +56,13 @@ def bench_section(configs: Sequence[dict[str, Any]]) -> str:
     pred = [c.get("prediction") or {} for c in configs]
     rows.append('<tr><td>predicted J/output token <span class="badge estimated">estimated'
                 "</span></td>" + "".join(
-                    f'<td class="num">{escape(fmt_num(p["j_per_output_token"]))}</td>'
+                    f'<td class="num">{escape(fmt_num(p["j_per_output_token"]))}<br><small>'
+                    f'on {escape(str(p.get("accelerator", "?")))}</small></td>'
                     if p.get("j_per_output_token") is not None
                     else f'<td><small>{escape(p.get("reason", "–"))}</small></td>'
                     for p in pred) + "</tr>")
-    rows.append("<tr><td>gap, measured vs predicted</td>" + "".join(
+    rows.append("<tr><td>gap, measured vs predicted <small>(GPU energy when a GPU was "
+                "measured, else all measured devices)</small></td>" + "".join(
         f'<td class="num" data-gap="{p["gap"]:.6g}">{p["gap"]:+.0%}</td>'
         if p.get("gap") is not None else "<td>–</td>" for p in pred) + "</tr>")
     rows.append("<tr><td>steady state</td>" + "".join(
