@@ -343,7 +343,8 @@ def test_cli_bench_text_output_and_dataset(cli_runs, tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "J/output token (J)" in out and "modelled" in out and "timed" in out
-    assert "rating fp32 b2:" in out and "indicative only" in out
+    assert "rating (AI Energy Score method): fp32 b2 " in out and "indicative only" in out
+    assert "rating caveat: not the task's reference dataset" in out
     assert "no accelerator to predict for" in out  # CPU only, no --estimate-accelerator
 
 
