@@ -20,10 +20,12 @@ ARTIFACTS = {"wattprint/wattprint_report.json", "wattprint/wattprint_summary.txt
 
 
 @pytest.fixture
-def mlflow_db(tmp_path):
+def mlflow_db(tmp_path, monkeypatch):
     """MLflow on the store a fresh ``pip install 'wattprint[mlflow]'`` uses by default: a
-    local SQLite database."""
+    local SQLite database. Its artifacts go to ``./mlruns`` (MLflow's default artifact
+    root for a database store), so the test runs in its own folder, never the checkout."""
     mlflow = pytest.importorskip("mlflow", reason="needs pip install 'wattprint[mlflow]'")
+    monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     yield mlflow
