@@ -16,6 +16,8 @@ import os
 
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wattprint.benchmark import (BenchOptions, load_reference, percentile, rate, spread_of,
                                  stars_for, steady_index)
@@ -38,6 +40,21 @@ def test_steady_state_is_the_first_window_within_tolerance() -> None:
         steady_index([1.0], window=0)
     with pytest.raises(ValueError):
         steady_index([1.0], tolerance=float("nan"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(min_value=1e-6, max_value=1e3), max_size=30),
+       st.integers(min_value=1, max_value=5), st.floats(min_value=0.0, max_value=1.0))
+def test_steady_state_is_exactly_the_first_agreeing_window(durations, window, tol) -> None:
+    def agrees(part):
+        m = sorted(part)
+        med = m[len(m) // 2] if len(m) % 2 else 0.5 * (m[len(m) // 2 - 1] + m[len(m) // 2])
+        return all(abs(x - med) <= tol * med for x in part)
+
+    found = steady_index(durations, window=window, tolerance=tol)
+    starts = [i for i in range(len(durations) - window + 1)
+              if agrees(durations[i:i + window])]
+    assert found == (starts[0] if starts else None)
 
 
 def test_percentile_and_spread_by_hand() -> None:
