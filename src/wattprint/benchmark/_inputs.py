@@ -113,6 +113,15 @@ def prompt_ids(model: Any, tokenizer: Any, prompts: Sequence[Any] | None,
             raise UsageError("prompts must be a non-empty list of texts or token id lists")
         return _encode(prompts, tokenizer, opts.input_tokens)
     config = getattr(model, "config", None)
+    if isinstance(model, (str, os.PathLike)):  # an engine that loads the folder itself
+        import json
+        from types import SimpleNamespace
+
+        try:
+            with open(os.path.join(os.fspath(model), "config.json"), encoding="utf-8") as fh:
+                config = SimpleNamespace(**json.load(fh))
+        except (OSError, ValueError, TypeError) as err:
+            raise UsageError(f"MODEL {model}: cannot read its config.json ({err})") from err
     vocab = int(getattr(config, "vocab_size", 0) or 0)
     if vocab < 2:
         raise UsageError("synthetic prompts need the model's vocab_size; pass prompts")
