@@ -62,14 +62,14 @@ def test_migrations_build_the_schema_from_empty_and_are_idempotent(db_url) -> No
     assert current_revision(engine) is None
     assert upgrade(engine, "0001") == "0001"
     assert "runs_project_energy" not in {i["name"] for i in inspect(engine).get_indexes("runs")}
-    assert upgrade(engine) == head_revision() == "0002"
+    assert upgrade(engine) == head_revision() == "0003"
     tables = set(inspect(engine).get_table_names())
     assert {"projects", "tokens", "runs", "run_tags", "run_chunks",
-            "alembic_version"} <= tables
+            "run_rollups", "alembic_version"} <= tables
     indexes = {i["name"] for i in inspect(engine).get_indexes("runs")}
     assert {"runs_project_started", "runs_project_host", "runs_project_user",
             "runs_project_energy", "runs_project_co2e"} <= indexes
-    assert upgrade(engine) == "0002"  # again: nothing to do
+    assert upgrade(engine) == "0003"  # again: nothing to do
     with engine.connect() as conn:  # the migrations build exactly the models' schema
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     engine.dispose()
@@ -399,3 +399,18 @@ def test_tokens_are_stored_hashed_and_compared_in_constant_time(server, monkeypa
     monkeypatch.setattr(_auth.hmac, "compare_digest", spy)
     assert server.get("/api/v1/me").status_code == 200
     assert calls == [(_auth.hash_secret(server.tokens["a"]),) * 2]
+
+
+def test_no_free_database_connection_is_503_with_retry_after(tmp_path) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    server = make_server(f"sqlite:///{tmp_path / 'server.db'}")
+    tiny = create_engine(f"sqlite:///{tmp_path / 'server.db'}", pool_size=1,
+                         max_overflow=0, pool_timeout=0.2)
+    server.app.state.sessions = sessionmaker(tiny)
+    with tiny.connect():  # the only connection, busy
+        r = server.get("/api/v1/me")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "2"
+    assert "busy" in r.json()["detail"]
+    assert server.get("/api/v1/me").status_code == 200  # free again
+    tiny.dispose()

@@ -423,13 +423,23 @@ def _power(x: Any) -> list[dict[str, Any]]:
         if total > MAX_POINTS_PER_CHUNK:
             raise PayloadError("power", f"a chunk holds at most {MAX_POINTS_PER_CHUNK} "
                                "points: cut the trace into more chunks")
-        for k, v in enumerate(t):
-            _float(v, f"{name}.t[{k}]", optional=False, lo=None)
-        for k, v in enumerate(power_w):
-            _float(v, f"{name}.power_w[{k}]", optional=False)
-        for k, v in enumerate(energy or []):
-            _float(v, f"{name}.energy_j[{k}]", optional=False)
-        out.append({"device": device, "t": [float(v) for v in t],
-                    "power_w": [float(v) for v in power_w],
-                    "energy_j": None if energy is None else [float(v) for v in energy]})
+        out.append({"device": device, "t": _floats(t, f"{name}.t", None),
+                    "power_w": _floats(power_w, f"{name}.power_w", 0.0),
+                    "energy_j": None if energy is None else _floats(
+                        energy, f"{name}.energy_j", 0.0)})
     return out
+
+
+_NUMBER_TYPES = {int, float}
+
+
+def _floats(xs: list[Any], name: str, lo: float | None) -> list[float]:
+    """An array of finite numbers (>= ``lo``) as floats: checked with builtins over the
+    whole array (the power arrays are most of a chunk), element by element only to name
+    the first bad one."""
+    if (set(map(type, xs)) <= _NUMBER_TYPES and all(map(math.isfinite, xs))
+            and (lo is None or not xs or min(xs) >= lo)):
+        return list(map(float, xs))
+    for k, v in enumerate(xs):
+        _float(v, f"{name}[{k}]", optional=False, lo=lo)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -16,6 +16,7 @@ import json
 from datetime import datetime, timezone
 from typing import Annotated, Any, Iterator, Optional
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -25,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..wire import FINAL_STATUSES, PayloadError, parse_payload
 from ._auth import Principal, authenticate
-from ._db import Project, Run, RunChunk, RunTag
+from ._db import POOL_SIZE, Project, Run, RunChunk, RunTag
 from ._ingest import ingest
 from ._schemas import (ERRORS, FORBIDDEN, PAYLOAD_SCHEMA, IngestOut, MeOut, RunDetail,
                        RunList, json_errors)
@@ -345,6 +346,11 @@ def get_me(session: SessionDep, who: Who) -> dict[str, Any]:
     return {"role": who.role, "project": who.project, "token": token.prefix if token else ""}
 
 
+#: Chunks stored at once per app process: fewer than the pooled connections, so that
+#: reads (listings, summaries, token checks) still find one while pushes pile up.
+INGEST_SLOTS = max(1, POOL_SIZE - 2)
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -379,16 +385,20 @@ async def post_run(request: Request, response: Response, who: Who,
         raise HTTPException(403, "only an admin token chooses the project; a project "
                                  "token's runs go to its own project")
     body = await _read_body(request, request.app.state.max_body_bytes)
-    try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise HTTPException(422, f"the body is not JSON ({err})") from None
-    try:
-        payload = parse_payload(obj)
-    except PayloadError as err:
-        raise HTTPException(422, f"invalid run payload: {err}") from None
-    except RecursionError:
-        raise HTTPException(422, "invalid run payload: nested too deeply") from None
+
+    def parse() -> Any:
+        try:
+            obj = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise HTTPException(422, f"the body is not JSON ({err})") from None
+        try:
+            return parse_payload(obj)
+        except PayloadError as err:
+            raise HTTPException(422, f"invalid run payload: {err}") from None
+        except RecursionError:
+            raise HTTPException(422, "invalid run payload: nested too deeply") from None
+
+    payload = await run_in_threadpool(parse)  # off the event loop: it is CPU work
 
     def store() -> tuple[bool, dict[str, Any]]:
         from ..errors import UsageError
@@ -399,7 +409,13 @@ async def post_run(request: Request, response: Response, who: Who,
             except UsageError as err:  # a project name an admin gave
                 raise HTTPException(422, str(err)) from None
 
-    created, out = await run_in_threadpool(store)
+    # At most INGEST_SLOTS chunks are stored at once per process; the others queue here
+    # (no thread, no connection held) instead of exhausting the connection pool.
+    slots = getattr(request.app.state, "ingest_slots", None)
+    if slots is None:
+        slots = request.app.state.ingest_slots = anyio.Semaphore(INGEST_SLOTS)
+    async with slots:
+        created, out = await run_in_threadpool(store)
     response.status_code = 201 if created else 200
     return out
 

@@ -21,7 +21,8 @@ from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Project", "Token", "Run", "RunTag", "RunChunk", "make_engine",
+__all__ = ["POOL_SIZE", "POOL_OVERFLOW", "Base", "Project", "Token", "Run", "RunTag", "RunChunk", "RunRollup",
+           "make_engine",
            "default_db_url", "DB_ENV"]
 
 #: The variable naming the server's database URL (``--db`` wins over it).
@@ -29,6 +30,11 @@ DB_ENV = "WATTPRINT_SERVER_DB"
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias, so it autoincrements) on SQLite.
 _PK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+#: Pooled connections per app process, and how many more it may open at a peak.
+POOL_SIZE = 10
+POOL_OVERFLOW = 30
 
 
 def default_db_url(env: Mapping[str, str] | None = None) -> str:
@@ -142,11 +148,38 @@ class RunChunk(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime())
 
 
+class RunRollup(Base):
+    """Counts and sums of runs per project, UTC day, dimension value, status and
+    currency, kept at ingest (:mod:`wattprint.server._rollup`)."""
+    __tablename__ = "run_rollups"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    #: "" (the project's own totals), "user", "host" or "accelerator"
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: "=" + the user, host or accelerator; "" for none (and for dim "")
+    value: Mapped[str] = mapped_column(String(520), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: "=" + the currency; "" for none
+    currency: Mapped[str] = mapped_column(String(16), primary_key=True)
+    week: Mapped[str] = mapped_column(String(10))  # the day's Monday
+    runs: Mapped[int] = mapped_column(Integer)
+    energy_j: Mapped[float] = mapped_column(Float)
+    facility_energy_j: Mapped[float] = mapped_column(Float)
+    co2e_g: Mapped[float] = mapped_column(Float)
+    co2e_market_g: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)  # the priced runs' cost
+    priced: Mapped[int] = mapped_column(Integer)  # runs with a cost
+    water_l: Mapped[float] = mapped_column(Float)
+    measured_energy_j: Mapped[float] = mapped_column(Float)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``. SQLite: the folder is created, WAL, foreign keys on, a
     busy timeout (several app processes may share the file) and ``BEGIN IMMEDIATE`` for
     connections with the execution option ``sqlite_immediate`` (writers); PostgreSQL:
-    pooled connections checked before use."""
+    pooled connections (:data:`POOL_SIZE` plus :data:`POOL_OVERFLOW`) checked before use,
+    with PostgreSQL's JIT off (it compiled the summary queries for longer than they ran)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:" and not path.startswith("file:"):
@@ -172,4 +205,6 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
     # as many connections as the threads that serve requests (anyio's default: 40)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
+    connect_args = {"options": "-c jit=off"} if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                         max_overflow=POOL_OVERFLOW, connect_args=connect_args)

@@ -7,6 +7,7 @@ and run id: one row, whatever is re-sent); every chunk is stored under (project,
 index), replacing an earlier copy. Chunks of another digest (an older push of a run
 since re-tagged) are dropped when a new chunk 0 arrives. When every chunk of the run's
 digest is in, the run is marked complete and accounted again with its power trace.
+The run's rollup rows (:mod:`._rollup`) change in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..ledger._records import parse_time
 from ..wire import RunPayload
+from . import _rollup as rollup
 from ._auth import Principal, get_or_create_project
 from ._db import Project, Run, RunChunk, RunTag
 from ._stored import accelerator_of, accounted, series_of
@@ -71,6 +73,7 @@ def _ingest(session: Session, who: Principal, payload: RunPayload,
     proj = _project_of(session, who, payload, project)
     run = session.scalars(select(Run).where(Run.project_id == proj.id,
                                             Run.run_id == payload.run_id)).first()
+    before = rollup.rows_of(run) if run is not None else {}
     created = False
     if payload.is_head:
         created = run is None
@@ -87,6 +90,7 @@ def _ingest(session: Session, who: Principal, payload: RunPayload,
     complete = False
     if run is not None:
         complete = _check_complete(session, proj, run)
+        rollup.apply(session, before, rollup.rows_of(run))
     return created, {"id": payload.run_id, "chunk": payload.chunk_index,
                      "complete": complete, "digest": payload.digest}
 

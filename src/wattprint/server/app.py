@@ -13,17 +13,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import sessionmaker
 
 from .. import __version__
 from ._db import default_db_url, make_engine
 from ._migrate import upgrade
 
-__all__ = ["create_app", "create_app_from_env", "MAX_BODY_BYTES"]
+__all__ = ["create_app", "create_app_from_env", "MAX_BODY_BYTES", "RETRY_AFTER_S"]
 
 #: Largest accepted request body (one pushed chunk), in bytes.
 MAX_BODY_BYTES = 8 * 1024 * 1024
+
+#: Seconds a client is told to wait (Retry-After) when the server answers 503 busy.
+RETRY_AFTER_S = 2
 
 
 def create_app(db_url: str | None = None, *, migrate: bool = True,
@@ -58,6 +63,14 @@ def create_app(db_url: str | None = None, *, migrate: bool = True,
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(SATimeoutError)
+    def _busy(_request: Request, _err: SATimeoutError) -> JSONResponse:
+        # every pooled connection stayed busy past the pool's timeout: the server is
+        # overloaded, not broken; `wattprint push` waits Retry-After and sends again
+        return JSONResponse({"detail": "the server is busy (no database connection "
+                                       "free): retry later"}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_S)})
 
     app.include_router(router)
     app.include_router(summary)
