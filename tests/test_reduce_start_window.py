@@ -104,3 +104,39 @@ def test_wait_counts_down_on_its_clock_and_stops_early_when_asked():
     now = threading.Event()
     now.set()
     assert wait(3600, start_now=now).how == "started_now"
+
+
+def test_on_a_terminal_a_countdown_shows_and_enter_starts_now(tmp_path):
+    """A real pseudo-terminal: the countdown line is drawn, Enter starts the command."""
+    import os
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: wattprint on the terminal
+        env = cli_env(tmp_path, WATTPRINT_NOW=PLANNED_NOW)
+        os.chdir(str(tmp_path))
+        os.execvpe(WATTPRINT[0], [*WATTPRINT, "run", "--zone", "US-CAL-CISO",
+                                  "--start-within", "12h", "--", sys.executable, "-c",
+                                  "print('ran on the terminal')"], env)
+    seen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while b"Enter starts now" not in seen and time.monotonic() < deadline:
+            if select.select([fd], [], [], 1.0)[0]:
+                seen += os.read(fd, 4096)
+        assert b"starts in " in seen and b"Ctrl-C cancels" in seen, seen
+        os.write(fd, b"\n")
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 1.0)[0]:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # the terminal closed: wattprint ended
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert b"starting now, as asked" in seen and b"ran on the terminal" in seen
