@@ -212,3 +212,22 @@ def test_a_signal_mid_profile_restores_the_original_limit(tmp_path, signum):
     if signum == signal.SIGINT:  # Ctrl-C: KeyboardInterrupt through the with block
         assert "KeyboardInterrupt" in err
     assert proc.returncode == -signum  # the process still dies of the signal
+
+
+def test_no_gpu_to_tune_is_said_before_anything_changes():
+    from wattprint.errors import SensorUnavailable
+
+    fake = FakeNVML(0)
+    with pytest.raises(SensorUnavailable, match="no NVIDIA GPU to tune"):
+        PowerLimitOptimizer(nvml=fake, clock=fake.time).start()
+    assert fake.init_count == 0  # NVML released again
+
+
+def test_an_nvml_that_does_not_start_is_a_clear_error():
+    from wattprint.errors import SensorUnavailable
+    from wattprint.testing.fake_nvml import NVML_ERROR_DRIVER_NOT_LOADED
+
+    fake = FakeNVML([gpu()])
+    fake.fail_init(NVML_ERROR_DRIVER_NOT_LOADED)
+    with pytest.raises(SensorUnavailable, match="no NVIDIA GPU/driver.*wattprint doctor"):
+        PowerLimitOptimizer(nvml=fake, clock=fake.time).start()

@@ -112,3 +112,11 @@ def test_cli_where_bad_input(tmp_path, args, message):
     proc = wp(tmp_path, "where", *args)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_region_price_matches_whatever_the_case():
+    plan = plan_where(["DE", "aws:eu-west-1"], 3600, MWH, now=NOW, price_per_kwh=0.1,
+                      prices={"de": 0.3, "AWS:EU-WEST-1": 0.2})
+    by = {o.region: o for o in plan.options}
+    assert by["DE"].cost == pytest.approx(1000 * by["DE"].pue * 0.3)
+    assert by["aws:eu-west-1"].cost == pytest.approx(1000 * by["aws:eu-west-1"].pue * 0.2)

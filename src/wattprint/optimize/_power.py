@@ -174,15 +174,24 @@ class PowerLimitOptimizer:
             try:
                 import pynvml as nvml  # type: ignore[no-redef]
             except ImportError as err:
-                raise SensorUnavailable("the power optimiser needs NVIDIA's NVML: pip "
-                                        "install nvidia-ml-py") from err
+                raise SensorUnavailable("the power optimiser needs NVIDIA's NVML",
+                                        source="nvml", reason="no_library",
+                                        fix="pip install nvidia-ml-py") from err
             self._nvml = nvml
         try:
             nvml.nvmlInit()
         except nvml.NVMLError as err:
             raise SensorUnavailable(f"no NVIDIA GPU/driver for the power optimiser: "
-                                    f"{err}") from err
+                                    f"{err}", source="nvml", reason="driver",
+                                    fix="run where an NVIDIA GPU and its driver are "
+                                        "present (wattprint doctor shows what is found)"
+                                    ) from err
         indices = self._want_gpus if self._want_gpus is not None else _visible(nvml)
+        if not indices:
+            nvml.nvmlShutdown()
+            raise SensorUnavailable("no NVIDIA GPU to tune: NVML lists none (or none is "
+                                    "visible in CUDA_VISIBLE_DEVICES)", source="nvml",
+                                    reason="not_present")
         self._handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in indices]
         original = [nvml.nvmlDeviceGetPowerManagementLimit(h) / 1000.0 for h in self._handles]
         cons = [nvml.nvmlDeviceGetPowerManagementLimitConstraints(h) for h in self._handles]
@@ -225,7 +234,8 @@ class PowerLimitOptimizer:
         except nvml.NVMLError as err:
             if getattr(err, "value", None) == nvml.NVML_ERROR_NO_PERMISSION:
                 return False
-            raise SensorUnavailable(f"NVML refused the power limit: {err}") from err
+            raise SensorUnavailable(f"NVML refused the power limit: {err}", source="nvml",
+                                    reason="driver") from err
         return True
 
     def _set_all(self, limit_w: float) -> None:

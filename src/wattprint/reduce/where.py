@@ -145,13 +145,14 @@ def plan_where(regions: Iterable[str], duration_s: float, energy_j: float, *,
     if duration_s <= 0:
         raise UsageError("--duration must be above 0; write e.g. --duration 6h")
     latest_end = now + timedelta(seconds=(within_s or 0.0) + duration_s)
+    by_region = {k.strip().lower(): v for k, v in (prices or {}).items()}
     options = []
     for region in regions:
         zone = resolve_zone(region)
         series = outlook(zone, now, latest_end, provider=provider, flat_ok=True)
         best, *_ = best_window(series, now, duration_s, latest_end)
         fig = _figure(series, best.mean_g_per_kwh, zone, best.start.year)
-        price = (prices or {}).get(region, price_per_kwh)
+        price = by_region.get(region.lower(), price_per_kwh)
         acc = account(energy_j, zone=zone, when=best.start, duration_s=duration_s,
                       provider=(zone.cloud_region or "").split(":")[0] or None,
                       price_per_kwh=price, currency=currency, intensity_source=_Given(fig))
