@@ -113,7 +113,7 @@ def test_migrate_reports_the_revision(tmp_path) -> None:
     db = f"sqlite:///{tmp_path / 'sub' / 'team.db'}"
     proc = wp(tmp_path, "server", "migrate", "--db", db)
     assert proc.returncode == 0, proc.stderr
-    assert "schema revision 0002" in proc.stdout
+    assert "schema revision 0003" in proc.stdout
     assert (tmp_path / "sub" / "team.db").exists()
 
 
