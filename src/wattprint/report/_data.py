@@ -148,7 +148,28 @@ def _total_trace(raw: dict[int, list[tuple[float, float, float]]], counted: set[
     longest = max((len(s) for i, s in raw.items() if i in counted), default=2)
     n = max(2, min(points, 2000, 2 * longest))
     grid = [end * k / n for k in range(n + 1)]
-    return [(t, sum(_interp(raw[i], t) for i in raw if i in counted)) for t in grid]
+    per_device = [_interp_grid(raw[i], grid) for i in raw if i in counted]
+    return [(t, sum(vals[k] for vals in per_device)) for k, t in enumerate(grid)]
+
+
+def _interp_grid(points: Sequence[tuple[float, float, float]], grid: list[float]
+                 ) -> list[float]:
+    """:func:`_interp` at every time of an increasing ``grid``, walking the series once
+    (the same figures as one binary search per grid time)."""
+    if not points:
+        return [0.0] * len(grid)
+    out = []
+    first, last = points[0][0], points[-1][0]
+    j = 0
+    for t in grid:
+        if t <= first or t >= last:
+            out.append(_interp(points, t))
+            continue
+        while points[j + 1][0] <= t:  # the last sample at or before t
+            j += 1
+        (ta, _, ea), (tb, _, eb) = points[j], points[j + 1]
+        out.append(ea + (eb - ea) * (t - ta) / (tb - ta) if tb > ta else eb)
+    return out
 
 
 def power_trace_of(trace: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
