@@ -216,6 +216,7 @@ def main() -> int:
     feeder = Feeder(ledger, sleeper.pid)
     wp_port, ne_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONPATH": SRC, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("CUDA_VISIBLE_DEVICES", None)  # all 8 fake GPUs visible
     exporter = subprocess.Popen([sys.executable, __file__, "--child", str(wp_port), ledger,
                                  rapl, os.path.join(tmp, "state.json")], env=env)
     node = subprocess.Popen([node_exporter, f"--web.listen-address=127.0.0.1:{ne_port}"],

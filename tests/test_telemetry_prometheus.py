@@ -32,8 +32,28 @@ HERE = Path(__file__).parent
 FAKE_HOST = [sys.executable, str(HERE / "_fake_host.py")]
 
 
+def _fake_host_env(tmp_path: Path, gpus: int) -> dict[str, str]:
+    """The CLI test environment with ``gpus`` fake GPUs, all visible: a
+    ``CUDA_VISIBLE_DEVICES`` left in the test process by a library (seen in the full
+    suite) would hide them from NVML's device list."""
+    env = clean_env({**cli_env(tmp_path), "WATTPRINT_FAKE_GPUS": str(gpus)})
+    for name in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"):
+        env.pop(name, None)
+    return env
+
+
+def _exposed(port: int, needle: str) -> str:
+    """The exporter's lines containing ``needle`` (for failure messages)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            return "\n".join(line for line in r.read().decode().splitlines()
+                             if needle in line)[:3000] or f"(no line with {needle})"
+    except OSError as err:
+        return f"(scrape failed: {err})"
+
+
 def _exporter(tmp_path: Path, port: int, ledger: str, name: str) -> Daemon:
-    env = clean_env({**cli_env(tmp_path), "WATTPRINT_FAKE_GPUS": "8"})
+    env = _fake_host_env(tmp_path, 8)
     daemon = Daemon(name, [*FAKE_HOST, "exporter", "--port", str(port), "--ledger", ledger,
                            "--state", str(tmp_path / "exporter-state.json"), "--rate-hz", "2",
                            "--grace-s", "600", "--zone", "FR", "--price-per-kwh", "0.2"],
@@ -67,7 +87,7 @@ def _ledger_gpu_power_w(ledger_path: str, run_id: str, window_s: float) -> tuple
 def test_prometheus_scrapes_the_exporter_and_agrees_with_the_ledger(tmp_path):
     ledger_path = str(tmp_path / "ledger.db")
     stop_file = tmp_path / "stop"
-    env = clean_env({**cli_env(tmp_path), "WATTPRINT_FAKE_GPUS": "2"})
+    env = _fake_host_env(tmp_path, 2)
     tracked = subprocess.Popen([*FAKE_HOST, "track", ledger_path, "pretrain", "llm",
                                 "job-42", str(stop_file)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -83,8 +103,12 @@ def test_prometheus_scrapes_the_exporter_and_agrees_with_the_ledger(tmp_path):
         # younger than it reads low): 60 s of scrapes after the first one. The run's
         # series move in steps (the tracker flushes every 2 s): over 60 s a step more or
         # less is ~3 %, and a loaded machine may miss a scrape or two at the window's ends.
-        wait_for("the first scrape of the run", lambda: prom.value(f"count({run_sel})"),
-                 60, exporter.died, every_s=0.5)
+        try:
+            wait_for("the first scrape of the run", lambda: prom.value(f"count({run_sel})"),
+                     60, exporter.died, every_s=0.5)
+        except Exception as err:
+            raise AssertionError(f"{err}\nexporter: {_exposed(port, run_id)}\n"
+                                 f"targets: {prom.targets_up()}") from err
         time.sleep(63)
         wait_for("60 s of scrapes", lambda: (prom.value(
             f"min(count_over_time({run_sel}[60s]))") or 0) >= 40, 60, exporter.died,
