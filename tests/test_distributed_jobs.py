@@ -279,8 +279,13 @@ def test_hf_trainer_under_torchrun_writes_card_logs_and_mlflow_once_with_the_job
     assert final["energy/total_j"] == pytest.approx(job["energy_j"], rel=1e-9)
     assert final["count/tokens"] == job["counters"]["tokens"]
     # the model card: written once, with the job's energy
-    card = (out / "out" / "README.md").read_text()
-    assert f"{job['energy_j']:.4g} J" in card
+    from huggingface_hub import ModelCard
+
+    from wattprint.accounting import account
+
+    block = ModelCard.load(out / "out" / "README.md").data.co2_eq_emissions
+    assert block["emissions"] == pytest.approx(
+        account(job["energy_j"]).co2e_location_g.value, rel=1e-4)
     # MLflow: one run for the job (no run per rank), with the job's total
     client = MlflowClient(tracking_uri=uri)
     runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
