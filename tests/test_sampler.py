@@ -199,6 +199,32 @@ def test_host_share_read_once_a_window_and_applied_to_its_own_window() -> None:
     assert t.provisional_share == pytest.approx(0.75)
 
 
+def test_a_phase_boundary_closes_the_share_window_so_a_phase_never_exceeds_the_run() -> None:
+    """Busy for 0.6 s, then idle inside the same phase: the boundary must attribute the
+    idle part with the idle share, not extrapolate the busy share over it (the phase came
+    out above the whole run before)."""
+    clock = Clock()
+    cpu = {"tree": 0.0, "busy": 0.0}
+    package = FakeSensor(100.0, name="rapl:package-0", domain="cpu", clock=clock)
+    sampler = Sampler([package], rate_hz=10, clock=clock,
+                      cpu_share_source=lambda: (cpu["tree"], cpu["busy"]))
+    sampler.start(background=False)
+    start = sampler.snapshot()
+    for k in range(14):  # 1.4 s: busy (share 1) for 0.6 s, then idle (share 0)
+        clock.t += 0.1
+        cpu["busy"] += 0.1
+        cpu["tree"] += 0.1 if k < 6 else 0.0
+        sampler.step(clock.t)
+    end = sampler.snapshot()
+    clock.t += 0.5
+    cpu["busy"] += 0.5
+    sampler.step(clock.t)
+    sampler.stop()
+    phase_j = end.attributed_j[0] - start.attributed_j[0]
+    assert phase_j == pytest.approx(60.0, abs=1.0)  # 0.6 s at 100 W, share 1
+    assert phase_j <= sampler.totals[0].attributed_j + 1e-9
+
+
 def test_shared_host_counter_is_read_once_a_window_in_process_mode() -> None:
     """A RAPL-like counter attributed by CPU share is read with the share window (plus at
     phase boundaries); a host power sensor, a GPU counter and machine mode keep rate_hz."""

@@ -17,7 +17,9 @@ counter). Reading eight GPUs ten times a second, and storing ten rows a second f
 cost more CPU than everything else wattprint does.
 
 Phase boundaries (:meth:`Sampler.snapshot`) read every sensor of the sampler's rate,
-slowed-down counters included, so phase energies stay exact.
+slowed-down counters included, and close the CPU-time window of host attribution (at most
+once per ``BOUNDARY_REFRESH_S``), so phase energies stay exact and use the same shares as
+the run's total.
 
 A sensor that fails is never fatal: the gap is recorded, energy across it is bridged
 (a counter keeps counting; power is interpolated) and flagged, and after
@@ -170,6 +172,7 @@ class Sampler:
         self.stop_s: float | None = None
         self.peak_power_w = 0.0
         self._share_due_s = 0.0
+        self._share_read_s = -_INF  # when the CPU-time counters were last read
         self._next_due_s = 0.0
         #: CPU seconds the sampler thread used, set when it ends (None before).
         self.thread_cpu_s: float | None = None
@@ -197,6 +200,7 @@ class Sampler:
         self.start_s = now
         share = self._cpu_share() if any(s.host_share for s in self._slots) else None
         self._share_due_s = now + SHARE_INTERVAL_S
+        self._share_read_s = now
         for slot in self._slots:
             self._first_read(slot, share)
             self._schedule(slot)
@@ -314,16 +318,23 @@ class Sampler:
         frame shows."""
         now = self._clock() if now is None else now
         share: tuple[float, float] | None = None
-        share_read = not (self._any_host_share and (force or now >= self._share_due_s))
+        boundary = only is not None
+        # A phase boundary closes the CPU-time window too (unless it was closed in the
+        # last BOUNDARY_REFRESH_S): host energy is then attributed with the share of the
+        # time up to the boundary, so phases and the run use the same shares and a
+        # phase never comes out above the run.
+        share_read = not (self._any_host_share and (
+            force or now >= self._share_due_s
+            or (boundary and now - self._share_read_s > BOUNDARY_REFRESH_S)))
         read = self._read
         total_power = 0.0
         next_due = _INF
-        boundary = only is not None
         for slot in (self._slots if only is None else only):
             if boundary or force or slot.due_s <= now:
                 if slot.host_share and not share_read:
                     share = self._cpu_share()
                     self._share_due_s = now + SHARE_INTERVAL_S
+                    self._share_read_s = now
                     share_read = True
                 read(slot, share, boundary)
                 if not boundary:
