@@ -153,10 +153,11 @@ class RunRollup(Base):
     currency, kept at ingest (:mod:`wattprint.server._rollup`)."""
     __tablename__ = "run_rollups"
 
+    #: "" (the project's own totals), "user", "host" or "accelerator"; first in the key,
+    #: so that one dimension's rows (every project's, for an admin) are one index range
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
-    #: "" (the project's own totals), "user", "host" or "accelerator"
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
     #: "=" + the user, host or accelerator; "" for none (and for dim "")
     value: Mapped[str] = mapped_column(String(520), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)

@@ -26,7 +26,7 @@ DIMS = ("", "user", "host", "accelerator")
 #: Summed columns, in the order of a row's figures (``runs`` and ``priced`` count).
 SUMS = ("runs", "energy_j", "facility_energy_j", "co2e_g", "co2e_market_g", "cost",
         "priced", "water_l", "measured_energy_j")
-KEY = ("project_id", "day", "dim", "value", "status", "currency")
+KEY = ("dim", "project_id", "day", "value", "status", "currency")
 
 Key = tuple[Any, ...]
 
@@ -50,7 +50,7 @@ def rows_of(run: Any) -> dict[Key, tuple[str, list[float]]]:
     out = {}
     for dim in DIMS:
         value = _enc(getattr(run, dim)) if dim else ""
-        out[(run.project_id, day, dim, value, run.status, _enc(run.currency))] = (
+        out[(dim, run.project_id, day, value, run.status, _enc(run.currency))] = (
             week, figures)
     return out
 
@@ -113,7 +113,7 @@ def rebuild(conn: Connection) -> None:
     conn.execute(text("DELETE FROM run_rollups"))
     for dim in DIMS:
         value = enc(getattr(c, dim)) if dim else literal_column("''")
-        cols = [c.project_id, day.label("day"), literal_column(f"'{dim}'").label("dim"),
+        cols = [literal_column(f"'{dim}'").label("dim"), c.project_id, day.label("day"),
                 value.label("value"), c.status, enc(c.currency).label("currency")]
         sums = [func.count(), func.sum(c.energy_j), func.sum(c.facility_energy_j),
                 func.sum(c.co2e_g), func.sum(c.co2e_market_g),

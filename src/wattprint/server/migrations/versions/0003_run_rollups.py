@@ -23,10 +23,10 @@ def upgrade() -> None:
 
     op.create_table(
         "run_rollups",
+        sa.Column("dim", sa.String(16), primary_key=True),
         sa.Column("project_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
                   sa.ForeignKey("projects.id"), primary_key=True),
         sa.Column("day", sa.String(10), primary_key=True),
-        sa.Column("dim", sa.String(16), primary_key=True),
         sa.Column("value", sa.String(520), primary_key=True),
         sa.Column("status", sa.String(16), primary_key=True),
         sa.Column("currency", sa.String(16), primary_key=True),
