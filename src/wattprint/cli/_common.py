@@ -97,6 +97,23 @@ _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
 _AGE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def wrapped_command(cmd: Sequence[str], verb: str) -> list[str]:
+    """The command after ``--`` of ``wattprint VERB -- CMD``, checked: present, and found on
+    PATH unless given as a path. Raises :class:`UsageError` naming the fix."""
+    import shutil
+
+    cmd = list(cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise UsageError("no command given; put the command after '--', for example: "
+                         f"wattprint {verb} -- python train.py")
+    if os.sep not in cmd[0] and shutil.which(cmd[0]) is None:
+        raise UsageError(f"command not found: {cmd[0]!r}; check the spelling or give its "
+                         "full path")
+    return cmd
+
+
 def parse_when(text: str, flag: str = "--since") -> str:
     """A user's date, date-time, 'today', 'yesterday' or age (``7d``) as the ledger's UTC
     ISO 8601 form. Dates without a zone are local time."""

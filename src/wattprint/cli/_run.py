@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from typing import Any, Callable
 from .._format import format_energy, format_mass, format_power
 from .._printable import printable
 from ..errors import UsageError
+from ._common import wrapped_command
 from ..tracker import Tracker
 from ._child import FORWARDED, ChildSupervisor
 
@@ -170,15 +170,7 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    cmd = list(args.cmd)
-    if cmd and cmd[0] == "--":
-        cmd = cmd[1:]
-    if not cmd:
-        raise UsageError("no command given; put the command after '--', for example: "
-                         "wattprint run -- python train.py")
-    if os.sep not in cmd[0] and shutil.which(cmd[0]) is None:
-        raise UsageError(f"command not found: {cmd[0]!r}; check the spelling or give its "
-                         "full path")
+    cmd = wrapped_command(args.cmd, "run")
     _check_flags(args)
     if args.json and args.json != "-":
         parent = os.path.dirname(os.path.abspath(args.json))

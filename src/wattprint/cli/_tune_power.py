@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import threading
 
 from ..errors import UsageError
+from ._common import wrapped_command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,15 +64,7 @@ def handle(args: argparse.Namespace, *, nvml=None) -> int:
     from ..optimize import STEP_FD_ENV, PowerLimitOptimizer
     from ._child import ChildSupervisor
 
-    cmd = list(args.cmd)
-    if cmd and cmd[0] == "--":
-        cmd = cmd[1:]
-    if not cmd:
-        raise UsageError("no command given; put it after '--': wattprint tune-power -- "
-                         "python train.py")
-    if os.sep not in cmd[0] and shutil.which(cmd[0]) is None:
-        raise UsageError(f"command not found: {cmd[0]!r}; check the spelling or give its "
-                         "full path")
+    cmd = wrapped_command(args.cmd, "tune-power")
     opt = PowerLimitOptimizer(_ints("--gpus", args.gpus),
                               eta=0.5 if args.eta is None else args.eta,
                               max_slowdown=args.max_slowdown,
