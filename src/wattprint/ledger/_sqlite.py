@@ -165,7 +165,8 @@ def retry_busy(fn: Callable[[], T], timeout_s: float) -> T:
             time.sleep(random.uniform(0.005, 0.05))
 
 
-def _use_wal(conn: sqlite3.Connection) -> None:
+def use_wal(conn: sqlite3.Connection) -> None:
+    """Switch ``conn``'s file to WAL unless it is already (call through :func:`retry_busy`)."""
     if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
 
@@ -194,7 +195,7 @@ def connect(path: str, *, readonly: bool = False,
                 # Space freed by `wattprint rm` goes back to the file system (reclaim_space);
                 # this only takes effect on a new file (an older one is converted there).
                 conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-                retry_busy(lambda: _use_wal(conn), timeout_s)
+                retry_busy(lambda: use_wal(conn), timeout_s)
                 # Durable across a crash of this process (SIGKILL); an OS crash may lose
                 # the last transactions, never corrupt the file.
                 conn.execute("PRAGMA synchronous = NORMAL")

@@ -21,6 +21,8 @@ from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from wattprint.ledger._sqlite import retry_busy, use_wal
+
 __all__ = ["POOL_SIZE", "POOL_OVERFLOW", "Base", "Project", "Token", "Run", "RunTag", "RunChunk", "RunRollup",
            "make_engine",
            "default_db_url", "DB_ENV"]
@@ -193,7 +195,9 @@ def make_engine(url: str) -> Engine:
             cur = conn.cursor()
             cur.execute("PRAGMA foreign_keys = ON")
             if path and path != ":memory:":
-                cur.execute("PRAGMA journal_mode = WAL")
+                # Switching a new file to WAL is answered "locked" at once, not after the
+                # busy timeout, while another process migrates it: retried (ledger's rule).
+                retry_busy(lambda: use_wal(conn), timeout_s=30)
                 cur.execute("PRAGMA synchronous = NORMAL")
             cur.close()
 
