@@ -66,7 +66,7 @@ def test_percentile_and_spread_by_hand() -> None:
     assert spread_of([3.0]).stdev == 0.0
 
 
-# -- rating (fixture distribution; no published one is shipped) --------------------------
+# -- rating against a file (here a fixture; the shipped leaderboard: test_bench_reference) -
 def test_rating_reproduces_by_hand_from_the_fixture_distribution() -> None:
     ref = load_reference(FIXTURE)
     assert "test fixture" in ref.source  # labelled: not a published distribution
@@ -201,7 +201,7 @@ def test_energy_per_token_falls_with_batch_size(gpt2_run) -> None:
     assert b8.value("j_per_output_token") < b1.value("j_per_output_token")
     assert b8.value("tokens_per_s") > b1.value("tokens_per_s")
     for c in (b1, b8):
-        for key in ("j_per_request", "j_per_output_token", "kwh_per_1k_requests",
+        for key in ("j_per_request", "j_per_output_token", "wh_per_1k_requests",
                     "mean_power_w", "latency_p50_s", "latency_p95_s"):
             v = c.value(key)
             assert v is not None and math.isfinite(v) and v > 0, key
@@ -209,7 +209,7 @@ def test_energy_per_token_falls_with_batch_size(gpt2_run) -> None:
         assert c.figures["latency_p50_s"].basis == "timed"
         assert c.figures["j_per_request"].spread.n == 2
         assert c.value("latency_p95_s") >= c.value("latency_p50_s")
-        assert c.value("kwh_per_1k_requests") == pytest.approx(
+        assert c.value("wh_per_1k_requests") == pytest.approx(
             c.value("j_per_request") * 1000 / 3600)
 
 
@@ -236,7 +236,7 @@ def test_prediction_gap_and_rating(gpt2_run) -> None:
             / p["j_per_output_token"])
         r = c.rating
         assert r and not r["comparable"]  # not an H100, no GPU energy, not its dataset
-        assert r["stars"] == stars_for(c.value("kwh_per_1k_requests"), 10.0, 60.0)
+        assert r["stars"] == stars_for(c.value("wh_per_1k_requests"), 10.0, 60.0)
         assert c.overhead["fraction"] < 0.5  # sanity only; the ≤1 % figure is in bench/
 
 
@@ -293,7 +293,13 @@ def test_no_steady_state_is_said(tmp_path) -> None:
     c = result.configs[0]
     assert not c.warmup["steady"] and c.warmup["batches"] == 3
     assert any("steady state not reached" in n for n in c.notes)
-    assert "no reference distribution" in result.summary()
+    # rated against the shipped AI Energy Score leaderboard by default: a tiny GPT-2 is in
+    # class A; on a CPU, without GPU energy, at batch 2 it can only be indicative
+    r = c.rating
+    assert r["size_class"] == "A" and "February 2025" in r["source"] and not r["comparable"]
+    assert "batch size 2, the reference's is 1 (larger batches use less energy per query)" \
+        in r["caveats"]
+    assert "rating" in result.summary()
 
 
 @pytest.mark.slow
@@ -338,6 +344,10 @@ def test_cli_bench_records_runs_and_compare_shows_them(cli_runs) -> None:
         assert c["energy_basis"] == "modelled"  # no power sensor on this VM: the CPU model
         assert c["figures"]["j_per_output_token"]["basis"] == "modelled"
         assert c["prediction"]["gap"] is not None
+        assert c["rating"]["size_class"] == "A"  # default reference: AI Energy Score 2025-02
+        assert "AI Energy Score leaderboard, February 2025" in c["rating"]["source"]
+    assert [any("batch size" in x for x in c["rating"]["caveats"]) for c in configs] == \
+        [False, True]
     a, b = (c["run_id"] for c in configs)
     proc = wp(folder, "compare", a, b, env=env)
     assert proc.returncode == 0, proc.stderr

@@ -41,9 +41,10 @@ class BenchOptions:
     ``warmup_max_s``: the warm-up gives up (and says so) after this many batches or
     seconds, whichever comes first; ``idle_s``: seconds of idle
     power measured first (phase ``idle``); ``estimate_accelerator``: the accelerator the
-    estimator's prediction assumes when none is measured here; ``reference``: a
-    reference distribution file for the rating; ``reference_data``: the prompts are the
-    task's reference dataset; ``ledger``/``project``/``tags``/``sensors``/``mode``: as
+    estimator's prediction assumes when none is measured here; ``reference``: the
+    distribution the rating is against (a file or a :class:`Reference`; default: the AI
+    Energy Score leaderboard of February 2025, shipped); ``reference_data``: the prompts
+    are the task's reference dataset; ``ledger``/``project``/``tags``/``sensors``/``mode``: as
     for :func:`wattprint.track`."""
 
     task: str = "text-generation"
@@ -154,12 +155,11 @@ def bench(model: Any, tokenizer: Any = None, prompts: Sequence[Any] | None = Non
     session = uuid.uuid4().hex[:10]
     t0 = time.perf_counter()
     ids = prompt_ids(model, tokenizer, prompts, opts)
-    reference = None
-    if opts.reference is not None:
-        from ._rating import Reference, load_reference
+    from ._rating import Reference, load_reference, shipped_reference
 
-        reference = (opts.reference if isinstance(opts.reference, Reference)
-                     else load_reference(opts.reference))
+    reference = (opts.reference if isinstance(opts.reference, Reference)
+                 else shipped_reference() if opts.reference is None
+                 else load_reference(opts.reference))
     ledger, owned = _open_ledger(opts.ledger)
     configs: list[ConfigResult] = []
     notes: list[str] = []
@@ -179,10 +179,6 @@ def bench(model: Any, tokenizer: Any = None, prompts: Sequence[Any] | None = Non
     finally:
         if owned and ledger is not None:
             ledger.close()
-    if reference is None:
-        from ._rating import NO_REFERENCE
-
-        notes.append(NO_REFERENCE)
     return BenchResult(session, configs, time.perf_counter() - t0, notes)
 
 
@@ -306,7 +302,7 @@ def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
         "j_per_request": Figure.of([e / r for e, r in zip(energy, reqs) if r], "J", e_basis),
         "j_per_output_token": Figure.of([e / t for e, t in zip(energy, toks) if t], "J",
                                         e_basis) if gen_task else Figure(None, "J", e_basis),
-        "kwh_per_1k_requests": Figure.of([e / r * 1000 / 3600 for e, r in zip(energy, reqs)
+        "wh_per_1k_requests": Figure.of([e / r * 1000 / 3600 for e, r in zip(energy, reqs)
                                           if r], "Wh", e_basis),
         "tokens_per_s": Figure.of([t / d for t, d in zip(toks, durs) if d], "tokens/s",
                                   "timed") if gen_task else Figure(None, "tokens/s", "timed"),
@@ -338,14 +334,18 @@ def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
     gpu_j = by_domain.get("gpu")
     prediction = predict(config, params, opts, result, figs, gpu_j, toks)
     rating = None
-    if reference is not None and figs["kwh_per_1k_requests"].value is not None:
+    if figs["wh_per_1k_requests"].value is not None:
         from ._rating import rate
 
         gpu_wh = (gpu_j / sum(reqs) * 1000 / 3600) if gpu_j and sum(reqs) else None
-        r = rate(gpu_wh if gpu_wh is not None else figs["kwh_per_1k_requests"].value,
-                 opts.task, reference, hardware=hardware_of(result),
-                 gpu_energy=gpu_wh is not None, reference_data=opts.reference_data)
-        rating = r.to_dict()
+        try:
+            rating = rate(gpu_wh if gpu_wh is not None else figs["wh_per_1k_requests"].value,
+                          opts.task, reference, hardware=hardware_of(result),
+                          gpu_energy=gpu_wh is not None, reference_data=opts.reference_data,
+                          params=params, batch_size=size,
+                          precision=config["precision"]).to_dict()
+        except UsageError as err:
+            notes.append(f"no rating: {err}")
     over_cpu = float(result.overhead_cpu_s or 0.0)
     overhead_d = {**overhead, "sampler_cpu_s": over_cpu,
                   "fraction": (overhead["boundary_s"] + over_cpu) / overhead["bench_s"]

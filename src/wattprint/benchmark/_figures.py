@@ -19,7 +19,7 @@ __all__ = ["Figure", "ConfigResult", "BenchResult", "FIGURES", "figure_table"]
 FIGURES = (
     ("j_per_request", "J/request", "J"),
     ("j_per_output_token", "J/output token", "J"),
-    ("kwh_per_1k_requests", "energy per 1,000 requests", "Wh"),
+    ("wh_per_1k_requests", "energy per 1,000 requests", "Wh"),
     ("tokens_per_s", "output tokens/s", "tokens/s"),
     ("requests_per_s", "requests/s", "requests/s"),
     ("latency_p50_s", "latency p50", "s"),

@@ -2,7 +2,8 @@
 machine, per batch size (and precision): warm-up to the steady state, then repeated
 measured windows; J/request, J/output token, energy per 1,000 requests, tokens/s,
 latency p50/p95 and mean power, each with its basis and spread, the estimator's
-prediction beside the measurement, and a star rating against a reference you supply.
+prediction beside the measurement, and a star rating by the AI Energy Score method
+(against its February 2025 leaderboard, shipped, or a reference file you give).
 
     wattprint bench ./my-model --batch 1,8,32 --output-tokens 64 --repeat 3
     wattprint bench ./my-classifier --task text-classification --dataset texts.jsonl
@@ -71,7 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "measured here (e.g. H100)")
     p.add_argument("--reference", metavar="FILE",
                    help="reference distribution for the star rating (CSV "
-                        "task,model,gpu_energy_wh_per_1k; none is shipped)")
+                        "task,model,gpu_energy_wh_per_1k; default: the AI Energy Score "
+                        "leaderboard of February 2025, shipped)")
     p.add_argument("--reference-data", action="store_true",
                    help="the --dataset is the task's reference dataset (for the rating)")
     p.add_argument("--threads", type=int, metavar="N",
@@ -140,7 +142,9 @@ def handle(args: argparse.Namespace) -> int:
     if rated:
         r = rated[0].rating
         print("rating (AI Energy Score method): " + ", ".join(
-            f"{c.precision} b{c.batch_size} {c.rating['stars']}/5" for c in rated)
+            f"{c.precision} b{c.batch_size} {c.rating['stars']}/5"
+            + (f" (class {c.rating['size_class']})" if c.rating["size_class"] else "")
+            for c in rated)
             + f" — {'comparable' if all(c.rating['comparable'] for c in rated) else 'indicative only'}"
             f"; reference: {r['source']}")
         caveats = sorted({x for c in rated for x in c.rating["caveats"]})
