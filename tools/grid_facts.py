@@ -176,14 +176,19 @@ CLOUD_REGIONS: dict[tuple[str, str], tuple[str, str]] = {
 #: locations"), EIA-930 balancing-authority list (zones as Electricity Maps names them).
 
 #: Provider fleet PUE, the latest each provider publishes: provider → (PUE, year, source).
-PROVIDER_PUE = {
-    "aws": (1.14, 2025, "https://sustainability.aboutamazon.com/products-services/the-cloud "
-            "(AWS: global PUE 1.14 in 2025, 1.15 in 2024 and 2023)"),
-    "azure": (1.18, 2024, "https://datacenters.microsoft.com/sustainability/efficiency/ "
-              "(Microsoft: global facility average 1.18, newest designs 1.12; as quoted by "
-              "DatacenterDynamics, Dec 2024)"),
-    "gcp": (1.09, 2024, "https://www.google.com/about/datacenters/efficiency/ (Google 2025 "
-            "Environmental Report: fleet-wide trailing-twelve-month PUE 1.09 in 2024)"),
+PROVIDER_PUE = {  # checked 2026-12 against the pages named (issue 14)
+    "aws": (1.14, 2025, "https://sustainability.aboutamazon.com/environment/the-cloud "
+            "(retrieved 2026: 'In 2025, our data centers reported an average global PUE of "
+            "1.14 which is an improvement compared to 1.15 reported in 2024'; "
+            "aws.amazon.com/sustainability/data-centers: 1.15 in 2024)"),
+    "azure": (1.18, 2024, "https://www.datacenterdynamics.com/en/news/aws-global-data-"
+              "centers-achieved-pue-of-115-in-2023/ (DatacenterDynamics, Dec 2024: Microsoft "
+              "global facility average 1.18, newest facilities ~1.12; Microsoft's own page "
+              "not retrieved)"),
+    "gcp": (1.09, 2024, "Google 2025 Environmental Report: average annual fleet PUE 1.09 "
+            "in 2024, as reported by itdaily.com ('Energy consumption Google data center "
+            "doubles', 2025) and deepnewz.com (2025); Google's own page "
+            "https://www.google.com/about/datacenters/efficiency/ not retrieved"),
 }
 
 #: On-site water (WUE, L/kWh of IT energy) of a data centre whose operator is unknown.
