@@ -5,9 +5,13 @@ A roofline of autoregressive decoding: each step reads the weights (all of a den
 for a mixture-of-experts the experts the batch touches) and the batch's KV cache from
 memory, and does 2·N_active FLOPs per sequence; it takes the longer of the memory and the
 compute time plus the host's per-step overhead, and serves one token to each of the
-``batch_size`` sequences. Prefill is a compute-bound pass over the prompt. Power follows
-the work: near TDP when compute-bound, well below it when memory-bound, idle draw while the
-accelerator waits on the host. Priors and sources: :mod:`._priors`, docs/estimate.md.
+``batch_size`` sequences. Prefill is a compute-bound pass over the prompt. A
+mixture-of-experts spread over several accelerators also waits, every layer, on the
+expert-parallel exchange of its tokens; Blackwell GPUs reach a smaller share of their
+datasheet bandwidth and FLOP/s in today's engines. Power follows the work: near TDP when
+compute-bound, below it when memory-bound, idle draw while the accelerator waits on the
+host. Priors and sources (fitted on measured energy, power and throughput):
+:mod:`._priors`, docs/estimate.md.
 
     from wattprint.estimate import estimate_inference
     est = estimate_inference(params="8B", accelerator="H100", batch_size=64,
@@ -102,6 +106,8 @@ class InferenceEstimate:
     throughput_tokens_per_s: Range  # output tokens per second, whole accelerator group
     latency_s: Range  # one request: its prefill + its decode steps
     power_accelerator_w: Range  # per accelerator, average while decoding
+    power_accelerator_mean_w: Range  # per accelerator, mean over prefill and decoding
+    service_s: Range  # accelerator-group seconds per request (prefill + its decode share)
     energy_request_accelerators_wh: Range
     energy_request_it_wh: Range
     energy_request_facility_wh: Range
@@ -119,6 +125,7 @@ class InferenceEstimate:
     workload: str = "chat"
 
     RANGES = ("decode_step_s", "throughput_tokens_per_s", "latency_s", "power_accelerator_w",
+              "power_accelerator_mean_w", "service_s",
               "energy_request_accelerators_wh", "energy_request_it_wh",
               "energy_request_facility_wh", "energy_token_accelerators_j",
               "energy_token_facility_j", "energy_1k_requests_facility_kwh", "pue",
@@ -162,7 +169,9 @@ class InferenceEstimate:
             + (f", {self.workload} workload" if self.workload != "chat" else ""),
             f"  decode step      {r(self.decode_step_s.scale(1000, 'ms'))}",
             f"  throughput       {r(self.throughput_tokens_per_s)}",
-            f"  power / accel.   {r(self.power_accelerator_w)}",
+            f"  power / accel.   {r(self.power_accelerator_w)} decoding, "
+            f"{r(self.power_accelerator_mean_w)} mean with prefill",
+            f"  service time     {r(self.service_s)} of the accelerators per request",
             f"  per request      accelerators {r(self.energy_request_accelerators_wh)}",
             f"                   IT equipment {r(self.energy_request_it_wh)}",
             f"                   facility     {r(self.energy_request_facility_wh)}  "
@@ -362,10 +371,10 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
                    "expected share of experts touched grows with the batch up to all of "
                    "them (dense: all parameters every step)"),
     ]
-    overhead = (STEP_OVERHEAD_SERVER_S if engine == "server" else P.LAYER_OVERHEAD_EAGER_S)
+    overhead = (P.STEP_OVERHEAD_SERVER_S if engine == "server" else P.LAYER_OVERHEAD_EAGER_S)
     priors: dict[str, Prior] = {
-        "mem_eff": P.INFER_MEM_EFFICIENCY, "cmp_eff": INFER_COMPUTE_EFFICIENCY,
-        "pf_eff": INFER_PREFILL_EFFICIENCY, "over": overhead, "resid": P.SERVE_RESIDUAL,
+        "mem_eff": P.INFER_MEM_EFFICIENCY, "cmp_eff": P.INFER_COMPUTE_EFFICIENCY,
+        "pf_eff": P.INFER_PREFILL_EFFICIENCY, "over": overhead, "resid": P.SERVE_RESIDUAL,
     }
     one = Prior("", 1.0, 1.0, 1.0, "", "")
     priors["moe"] = P.MOE_EFFICIENCY if n_act < 0.8 * n_total else one
@@ -373,7 +382,14 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
                       else one)
     priors["over_seq"] = P.STEP_OVERHEAD_PER_SEQ_S if engine == "server" else \
         Prior("", 0.0, 0.0, 0.0, "s", "")
-    for key in ("moe", "lowp", "over_seq", "resid"):
+    # a mixture-of-experts over several accelerators: expert-parallel exchanges every layer
+    expert_parallel = n_act < 0.8 * n_total and g > 1
+    zero = Prior("", 0.0, 0.0, 0.0, "s", "")
+    priors["ep_layer"] = P.EP_LAYER_S if expert_parallel else zero
+    priors["ep_token"] = P.EP_TOKEN_LAYER_S if expert_parallel else zero
+    priors["f_ep"] = P.EP_DRAW if expert_parallel else one
+    priors["gen"] = P.BLACKWELL_EFFICIENCY if P.is_blackwell(acc.name) else one
+    for key in ("moe", "lowp", "over_seq", "ep_layer", "ep_token", "f_ep", "gen", "resid"):
         if priors[key].low != priors[key].high:
             assumptions.append(Assumption(priors[key].name, priors[key].text(".3g"),
                                           priors[key].source))
@@ -385,7 +401,7 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
             f"token; encoder {1 - share:.0%}, run once over the prompt",
             ENC_DEC_DECODER_SHARE_SOURCE))
     if accelerator_power_w is None:
-        priors.update(f_mem=P.INFER_DRAW_MEMORY_BOUND, f_cmp=INFER_DRAW_COMPUTE_BOUND,
+        priors.update(f_mem=P.INFER_DRAW_MEMORY_BOUND, f_cmp=P.INFER_DRAW_COMPUTE_BOUND,
                       f_idle=IDLE_DRAW)
     else:
         assumptions.append(Assumption("accelerator draw", f"{accelerator_power_w:g} W",
@@ -415,15 +431,16 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         ctx_ = I + O_ / 2
         B = full_batch(ctx_) if full_batch is not None else B0  # longer outputs, fewer fit
         weights = bytes_pp * moe_weights_read(dec_total, dec_act, B)
-        mem_eff = pr["mem_eff"] * pr["moe"]
-        cmp_eff = pr["cmp_eff"] * pr["moe"] * pr["lowp"]
+        mem_eff = pr["mem_eff"] * pr["moe"] * pr["gen"]
+        cmp_eff = pr["cmp_eff"] * pr["moe"] * pr["lowp"] * pr["gen"]
         t_mem = (weights + B * ctx_ * kv_bpt) / (bw * mem_eff)
         t_cmp = 2 * dec_act * B / (flops * cmp_eff)
         t_gpu = max(t_mem, t_cmp)
         t_over = pr["over"] * (layers if engine == "eager" else 1.0) + pr["over_seq"] * B
-        t_step = t_gpu + t_over
+        t_ep = layers * (pr["ep_layer"] + pr["ep_token"] * B)
+        t_step = t_gpu + t_over + t_ep
         # prefill of one request; a batch of prompts shares one read of the weights
-        t_pf_c = 2 * pf_act * I / (flops * pr["pf_eff"] * pr["lowp"])
+        t_pf_c = 2 * pf_act * I / (flops * pr["pf_eff"] * pr["lowp"] * pr["gen"])
         t_pf_m = bytes_pp * min(pf_total, pf_act * max(I, 1)) / (bw * mem_eff) / B
         t_pf_gpu = max(t_pf_c, t_pf_m)
         t_pf = t_pf_gpu + t_over / B
@@ -433,7 +450,7 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         else:
             f_dec = pr["f_mem"] + (pr["f_cmp"] - pr["f_mem"]) * min(1.0, t_cmp / t_mem)
             f_pf = pr["f_mem"] + (pr["f_cmp"] - pr["f_mem"]) * min(1.0, t_pf_c / t_pf_m)
-            p_dec = tdp * (pr["f_idle"] + (f_dec - pr["f_idle"]) * t_gpu / t_step)
+            p_dec = tdp * (pr["f_idle"] * t_over + f_dec * t_gpu + pr["f_ep"] * t_ep) / t_step
             p_pf = tdp * (pr["f_idle"] + (f_pf - pr["f_idle"]) * t_pf_gpu / t_pf)
             p_idle = tdp * pr["f_idle"]
         busy_s = t_pf + O_ * t_step / B  # accelerator-group seconds per request
@@ -441,8 +458,9 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         e_idle = idle_accelerators * p_idle * busy_s * pr["resid"]
         e_host = (g + idle_accelerators) * pr["host_w"] * pr["host_util"] * busy_s * \
             pr["resid"]
-        return {"t_step": t_step, "tput": B / t_step, "p_dec": p_dec,
-                "latency": max(t_pf_c, t_pf_m * B) + t_over + O_ * t_step,
+        return {"t_step": t_step, "tput": B / t_step, "p_dec": p_dec, "busy": busy_s,
+                "p_mean": (p_pf * t_pf + O_ * t_step * p_dec / B) / busy_s,
+                "latency": max(t_pf_c, t_pf_m * B) + t_over + t_ep + O_ * t_step,
                 "e_acc": e_acc + e_idle, "e_it": e_acc + e_idle + e_host,
                 "e_acc_tok": (e_acc + e_idle) / O_, "e_it_tok": (e_acc + e_idle + e_host) / O_}
 
@@ -477,7 +495,8 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         precision=p, engine=engine, batch_size=B, input_tokens=I, output_tokens=O,
         idle_accelerators=idle_accelerators, decode_step_s=rng("t_step", "s"),
         throughput_tokens_per_s=rng("tput", "tokens/s"), latency_s=rng("latency", "s"),
-        power_accelerator_w=rng("p_dec", "W"),
+        power_accelerator_w=rng("p_dec", "W"), power_accelerator_mean_w=rng("p_mean", "W"),
+        service_s=rng("busy", "s"),
         energy_request_accelerators_wh=e_acc_wh, energy_request_it_wh=e_it_wh,
         energy_request_facility_wh=e_fac_wh,
         energy_token_accelerators_j=tok_acc_j, energy_token_facility_j=tok_fac_j,
