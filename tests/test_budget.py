@@ -11,6 +11,7 @@ import time
 import pytest
 
 from _cli import assert_clean_error, wp
+from _step_sensor import StepEnergySensor
 from wattprint import Tracker, UsageError
 from wattprint.budget import Budget, BudgetGuard, check_budget
 from wattprint.errors import BudgetExceeded, WattprintError
@@ -84,7 +85,7 @@ def test_guard_acts_once_per_budget_and_never_raises_from_checks() -> None:
 
 def test_warn_keeps_running_and_lists_the_warning() -> None:
     with Tracker(sensors=[FakeSensor(1e6)], budget_kwh=1e-4, on_budget="warn") as run:
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60  # the budget thread checks once a second
         while not run.budget_events and time.monotonic() < deadline:
             run.count(steps=1)
             time.sleep(0.02)
@@ -97,7 +98,8 @@ def test_stop_raises_at_the_next_count_and_the_ledger_says_why(tmp_path) -> None
     path = str(tmp_path / "ledger.db")
     with pytest.raises(BudgetExceeded) as err:
         with Tracker("over", sensors=[FakeSensor(1e6)], budget_kwh=1e-4, ledger=path) as run:
-            for _ in range(500):
+            deadline = time.monotonic() + 60  # the budget thread checks once a second
+            while time.monotonic() < deadline:
                 time.sleep(0.02)
                 run.count(steps=1)
     assert err.value.budget == "energy_kwh" and err.value.basis == "actual"
@@ -112,31 +114,43 @@ def test_stop_raises_at_the_next_count_and_the_ledger_says_why(tmp_path) -> None
 
 
 def test_stop_on_forecast_before_the_budget_is_spent() -> None:
-    """Constant 2 kW for 100 steps of 20 ms: ~4 kJ at the end; the budget is 3 kJ. The
-    forecast trips it at about 10 % of the work, long before the energy is used."""
-    budget_kwh = 3000 / 3.6e6
+    """8 J for each of 500 steps of >= 20 ms: 4 kJ at the end; the budget is 2.5 kJ. The
+    forecast trips it once 10 % of the work is done, at the budget thread's next check
+    (once a second), long before the energy is used. The energy follows the steps, not
+    the clock: a loaded machine that stalls the loop or the check moves no figure."""
+    sensor = StepEnergySensor(8.0)
     with pytest.raises(BudgetExceeded) as err:
-        with Tracker(sensors=[FakeSensor(2000.0)], rate_hz=100, total_work={"steps": 100},
-                     budget_kwh=budget_kwh) as run:
-            for _ in range(100):
+        with Tracker(sensors=[sensor], rate_hz=100, total_work={"steps": 500},
+                     budget_kwh=2500 / 3.6e6) as run:
+            for _ in range(500):
                 time.sleep(0.02)
+                sensor.step()
                 run.count(steps=1)
-    assert err.value.basis == "forecast"
-    assert run.result.energy_j < 3000 * 0.8
+    assert err.value.basis == "forecast" and err.value.value * 3.6e6 > 2500
+    assert run.result.energy_j == pytest.approx(sensor.spent_j)
+    assert sensor.steps >= 50 and run.result.energy_j < 2500 * 0.8
     assert run.result.status == "stopped"
 
 
 def test_a_pending_stop_surfaces_at_a_phase_boundary_not_over_another_error() -> None:
     with pytest.raises(BudgetExceeded):
         with Tracker(sensors=[FakeSensor(1e6)], budget_kwh=1e-5) as run:
-            time.sleep(1.3)  # the budget thread checks once a second
+            _wait_for_the_budget_thread(run)
             with run.phase("train"):
                 pass
     with pytest.raises(KeyError):
         with Tracker(sensors=[FakeSensor(1e6)], budget_kwh=1e-5) as run2:
-            time.sleep(1.3)
+            _wait_for_the_budget_thread(run2)
             raise KeyError("the user's own error wins")
     assert run2.stop_requested
+
+
+def _wait_for_the_budget_thread(run: Tracker) -> None:
+    """Until the budget thread (a check once a second) has asked for the stop."""
+    deadline = time.monotonic() + 60
+    while not run.stop_requested and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.stop_requested
 
 
 def test_migration_from_v2_keeps_runs_and_allows_stopped(tmp_path) -> None:

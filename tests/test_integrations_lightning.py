@@ -11,6 +11,7 @@ import pytest
 L = pytest.importorskip("lightning.pytorch", reason="needs pip install 'wattprint[lightning]'")
 torch = pytest.importorskip("torch", reason="needs pip install 'wattprint[torch]'")
 
+from _step_sensor import StepEnergySensor  # noqa: E402
 from _tiny_lightning import (BATCH, EPOCHS, MLP, N_TEST, N_TRAIN, N_VAL,  # noqa: E402
                              TokenModel, fake, loader, trainer)
 from torch.utils.data import DataLoader  # noqa: E402
@@ -192,21 +193,35 @@ def test_budget_stops_fit_cleanly_and_the_ledger_says_why(tmp_path) -> None:
     assert rec.settings["budget"] == {"energy_kwh": 1e-12, "action": "stop"}
 
 
+class CountedSlowMLP(SlowMLP):
+    def __init__(self, sensor: StepEnergySensor) -> None:
+        super().__init__(pause_s=0.02)
+        self.sensor = sensor
+
+    def training_step(self, batch, batch_idx):
+        loss = super().training_step(batch, batch_idx)
+        self.sensor.step()
+        return loss
+
+
 def test_forecast_budget_stops_a_user_run_before_the_energy_is_spent(tmp_path) -> None:
-    """40 W for 240 steps of >= 20 ms: >= 190 J at the end, the budget is 150 J; the
-    forecast from the steps reported trips it after 1-2 s (40-80 J), long before it is
-    spent (the steps are mostly sleep, so a busy machine changes little)."""
+    """1 J per step for 240 steps: 240 J at the end; the budget is 150 J. The forecast
+    trips it once 10 % of the steps are done (24 J), at the budget thread's next check
+    (once a second: <= ~50 steps of >= 20 ms later), long before 150 steps are spent. The
+    energy follows the steps, so neither a slow start nor a loaded machine moves it."""
     budget_j, epochs, n = 150.0, 6, 40 * BATCH
-    run = wattprint.Tracker("lit", sensors=[fake()], rate_hz=50,
+    sensor = StepEnergySensor(1.0)
+    run = wattprint.Tracker("lit", sensors=[sensor], rate_hz=50,
                             budget_kwh=budget_j / 3.6e6)
     cb = WattprintCallback(run)
     t = trainer(tmp_path, cb, max_epochs=epochs, limit_val_batches=0,
                 enable_checkpointing=False)
     with run:
-        t.fit(SlowMLP(pause_s=0.02), loader(n, 0))
+        t.fit(CountedSlowMLP(sensor), loader(n, 0))
         assert run.stop_requested
     assert t.global_step < epochs * n // BATCH
     events = run.budget_events
     assert [e.basis for e in events] == ["forecast"] and events[0].value * 3.6e6 > budget_j
     assert run.result.status == "stopped" and "will be exceeded" in run.result.end_reason
+    assert run.result.energy_j == pytest.approx(sensor.spent_j)
     assert run.result.energy_j < budget_j

@@ -84,7 +84,7 @@ def test_not_recorded_by_default_and_with_false(path) -> None:
 def test_samples_are_flushed_while_running(path) -> None:
     run = wattprint.start("live", sensors=[gpu()], rate_hz=50, ledger=path)
     try:
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + 60  # the writer flushes every second or so
         n = 0
         while time.monotonic() < deadline and n == 0:
             time.sleep(0.1)
@@ -97,7 +97,8 @@ def test_samples_are_flushed_while_running(path) -> None:
     with Ledger(path, readonly=True) as other:
         samples = list(other.samples(run.run_id))
     t = [s[1] for s in samples]
-    assert t == sorted(t) and 0 < t[0] < 0.1  # offsets from the run's start
+    # offsets from the run's start (not monotonic clock readings), within the run
+    assert t == sorted(t) and 0 < t[0] and t[-1] <= run.result.duration_s
     energies = [s[3] for s in samples]
     assert energies == sorted(energies) and energies[-1] == pytest.approx(run.result.energy_j)
 
@@ -202,7 +203,9 @@ def test_listing_filters_and_sorting(path) -> None:
         assert names(ledger.runs(project="p1")) == ["b", "a"]
         assert names(ledger.runs(tags=["x", "y"])) == ["b"]
         assert names(ledger.runs(status="failed")) == ["c"]
-        assert names(ledger.runs(sort="energy")) == ["b", "c", "a"]
+        # a run's energy is its power times its wall-clock length, which load stretches
+        by_energy = sorted(ledger.runs(), key=lambda r: -r.energy_j)
+        assert names(ledger.runs(sort="energy")) == names(by_energy)
         assert names(ledger.runs(sort="name", descending=False, limit=2)) == ["a", "b"]
         assert names(ledger.runs(name="b")) == ["b"]
         assert ledger.count(project="p1") == 2
@@ -272,7 +275,7 @@ def test_disk_full_mid_run_keeps_what_was_written(path) -> None:
             with ledger._reading() as conn:
                 return conn.execute("SELECT count(*) FROM samples").fetchone()[0]
 
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60  # the writer flushes every second or so
         while time.monotonic() < deadline and count() == 0:
             time.sleep(0.05)
         with ledger._reading() as conn:  # the "disk" is full from now on

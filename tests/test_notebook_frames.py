@@ -17,6 +17,7 @@ import pytest
 
 import wattprint
 import wattprint.ledger
+from _wait import until
 from wattprint.integrations._require import MissingExtraError
 from wattprint.testing import FakeSensor
 
@@ -116,7 +117,7 @@ def test_live_view_plain_text_outside_ipython() -> None:
     buf = io.StringIO()
     with wattprint.track("live", sensors=[FakeSensor(25.0)], rate_hz=50) as run:
         view = LiveView(run, every_s=0.05, file=buf, ipython=False).start()
-        time.sleep(0.3)
+        assert until(lambda: len(buf.getvalue().splitlines()) >= 3)  # its thread's lines
         run.count(tokens=7)
         view.stop()
     lines = buf.getvalue().splitlines()
@@ -137,7 +138,7 @@ def test_live_view_updates_one_display_inside_ipython() -> None:
         with capture_output() as captured:
             with wattprint.track("nb-live", sensors=[FakeSensor(25.0)], rate_hz=50) as run:
                 with LiveView(run, every_s=0.05):
-                    time.sleep(0.3)
+                    assert until(lambda: len(captured.outputs) >= 3)  # its thread's updates
         outputs = captured.outputs
         assert len(outputs) >= 3 and "text/html" in outputs[0].data
         assert "nb-live" in outputs[0].data["text/html"]

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _wait import until
 from wattprint.errors import UsageError
 from wattprint.sampler import Sampler, counter_energy_j, trapezoid_energy_j
 from wattprint.testing import FakeSensor, ReplaySensor
@@ -144,6 +145,7 @@ def test_threaded_sampler_runs_and_stops() -> None:
     sampler = Sampler([sensor], rate_hz=50)
     sampler.start()
     time.sleep(0.3)
+    assert until(lambda: sensor.reads >= 6)  # the first read and five of the thread's
     sampler.stop()
     sampler.stop()  # twice is fine
     t = sampler.totals[0]
@@ -158,6 +160,7 @@ def test_slow_sensor_is_read_at_its_own_interval() -> None:
     sampler = Sampler([fast, slow], rate_hz=50)
     sampler.start()
     time.sleep(0.4)
+    assert until(lambda: fast.reads >= 10)
     sampler.stop()
     assert fast.reads >= 10
     assert slow.reads == 2  # the first read and the final read at stop
@@ -248,6 +251,7 @@ def test_shared_host_counter_is_read_once_a_window_in_process_mode() -> None:
     sampler.snapshot()  # a phase boundary reads the slow counter on demand
     assert package.reads == before + 1
     time.sleep(0.3)
+    assert until(lambda: host_power.reads >= 10 and gpu.reads >= 10)
     sampler.stop()
     elapsed = sampler.stop_s - sampler.start_s
     assert intervals == [SHARE_INTERVAL_S, pytest.approx(0.02), pytest.approx(0.02)]
@@ -262,6 +266,7 @@ def test_shared_host_counter_is_read_once_a_window_in_process_mode() -> None:
     unattributed = Sampler([machine], rate_hz=50)  # machine mode: no share source
     unattributed.start()
     time.sleep(0.2)
+    assert until(lambda: machine.reads >= 5)
     unattributed.stop()
     assert machine.reads >= 5
 

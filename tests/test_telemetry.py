@@ -28,6 +28,7 @@ from wattprint.telemetry.exporter import Exporter, ExporterOptions
 from wattprint.testing import FakeSensor
 
 from _cli import assert_clean_error, wp
+from _wait import until
 
 #: Units Prometheus names end in here; counters end in ``_total`` after their unit.
 UNIT_SUFFIXES = ("_joules", "_watts", "_grams", "_seconds", "_timestamp_seconds", "_ratio")
@@ -316,7 +317,7 @@ def test_finished_run_reports_the_ledgers_figures(tmp_path):
                                    FakeSensor(20.0, name="dram", domain="dram")],
                           settings={"price_per_kwh": 0.3, "currency": "EUR"}, job="job-7")
     with run:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # the run's writer flushes every second or so
         while _run_series(exp, run.run_id)["energy"] == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
             exp.runs.refresh(force=True)
@@ -355,10 +356,14 @@ def test_track_serves_its_run_and_stops_serving(tmp_path):
         port = s.getsockname()[1]
     with wattprint.track("svc", prometheus_port=port, project="p",
                          sensors=[FakeSensor(100.0, name="nvml:0")]) as run:
-        time.sleep(0.3)
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
-        fams = {f.name: f for f in text_string_to_metric_families(text.decode())}
-        live = _values(fams, "wattprint_energy_joules", run="svc", project="p")
+        def scrape() -> list[float]:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                          timeout=5).read()
+            fams = {f.name: f for f in text_string_to_metric_families(text.decode())}
+            return _values(fams, "wattprint_energy_joules", run="svc", project="p")
+
+        assert until(lambda: (scrape() or [0])[0] > 0)  # once the sampler has read
+        live = scrape()
         assert live and live[0] > 0
     assert live[0] <= run.result.energy_j
     with pytest.raises(OSError):
@@ -413,7 +418,8 @@ def test_otel_bridge_reports_the_same_figures():
                                    FakeSensor(10.0, name="cpu-model", domain="cpu",
                                               kind="modelled")])
     with run:
-        time.sleep(0.3)
+        # once the sampler has read (a loaded machine may take longer than the usual 20 ms)
+        assert until(lambda: _otel_points(reader).get("wattprint.energy", {}).get("GPU-o"))
         live = _otel_points(reader)
         assert live["wattprint.energy"]["GPU-o"] > 0
         assert live["wattprint.power"]["GPU-o"] == pytest.approx(120.0, rel=0.05)
@@ -431,7 +437,7 @@ def test_otel_bridge_reports_the_same_figures():
 def _otel_points(reader) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     data = reader.get_metrics_data()
-    for rm in data.resource_metrics:
+    for rm in data.resource_metrics if data is not None else ():
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
                 for point in metric.data.data_points:

@@ -138,7 +138,10 @@ def test_prometheus_scrapes_the_exporter_and_agrees_with_the_ledger(tmp_path):
         wait_for("the final figures", lambda: prom.value(
             f'count(wattprint_run_info{{run="{run_id}",status="finished"}})') == 1, 30,
             exporter.died, every_s=0.5)
-        time.sleep(1.5)  # one more scrape after the status changed
+        # the status and the final total come in one scrape of the exporter, but a query
+        # may read the new status series before the total's sample of that scrape is in
+        wait_for("the final total", lambda: prom.value(total) == pytest.approx(
+            record.energy_j, rel=1e-9), 30, exporter.died, every_s=0.5)
         assert prom.value(total) == pytest.approx(record.energy_j, rel=1e-9)
         co2e = prom.value(f'sum(wattprint_co2e_grams_total{{run="{run_id}"}})')
         assert co2e == pytest.approx(report.carbon["co2e_location_g"], rel=1e-6)

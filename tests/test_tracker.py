@@ -17,11 +17,13 @@ def gpu(power_w: float = 200.0, **kw) -> FakeSensor:
 
 
 def test_context_manager_measures_energy_and_duration() -> None:
+    started = time.monotonic()
     with wattprint.track("ctx", sensors=[gpu(200.0)], rate_hz=50) as run:
         time.sleep(0.3)
+    outside_s = time.monotonic() - started  # a loaded machine stretches both alike
     r = run.result
     assert r.name == "ctx" and r.status == "finished"
-    assert r.duration_s == pytest.approx(0.3, abs=0.1)
+    assert 0.3 <= r.duration_s <= outside_s
     assert r.energy_j == pytest.approx(200.0 * r.duration_s, rel=0.1)
     assert r.by_domain == {"gpu": pytest.approx(r.energy_j)}
     assert r.basis == "measured" and r.measured_fraction == pytest.approx(1.0)
@@ -83,7 +85,7 @@ def test_nested_and_repeated_phases() -> None:
     train, evaluation = r.phase("train"), r.phase("train/eval")
     assert [p.name for p in r.phases] == ["train", "train/eval"]
     assert train.entries == 2 and evaluation.entries == 2
-    assert train.duration_s == pytest.approx(0.3, abs=0.1)
+    assert 0.3 <= train.duration_s <= r.duration_s  # sleeps last at least that long
     assert train.energy_j == pytest.approx(100.0 * train.duration_s, rel=0.15)
     assert evaluation.energy_j < train.energy_j
     assert train.counters == {"samples": 80, "tokens": 2000, "steps": 2}
