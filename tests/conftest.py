@@ -4,10 +4,13 @@ is printed at the end of the run.
 
 Every test gets its own ``$XDG_STATE_HOME``: runs that a ledger could not take are saved
 there as pending run files when the ledger's own folder cannot be written, so no test
-writes to the real home folder or sees another test's files."""
+writes to the real home folder or sees another test's files. Every test starts without
+the variables that hide GPUs (``CUDA_VISIBLE_DEVICES``…), whoever set them before."""
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Iterator
 
 import pytest
@@ -22,6 +25,28 @@ _started: dict[str, float] = {}
 @pytest.fixture(autouse=True)
 def _private_state_home(tmp_path_factory, monkeypatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+#: Variables that choose which GPUs a process sees. Every test sees all of its fake GPUs:
+#: none of these comes from the machine (a GPU runner or container sets them) or from an
+#: earlier test or library (Ray sets CUDA_VISIBLE_DEVICES="" in processes given no GPU).
+GPU_VISIBILITY = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+                  "ROCR_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL", "CUDA_DEVICE_ORDER")
+
+
+_last_test: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _all_gpus_visible(request) -> None:
+    """Before each test: none of :data:`GPU_VISIBILITY` is set (a test that wants one sets
+    it with ``monkeypatch``). One left by the previous test (or a library it ran) is
+    removed and named in a warning, so no test depends on the order the suite ran in."""
+    left = {name: os.environ.pop(name) for name in GPU_VISIBILITY if name in os.environ}
+    if left and _last_test:
+        warnings.warn(f"{_last_test[0]} left {left} in the environment (removed before "
+                      f"{request.node.nodeid})", pytest.PytestWarning, stacklevel=1)
+    _last_test[:] = [request.node.nodeid]
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ PY = sys.executable
 SLEEPER = [PY, "-c", "import time; print('started', flush=True); time.sleep(60)"]
 
 
-def wait_for_samples(ledger_path: str, minimum: int, timeout: float = 15.0) -> tuple[str, int]:
+def wait_for_samples(ledger_path: str, minimum: int, timeout: float = 60.0) -> tuple[str, int]:
     """The running run's id and its flushed sample count, once it has ``minimum``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -196,13 +196,17 @@ def test_report_progress_never_raises_on_a_huge_integer(tmp_path, monkeypatch):
 def test_a_sensor_returning_garbage_is_a_failed_read_not_a_figure(garbage):
     """Hardware is an entry too: a driver's NaN, infinity or negative watts after a good
     start is a read error (a gap, bridged on recovery), and every figure stays finite."""
-    import time
+    from _wait import until
 
-    def power_w(t: float) -> float:
-        return garbage if 0.1 < t < 0.3 else 100.0
+    calls = []
 
-    with wattprint.track(sensors=[FakeSensor(power_w, counter=False)], rate_hz=50) as run:
-        time.sleep(0.5)
+    def power_w(t: float) -> float:  # by read, not by time: a stalled sampler sees it all
+        calls.append(t)
+        return garbage if 4 <= len(calls) <= 8 else 100.0
+
+    sensor = FakeSensor(power_w, counter=False)
+    with wattprint.track(sensors=[sensor], rate_hz=50) as run:
+        assert until(lambda: len(calls) > 12)  # good reads, garbage, good reads again
     device = run.result.devices[0]
     assert device.errors > 0 and "the sensor returned" in device.last_error
     assert device.gaps and device.gaps[0][1] is not None  # the gap closed on recovery
