@@ -97,6 +97,7 @@ class Tab:
     def __init__(self, browser: Any, team: Team) -> None:
         self.team = team
         self.context = browser.new_context(accept_downloads=True)
+        self.context.set_default_timeout(120_000)  # Playwright's 30 s, on a loaded machine
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.requests: list[str] = []
@@ -120,7 +121,7 @@ class Tab:
         action()
         # polled from here: wait_for_function evaluates a string, which the page's CSP
         # (no 'unsafe-eval') refuses
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while self.renders() <= before:
             assert time.monotonic() < deadline, f"no page drawn after {action}"
             self.page.wait_for_timeout(50)
