@@ -31,12 +31,9 @@ from .._format import format_number
 from ._power import host_rating_w, require_tdp
 from ._priors import (ASPECT_RATIO, BYTES_PER_PARAM, DEFAULT_BATCH, DEFAULT_INPUT_TOKENS,
                       DEFAULT_OUTPUT_TOKENS, ENGINE_MAX_SEQS_SOURCE, HOST_UTILISATION,
-                      HOST_UTILISATION_INFER, IDLE_DRAW, INFER_COMPUTE_EFFICIENCY,
-                      INFER_DRAW_COMPUTE_BOUND, INFER_DRAW_MEMORY_BOUND, INFER_MEM_EFFICIENCY,
-                      INFER_PREFILL_EFFICIENCY, KV_DIM_MAX, KV_MEMORY_FRACTION,
-                      LAYER_OVERHEAD_EAGER_S, REASONING_OUTPUT_TOKENS, STEP_OVERHEAD_SERVER_S,
-                      WORKLOADS, ENC_DEC_DECODER_SHARE, ENC_DEC_DECODER_SHARE_SOURCE, Prior,
-                      combine, engine_max_seqs)
+                      HOST_UTILISATION_INFER, IDLE_DRAW, KV_DIM_MAX, KV_MEMORY_FRACTION,
+                      REASONING_OUTPUT_TOKENS, WORKLOADS, ENC_DEC_DECODER_SHARE,
+                      ENC_DEC_DECODER_SHARE_SOURCE, Prior, combine, engine_max_seqs)
 from . import _priors as P  # calibrated priors, read at call time (tools/calibrate.py)
 from ._result import PROVENANCE, Assumption, Range, fmt_range, footprint, ranges_dict, spread
 from .catalogue import Accelerator, resolve_accelerator

@@ -175,7 +175,8 @@ class ValidationReport:
 
     def text(self, *, rows: bool = True) -> str:
         lines = ["wattprint validate — ESTIMATES against published figures "
-                 "(data/published/*_dev.csv; split in data/published/split.csv)", ""]
+                 "(data/published/*_dev.csv and *_external.csv; split in "
+                 "data/published/split.csv)", ""]
         for group, title in GROUPS.items():
             if group == "train-compute-measured":
                 s = self.summaries[group]
