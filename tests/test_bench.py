@@ -413,3 +413,19 @@ def test_report_draws_energy_per_token_against_batch_size_in_chromium(cli_runs) 
     single = folder / "one.html"
     assert wp(folder, "report", ids[0], "-o", str(single), env=env).returncode == 0
     assert "bench-energy-per-token" in parse(dump_dom(str(single))).charts
+
+
+def test_parameter_count_from_the_saved_config_matches_the_loaded_model(tmp_path) -> None:
+    # vLLM and SGLang load the model themselves: the count (for the rating's size class and
+    # the prediction) comes from config.json on the meta device, with no weights loaded
+    import _tiny_bench as tiny
+
+    from wattprint.benchmark._core import _count_params, params_from_config
+
+    for build, task in ((tiny.gpt2, "text-generation"), (tiny.bert, "text-classification")):
+        model = build()
+        folder = tiny.save(model, tmp_path / task)
+        assert params_from_config(folder, task) == _count_params(model) > 0
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text('{"model_type": "no-such-arch"}')
+    assert params_from_config(str(tmp_path / "broken"), "text-generation") is None

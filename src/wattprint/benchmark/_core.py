@@ -113,6 +113,27 @@ def _count_params(model: Any) -> int | None:
         return None
 
 
+def params_from_config(path: str, task: str) -> int | None:
+    """Parameter count of the saved model at ``path`` without loading its weights: the
+    architecture built from its ``config.json`` on PyTorch's meta device (no memory, no
+    computation). For engines that load the model themselves (vLLM, SGLang): the size
+    class of the rating and the estimator's prediction need it. None when it cannot be
+    built (an architecture Transformers does not know)."""
+    try:
+        import torch
+        import transformers
+
+        config = transformers.AutoConfig.from_pretrained(path)
+        cls = (transformers.AutoModelForCausalLM if task == "text-generation"
+               else transformers.AutoModelForSequenceClassification)
+        with torch.device("meta"):
+            model = cls.from_config(config)
+        return _count_params(model)
+    except Exception as err:  # noqa: BLE001 - any failure only costs the count
+        log.info("wattprint: bench: no parameter count from %s/config.json: %s", path, err)
+        return None
+
+
 def _model_precision(model: Any) -> str:
     dtype = str(getattr(model, "dtype", "")).removeprefix("torch.")
     return {v: k for k, v in PRECISIONS.items()}.get(dtype, dtype or "unknown")
@@ -151,7 +172,8 @@ def bench(model: Any, tokenizer: Any = None, prompts: Sequence[Any] | None = Non
     else:
         name = opts.model_name or getattr(getattr(model, "config", None), "_name_or_path",
                                           None) or type(model).__name__
-    params = _count_params(model) if path is None or opts.engine == "transformers" else None
+    params = (_count_params(model) if path is None or opts.engine == "transformers"
+              else params_from_config(path, opts.task))
     session = uuid.uuid4().hex[:10]
     t0 = time.perf_counter()
     ids = prompt_ids(model, tokenizer, prompts, opts)
