@@ -11,7 +11,9 @@ machine without one.
 3. Checks and prints, per configuration: the energy basis is ``measured`` (NVML), GPU
    power lies between 30 W and the board's limit, J/output token falls from batch 1 to
    32, token counts are exact (requests × 64 with --ignore-eos), the estimator's
-   prediction for the detected GPU and its gap, and the measurement overhead (≤ 1 %).
+   prediction for the detected GPU and its gap, the measurement overhead (≤ 1 %), and the
+   AI Energy Score rating against the shipped February 2025 leaderboard (size class A; on
+   an H100 at batch 1 in fp16 only the dataset caveat may remain).
 
     python scripts/verify_bench_gpu.py [--json out.json] [--requests 64]
 
@@ -78,6 +80,18 @@ def check(data: dict, engine: str, requests: int) -> list[str]:
               f"{c['figures']['tokens_per_s']['value']:.0f} tokens/s, GPU {gpu_w:.0f} W, "
               f"predicted {p.get('j_per_output_token')} J/token on {p.get('accelerator')}, "
               f"gap {p.get('gap')}, overhead {c['overhead']['fraction']:.3%}")
+        r = c.get("rating")
+        if not r:
+            problems.append(f"{tag}: no rating ({'; '.join(c['notes'])})")
+        else:
+            print(f"{tag}: rating {r['stars']}/5 class {r['size_class']} "
+                  f"({r['energy_wh_per_1k']:.4g} Wh per 1,000 requests; caveats: "
+                  f"{'; '.join(r['caveats']) or 'none'})")
+            if r["size_class"] != "A":
+                problems.append(f"{tag}: size class {r['size_class']}, expected A (124 M)")
+            if any("no GPU energy" in x or "not the reference" in x for x in r["caveats"]):
+                problems.append(f"{tag}: rated without GPU energy or off the reference GPU: "
+                                f"{r['caveats']}")
     for prec in ("bf16", "fp32"):
         a, b = by.get((prec, 1)), by.get((prec, 32))
         if a and b and not (b["figures"]["j_per_output_token"]["value"]
