@@ -8,6 +8,7 @@ import time
 import pytest
 
 import wattprint
+from _wait import until
 from wattprint import UsageError
 from wattprint.testing import FakeSensor
 
@@ -16,15 +17,34 @@ def gpu(power_w: float = 200.0, **kw) -> FakeSensor:
     return FakeSensor(power_w, name=kw.pop("name", "gpu:0"), domain="gpu", **kw)
 
 
+class ReadClock:
+    """time.monotonic for a FakeSensor, remembering when it read: [0] is when the sensor
+    was made, [1] its first read in the run, [-1] its last."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def __call__(self) -> float:
+        self.times.append(time.monotonic())
+        return self.times[-1]
+
+    @property
+    def read_span_s(self) -> float:
+        return self.times[-1] - self.times[1]
+
+
 def test_context_manager_measures_energy_and_duration() -> None:
+    clock = ReadClock()
     started = time.monotonic()
-    with wattprint.track("ctx", sensors=[gpu(200.0)], rate_hz=50) as run:
+    with wattprint.track("ctx", sensors=[gpu(200.0, clock=clock)], rate_hz=50) as run:
         time.sleep(0.3)
     outside_s = time.monotonic() - started  # a loaded machine stretches both alike
     r = run.result
     assert r.name == "ctx" and r.status == "finished"
-    assert 0.3 <= r.duration_s <= outside_s
-    assert r.energy_j == pytest.approx(200.0 * r.duration_s, rel=0.1)
+    assert 0.3 <= clock.read_span_s <= r.duration_s <= outside_s
+    # exact over the reads (a stalled thread between the run's start and the first read
+    # would make "200 W x duration" miss by the stall)
+    assert r.energy_j == pytest.approx(200.0 * clock.read_span_s, rel=1e-9)
     assert r.by_domain == {"gpu": pytest.approx(r.energy_j)}
     assert r.basis == "measured" and r.measured_fraction == pytest.approx(1.0)
     assert r.peak_power_w == pytest.approx(200.0, rel=0.05)
@@ -32,14 +52,17 @@ def test_context_manager_measures_energy_and_duration() -> None:
 
 
 def test_start_stop_and_live_figures() -> None:
-    run = wattprint.start("manual", sensors=[gpu(100.0)], rate_hz=50)
+    clock = ReadClock()
+    run = wattprint.start("manual", sensors=[gpu(100.0, clock=clock)], rate_hz=50)
     time.sleep(0.2)
     assert run.running
-    assert run.energy_j > 0 and run.power_w == pytest.approx(100.0, rel=0.05)
+    assert until(lambda: run.energy_j > 0)  # the sampler thread's first interval
+    assert run.power_w == pytest.approx(100.0, rel=0.05)
     result = run.stop()
     assert not run.running
     assert run.stop() is result  # idempotent
-    assert result.energy_j == pytest.approx(100.0 * result.duration_s, rel=0.1)
+    assert clock.read_span_s <= result.duration_s
+    assert result.energy_j == pytest.approx(100.0 * clock.read_span_s, rel=1e-9)
 
 
 def test_decorator_with_and_without_arguments() -> None:
@@ -204,6 +227,7 @@ def test_result_reports_what_sampling_itself_cost() -> None:
     fake = FakeSensor(10.0)
     with wattprint.track("self-cost", sensors=[fake], rate_hz=50) as run:
         time.sleep(1.0)
+        assert until(lambda: fake.reads >= 40)  # a thread starved by a loaded machine
     r = run.result
     assert fake.reads >= 40
     assert 0.0 < r.overhead_cpu_s < 0.05 * r.duration_s
