@@ -30,7 +30,7 @@ class Prometheus:
             binary, f"--config.file={config}", f"--storage.tsdb.path={folder / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
             folder / "prometheus.log")
-        wait_for("prometheus", self._ready, 30, self.daemon.died)
+        wait_for("prometheus", self._ready, 60, self.daemon.died)
 
     def _ready(self) -> bool:
         try:

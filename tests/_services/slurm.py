@@ -87,7 +87,7 @@ class SlurmCluster:
         self.start_s = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self, timeout_s: float = 30) -> SlurmCluster:
+    def start(self, timeout_s: float = 120) -> SlurmCluster:
         """Start the daemons and wait until every node is idle (no-op if started)."""
         if self.daemons:
             return self
@@ -118,9 +118,9 @@ class SlurmCluster:
                 require("munged", APT_SLURM), "--foreground", "--force", f"--socket={sock}",
                 f"--key-file={key}", f"--pid-file={r}/run/munged.pid",
                 f"--log-file={r}/log/munged.log", f"--seed-file={r}/munge/seed"], env)
-            wait_for("munged", sock.exists, 10, munged.died)
+            wait_for("munged", sock.exists, 60, munged.died)
             ctld = self._daemon("slurmctld", [require("slurmctld", APT_SLURM), "-D", "-i"], env)
-            wait_for("slurmctld", lambda: self._ping(), 15, ctld.died)
+            wait_for("slurmctld", lambda: self._ping(), 60, ctld.died)
             for name in self.nodes:
                 self._daemon(f"slurmd {name}",
                              [require("slurmd", APT_SLURM), "-D", "-N", name], env)
@@ -213,7 +213,7 @@ class SlurmCluster:
 
 
 def start_slurm(root: Path, nodes: Sequence[str] = ("localhost",), cpus_per_node: int = 4,
-                timeout_s: float = 30) -> SlurmCluster:
+                timeout_s: float = 120) -> SlurmCluster:
     """Start a cluster in ``root`` with ``nodes`` (``["localhost"]``, or ``["n1", "n2"]``:
     several slurmd daemons on this host). ``cpus_per_node`` is declared, not measured
     (``SlurmdParameters=config_overrides``), so jobs may oversubscribe a small machine.
