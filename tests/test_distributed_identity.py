@@ -150,6 +150,46 @@ def test_a_rank_below_another_is_left_out_of_its_tree_even_after_it_is_reaped(tm
     registry.close()
 
 
+MARKED = ("import sys\n"
+          "from wattprint.distributed._registry import JobRegistry\n"
+          "r = JobRegistry('job-m', 'h', root=sys.argv[1])\n"
+          "r.register('1', cpu_start_s=1.25)\n"
+          "print('up', flush=True)\n"
+          "sys.stdin.readline()\n"
+          "r.close(cpu_stop_s=3.5)\n")
+
+
+def test_a_rank_below_a_member_leaves_its_marks_for_it_and_one_alone_leaves_nothing(tmp_path):
+    """The marks of what a rank counted itself reach the member above it (whose tree left
+    it out), which uses them up once it has reaped the rank; a rank with no member above
+    removes its own file at its stop."""
+    above = JobRegistry("job-m", "h", root=str(tmp_path))
+    above.register("launcher", cpu_start_s=0.0)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", MARKED, str(tmp_path)], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "up"
+    deadline = time.monotonic() + 60
+    while child.pid not in above.peers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert above.counted(child.pid) == (1.25, None)  # still measuring itself
+    child.communicate("stop\n", timeout=60)
+    assert above.counted(child.pid) == (1.25, 3.5)
+    assert above.counted(child.pid, final=True) == (1.25, 3.5)
+    assert sorted(os.listdir(above.folder)) == ["launcher.pid"]
+    assert above.counted(child.pid) == (None, None)  # used up
+    above.close(cpu_stop_s=9.0)  # nobody above the launcher: its file goes
+    assert os.listdir(above.folder) == []
+    # a rank whose registration someone else's file took over gives no marks
+    alone = JobRegistry("job-n", "h", root=str(tmp_path))
+    alone.register("0", cpu_start_s=2.0)
+    assert alone.peers() == {os.getpid()}
+    with open(os.path.join(alone.folder, "0.pid"), "w", encoding="ascii") as f:
+        f.write("1 1 7.0 8.0\n")
+    assert alone.counted(os.getpid()) == (None, None)
+    alone.close(cpu_stop_s=5.0)
+
+
 def test_registry_ignores_dead_members_and_one_process_owns_the_host(tmp_path):
     a = JobRegistry("job-y", "h", root=str(tmp_path))
     b = JobRegistry("job-y", "h", root=str(tmp_path))

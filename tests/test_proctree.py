@@ -208,6 +208,91 @@ def test_fake_tree_walks_at_most_every_refresh_s_and_loses_nothing(proc) -> None
     assert tree.cpu_s() == pytest.approx(70 * TICK_S)  # ...but never lost
 
 
+def _child_total(proc: Path, ticks: int) -> None:
+    """The fake child's own CPU (utime + stime, stime 20 in the fixture) set to ``ticks``."""
+    edit_stat(proc, CHILD, utime=ticks - 20)
+
+
+def test_fake_tree_a_left_out_rank_is_counted_once_however_late_the_reads(proc) -> None:
+    """``wattprint run -- torchrun``: a rank below the launcher measures itself from its
+    start mark to its stop mark. The launcher's tree keeps the rank's CPU before its start
+    and after its stop (its exit) and nothing in between, even when the tree read the rank
+    after its start (the walk that sees the registration comes up to a second late) and
+    last read it before its stop. A tree that uses only its own reads (no marks) is the
+    control: it counts both late windows twice."""
+    shutil.rmtree(proc / str(GRANDCHILD))  # the rank: one process, 120 ticks at our start
+    set_children(proc, CHILD, CHILD, [])
+    clock = FakeClock()
+    peers: set[int] = set()
+    marks: dict[int, tuple[float | None, float | None]] = {}
+    finals: list[int] = []
+
+    def counted(pid: int, final: bool = False) -> tuple[float | None, float | None]:
+        if final:
+            finals.append(pid)
+        return marks.get(pid, (None, None))
+
+    tree = ProcessTree(ROOT, procfs_path=str(proc), refresh_s=1.0, clock=clock,
+                       exclude=lambda: peers, counted=counted)
+    control = ProcessTree(ROOT, procfs_path=str(proc), refresh_s=1.0, clock=clock,
+                          exclude=lambda: peers)
+    both = (tree, control)
+    _child_total(proc, 170)  # before the rank measures itself: the tree's
+    clock.advance(1.0)
+    assert [t.cpu_s() for t in both] == pytest.approx([50 * TICK_S] * 2)
+    # the rank starts measuring at 150 ticks and registers; it works on to 270 ticks while
+    # the tree still reads it as a member (no walk yet)
+    marks[CHILD] = (150 * TICK_S, None)
+    peers.add(CHILD)
+    _child_total(proc, 270)
+    clock.advance(0.5)
+    assert [t.cpu_s() for t in both] == pytest.approx([150 * TICK_S] * 2)
+    clock.advance(0.5)  # the walk: the rank is left out; 120 ticks it counts are owed
+    assert [t.cpu_s() for t in both] == pytest.approx([150 * TICK_S] * 2)  # never back
+    edit_stat(proc, ROOT, utime=150 + 200)  # the launcher's own work pays the debt
+    clock.advance(1.0)
+    assert tree.cpu_s() == pytest.approx((30 + 200) * TICK_S)
+    assert control.cpu_s() == pytest.approx((150 + 200) * TICK_S)
+    _child_total(proc, 380)  # the trees' last read of the rank...
+    clock.advance(1.0)
+    assert tree.cpu_s() == pytest.approx(230 * TICK_S)
+    assert control.cpu_s() == pytest.approx(350 * TICK_S)
+    # ...the rank stops at 400 ticks, exits at 410 and is reaped: the time moves into the
+    # launcher's children times
+    marks[CHILD] = (150 * TICK_S, 400 * TICK_S)
+    shutil.rmtree(proc / str(CHILD))
+    set_children(proc, ROOT, ROOT, [ZOMBIE])
+    edit_stat(proc, ROOT, cutime=20 + 410)
+    clock.advance(1.0)
+    rank_s = (400 - 150) * TICK_S
+    assert tree.cpu_s() == pytest.approx((30 + 200 + 10) * TICK_S)  # before, own, exit
+    assert finals == [CHILD]  # the marks used up
+    # every tick once: the launcher's 200 and the rank's 290 since the trees started
+    assert tree.cpu_s() + rank_s == pytest.approx((200 + 410 - 120) * TICK_S)
+    # the control: the 120 ticks read after the rank's start and the 20 before its stop
+    assert control.cpu_s() + rank_s == pytest.approx((200 + 410 - 120 + 120 + 20) * TICK_S)
+
+
+def test_fake_tree_a_rank_left_out_from_the_start_is_never_counted(proc) -> None:
+    """A rank registered before the tree starts (its marks known at once) is left out of
+    the start reading: nothing owed, nothing kept, its exit alone is the tree's."""
+    shutil.rmtree(proc / str(GRANDCHILD))
+    set_children(proc, CHILD, CHILD, [])
+    clock = FakeClock()
+    marks = {CHILD: (120 * TICK_S, 300 * TICK_S)}
+    tree = ProcessTree(ROOT, procfs_path=str(proc), refresh_s=1.0, clock=clock,
+                       exclude=lambda: {CHILD},
+                       counted=lambda pid, final=False: marks.get(pid, (None, None)))
+    _child_total(proc, 300)
+    clock.advance(1.0)
+    assert tree.cpu_s() == 0.0
+    shutil.rmtree(proc / str(CHILD))
+    set_children(proc, ROOT, ROOT, [ZOMBIE])
+    edit_stat(proc, ROOT, cutime=20 + 305)
+    clock.advance(1.0)
+    assert tree.cpu_s() == pytest.approx(5 * TICK_S)
+
+
 def test_fake_tree_same_instant_and_alive(proc) -> None:
     clock = FakeClock()
     tree = ProcessTree(ROOT, procfs_path=str(proc), clock=clock)

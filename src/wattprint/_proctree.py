@@ -217,6 +217,7 @@ class ProcessTree:
 
     def __init__(self, root_pid: int | None = None, *, refresh_s: float = 1.0,
                  exclude: Callable[[], set[int]] | None = None,
+                 counted: Callable[..., tuple[float | None, float | None]] | None = None,
                  procfs_path: str | None = "/proc",
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.root_pid = os.getpid() if root_pid is None else int(root_pid)
@@ -226,10 +227,22 @@ class ProcessTree:
         #: PIDs whose subtrees are left out (the other ranks of a distributed job, which
         #: measure themselves: see wattprint.distributed); see _left_out_cpu_s
         self._exclude = exclude
+        #: what a left-out member counted itself: ``counted(pid)`` gives the cumulative CPU
+        #: seconds of its subtree when it started and stopped measuring (None: not known);
+        #: ``counted(pid, final=True)`` once it is reaped (see _left_out_cpu_s)
+        self._counted = counted
         # excluded root -> [its parent in the tree (-1: reparented outside), start ticks,
         # last CPU seconds read]
         self._excluded: dict[int, list[float]] = {}
         self._reaped_excluded_s = 0.0
+        # CPU seconds of each member at its last read, and at this tree's start
+        self._last_read: dict[int, float] = {}
+        self._baseline: dict[int, float] = {}
+        # excluded subtrees: what they had when left out stays in the sum (so leaving out
+        # is no drop the carry would take for an orphan); the part of it that the member
+        # counted itself is owed back (paid from later growth: cpu_s() never goes back)
+        self._kept_s = 0.0
+        self._owed_s = 0.0
         self._refreshed_s = float("-inf")
         # procfs mounted (Linux): read it, and a PID without a stat file is no process;
         # no procfs (macOS, BSD) or procfs_path=None: psutil does every read.
@@ -262,6 +275,7 @@ class ProcessTree:
         self._start_s = 0.0
         self._start_s = self._raw_total()
         self._last_total_s = self._start_s
+        self._baseline = dict(self._last_read)
 
     @property
     def _proc(self) -> str:
@@ -315,9 +329,10 @@ class ProcessTree:
         dropped: set[int] = set()
         for pid in pids:
             if pid in stop and pid not in dropped:
-                dropped.add(pid)
-                dropped.update(descendant_pids(pid, self._proc))
+                subtree = [pid, *descendant_pids(pid, self._proc)]
+                dropped.update(subtree)
                 if pid not in self._excluded:
+                    self._keep_left_out(pid, subtree)
                     try:
                         ppid, cpu_s, started = _stat_parent(pid, self._proc)
                     except OSError:
@@ -325,11 +340,32 @@ class ProcessTree:
                     self._excluded[pid] = [ppid, started, cpu_s]
         return [p for p in pids if p not in dropped]
 
+    def _keep_left_out(self, pid: int, subtree: list[int]) -> None:
+        """A subtree rooted at ``pid`` is left out from now on. What this tree read of it
+        stays counted, except what the member counted itself: its own count starts at
+        ``start`` (the subtree's cumulative CPU then), and the reads since are owed."""
+        had = sum(self._last_read.get(p, 0.0) for p in subtree)
+        self._kept_s += had
+        start = self._counted_marks(pid)[0]
+        if start is not None:
+            at_our_start = sum(self._baseline.get(p, 0.0) for p in subtree)
+            self._owed_s += max(0.0, had - max(start, at_our_start))
+
+    def _counted_marks(self, pid: int, final: bool = False) -> tuple[float | None, float | None]:
+        if self._counted is None:
+            return None, None
+        try:
+            return self._counted(pid, final=final)
+        except Exception:  # noqa: BLE001 - a record that cannot be read: the reads alone
+            return None, None
+
     def _left_out_cpu_s(self) -> float:
         """CPU seconds of excluded subtrees that a member of the tree reaped (Linux then
         adds them to the member's ``children_*`` times): to be taken out of the total.
-        Each excluded root's CPU is read at every call, so at most one interval of its
-        very last CPU time is missed."""
+        Each excluded root's CPU is read at every call; when it is reaped, what it counted
+        itself up to its stop (``counted``) is taken out even if this tree's last read of
+        it was earlier, so nothing is counted twice; what it used after its own stop (its
+        exit) stays here, the only tree that sees it."""
         for pid, rec in list(self._excluded.items()):
             try:
                 ppid, cpu_s, started = _stat_parent(pid, self._proc)
@@ -341,14 +377,18 @@ class ProcessTree:
             except OSError:
                 pass
             if rec[0] >= 0:  # reaped inside the tree: its time moved into a member's
-                self._reaped_excluded_s += rec[2]
+                stop = self._counted_marks(pid, final=True)[1]
+                self._reaped_excluded_s += max(rec[2], stop if stop is not None else 0.0)
             del self._excluded[pid]
         return self._reaped_excluded_s
 
     # -- reads ----------------------------------------------------------------------------
     def _raw_total(self) -> float:
         total = 0.0
-        for pid, known in self._walk(self.refresh_s).items():
+        members = self._walk(self.refresh_s)
+        if len(self._last_read) > len(members):  # forget processes no longer in the tree
+            self._last_read = {p: v for p, v in self._last_read.items() if p in members}
+        for pid, known in members.items():
             try:
                 if pid == self.root_pid:
                     if pid == self._own:  # no file to read for ourselves
@@ -362,8 +402,11 @@ class ProcessTree:
                     cpu_s, started = _stat_times(pid, self._proc)
                     if started == known:  # else the PID now belongs to another process
                         total += cpu_s
+                        self._last_read[pid] = cpu_s
                 else:
-                    total += _psutil_cpu_s(known)  # type: ignore[arg-type]
+                    cpu_s = _psutil_cpu_s(known)  # type: ignore[arg-type]
+                    total += cpu_s
+                    self._last_read[pid] = cpu_s
             except (FileNotFoundError, ProcessLookupError, psutil.NoSuchProcess):
                 continue  # exited since the walk
             except (PermissionError, psutil.AccessDenied):
@@ -374,7 +417,7 @@ class ProcessTree:
             total -= self._left_out_cpu_s()
         elif self._reaped_excluded_s:
             total -= self._reaped_excluded_s
-        return total
+        return total + self._kept_s
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system) used by the tree since this object was created."""
@@ -387,8 +430,20 @@ class ProcessTree:
                 self._carry_s += self._last_total_s - raw
             self._last_total_s = raw
             self._last_call_s = now
-            self._last_value_s = raw + self._carry_s - self._start_s
+            # what left-out members counted themselves is owed: paid from growth, never
+            # by going back
+            self._last_value_s = max(self._last_value_s,
+                                     raw + self._carry_s - self._start_s - self._owed_s)
             return self._last_value_s
+
+    @property
+    def counted_marks_s(self) -> tuple[float, float]:
+        """``(start, now)``: the cumulative CPU seconds of this tree when it was created
+        and at the last ``cpu_s()`` (``now - start`` is that reading). A member of a
+        distributed job publishes them, so that a tree it is left out of (its launcher's,
+        or a parent rank's) counts none of it twice."""
+        with self._lock:
+            return self._start_s, self._start_s + self._last_value_s
 
     def rss_bytes(self) -> int:
         """Resident memory of the live processes of the tree, walked again unless a walk

@@ -233,9 +233,17 @@ class Tracker:
                                  "wattprint.track() for each run")
             from ._proctree import ProcessTree, machine_busy_cpu_s
 
-            exclude = self._join_job()
-            self._tree = (ProcessTree(self.pid, exclude=exclude)
-                          if self.mode == "process" else None)
+            registry = self._join_job()
+            root = os.getpid() if self.pid is None else int(self.pid)
+            self._tree = None
+            if self.mode == "process":
+                self._tree = ProcessTree(
+                    self.pid,
+                    exclude=(None if registry is None else
+                             lambda: registry.peers(exclude=root)),
+                    counted=None if registry is None else registry.counted)
+            if registry is not None:
+                self._register(root)
             sensors = self._own(self._open_sensors())
             share_source = None
             if self._tree is not None:
@@ -289,9 +297,9 @@ class Tracker:
 
     # -- distributed jobs (wattprint.distributed) -----------------------------------------
     def _join_job(self) -> Any:
-        """Find this process's job and announce it on this machine; return what the
-        process tree leaves out: the other ranks of the job here (None when not in a
-        job)."""
+        """Find this process's job; return its registry on this machine, whose other
+        ranks the process tree leaves out (None when not in a job). The process is
+        announced there by :meth:`_register` once its tree has its starting CPU."""
         from .distributed import as_identity
 
         try:
@@ -306,19 +314,22 @@ class Tracker:
             return None
         from .distributed._registry import JobRegistry
 
-        root = os.getpid() if self.pid is None else int(self.pid)
+        self._registry = JobRegistry(self.job.job_id, self.job.host_id)
+        return self._registry
+
+    def _register(self, root: int) -> None:
+        """Announce this rank in its job's registry, with the CPU its tree had at start
+        (what a launcher's tree above it then leaves to it)."""
+        assert self.job is not None and self._registry is not None
+        start = self._tree.counted_marks_s[0] if self._tree is not None else None
         try:
-            self._registry = JobRegistry(self.job.job_id, self.job.host_id)
             self._registry.register("launcher" if self.job.launcher else str(self.job.rank),
-                                    pid=root)
+                                    pid=root, cpu_start_s=start)
         except OSError as err:
             log.warning("wattprint: could not register this rank (%s); other ranks below "
                         "this process may be counted twice", err)
             self._warnings.append(f"rank registration failed: {err}")
             self._registry = None
-            return None
-        registry = self._registry
-        return lambda: registry.peers(exclude=root)
 
     def _own(self, sensors: list[Sensor]) -> list[Sensor]:
         """In a job, keep what this process measures: its share of the GPUs, and the host
@@ -364,7 +375,8 @@ class Tracker:
     def _finish_job(self) -> None:
         """Withdraw from the machine's job registry and gather the job's parts."""
         if self._registry is not None:
-            self._registry.close()
+            stop = self._tree.counted_marks_s[1] if self._tree is not None else None
+            self._registry.close(cpu_stop_s=stop)
         if self.job is None or self._result is None:
             return
         from .distributed import JobPart

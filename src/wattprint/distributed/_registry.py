@@ -1,7 +1,8 @@
 """The ranks of one job on one machine, so that nothing on the machine is counted twice.
 
-Each tracked rank writes a small file ``<rank>.pid`` (its PID and start time) into a
-folder per job under the user's runtime folder. Readers use it two ways:
+Each tracked rank writes a small file ``<rank>.pid`` (its PID and start time, and in
+process mode the cumulative CPU seconds of its process tree when it started measuring)
+into a folder per job under the user's runtime folder. Readers use it two ways:
 
 - **process mode**: a rank's process tree leaves out the subtrees of the other ranks of
   its job (under Lightning's DDP launcher rank 1 is a child of rank 0; ``wattprint run --
@@ -14,6 +15,12 @@ folder per job under the user's runtime folder. Readers use it two ways:
   run -- torchrun …``) starts first and takes them all.
 
 A registration of a process that is gone (PID dead or reused) is ignored.
+
+A rank below another tracked member of its job (its launcher, or rank 0 under
+Lightning) leaves its file behind at its stop with the CPU seconds it had counted up to
+then: the member above, whose tree it was left out of, reads both marks and counts none of
+that window, however late its own reads were; it removes the file once it has reaped the
+rank (``counted(pid, final=True)``). A rank with no member above removes its own file.
 """
 
 from __future__ import annotations
@@ -83,17 +90,30 @@ class JobRegistry:
         self._peers: set[int] = set()
         self._seen: tuple[int, int] | None = None  # the folder's (mtime_ns, size) last read
         self._read_s = float("-inf")
+        self._files: dict[int, str] = {}  # member PID -> its file, from the last read
+        self._own_pid: int | None = None
+        self._own_line = ""
 
-    def register(self, key: str, pid: int | None = None) -> None:
-        """Announce ``pid`` (default: this process) as a member under ``key`` (its rank)."""
+    def register(self, key: str, pid: int | None = None, *,
+                 cpu_start_s: float | None = None) -> None:
+        """Announce ``pid`` (default: this process) as a member under ``key`` (its rank).
+        ``cpu_start_s``: the cumulative CPU seconds of its process tree when it started
+        measuring (process mode), so that a tree it is left out of counts nothing after."""
         pid = os.getpid() if pid is None else pid
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
         path = os.path.join(self.folder, f"{re.sub(r'[^A-Za-z0-9_-]', '_', key)}.pid")
+        line = f"{pid} {_started(pid)}"
+        if cpu_start_s is not None:
+            line += f" {float(cpu_start_s)!r}"
+        self._write(path, line)
+        self._own_file, self._own_pid, self._own_line = path, pid, line
+
+    @staticmethod
+    def _write(path: str, line: str) -> None:
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="ascii") as f:
-            f.write(f"{pid} {_started(pid)}\n")
-        os.replace(tmp, path)
-        self._own_file = path
+            f.write(line + "\n")
+        os.replace(tmp, path)  # readers see the old line or the new one, never half
 
     def peers(self, exclude: int | None = None) -> set[int]:
         """PIDs of the live registered members, other than ``exclude``. The folder is read
@@ -114,16 +134,63 @@ class JobRegistry:
             for name in names:
                 if not name.endswith(".pid"):
                     continue
+                path = os.path.join(self.folder, name)
                 try:
-                    with open(os.path.join(self.folder, name), encoding="ascii") as f:
+                    with open(path, encoding="ascii") as f:
                         pid_text, started_text = f.read().split()[:2]
                     pid, started = int(pid_text), int(float(started_text))
                 except (OSError, ValueError):
                     continue
                 if started and _started(pid) == started:  # alive, and not a reused PID
                     found.add(pid)
+                    self._files[pid] = path
             self._peers, self._seen, self._read_s = found, seen, now
         return self._peers - ({exclude} if exclude is not None else set())
+
+    def counted(self, pid: int, *, final: bool = False) -> tuple[float | None, float | None]:
+        """``(start, stop)``: the cumulative CPU seconds of member ``pid``'s process tree
+        when it started and stopped measuring itself, as it wrote them (None where it did
+        not: still running, machine mode, or an older wattprint). ``final``: the member
+        was reaped and its marks are used up; its file is removed."""
+        path = self._files.get(pid)
+        if path is None:
+            return None, None
+        try:
+            with open(path, encoding="ascii") as f:
+                fields = f.read().split()
+        except OSError:
+            return None, None
+        if len(fields) < 2 or fields[0] != str(pid):  # the key now holds another process
+            return None, None
+        marks: list[float | None] = []
+        for text in fields[2:4]:
+            try:
+                value = float(text)
+            except ValueError:
+                value = None
+            marks.append(value if value is not None and value >= 0 and value < float("inf")
+                         else None)
+        marks += [None] * (2 - len(marks))
+        if final:
+            self._files.pop(pid, None)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        return marks[0], marks[1]
+
+    def _member_above(self) -> bool:
+        """Whether another live member of the job on this machine is an ancestor of
+        this one (then its tree left this one out and needs this one's stop mark)."""
+        if self._own_pid is None:
+            return False
+        others = self.peers(exclude=self._own_pid)
+        if not others:
+            return False
+        try:
+            return any(p.pid in others for p in psutil.Process(self._own_pid).parents())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return False
 
     def claim_host(self) -> bool:
         """Try to become the one process that counts whole host devices (machine mode)
@@ -150,11 +217,18 @@ class JobRegistry:
         self._locks[what] = fd
         return True
 
-    def close(self) -> None:
-        """Withdraw this process's registration and host claim."""
+    def close(self, *, cpu_stop_s: float | None = None) -> None:
+        """Withdraw this process's registration and host claim. ``cpu_stop_s``: the
+        cumulative CPU seconds of its process tree when it stopped measuring; with a
+        member of the job above this process, the file stays with that mark for it
+        (see the module doc)."""
         if self._own_file is not None:
             try:
-                os.unlink(self._own_file)
+                if (cpu_stop_s is not None and " " in self._own_line
+                        and len(self._own_line.split()) == 3 and self._member_above()):
+                    self._write(self._own_file, f"{self._own_line} {float(cpu_stop_s)!r}")
+                else:
+                    os.unlink(self._own_file)
             except OSError:
                 pass
             self._own_file = None
