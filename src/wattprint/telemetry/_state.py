@@ -5,7 +5,7 @@ it; when the file is lost the counters restart from zero with a new ``created`` 
 standard Prometheus reset semantics, which ``rate()`` and ``increase()`` handle.
 
 :func:`advance` is the pure arithmetic (no I/O): property-tested in
-tests/test_telemetry_unit.py.
+tests/test_telemetry.py.
 """
 
 from __future__ import annotations
