@@ -88,10 +88,12 @@ def test_hf_report_to_mlflow_gets_exact_final_metrics_tags_and_report(
     assert run.info.status == "FINISHED"  # the Trainer's MLflowCallback ended it
 
 
-def test_hf_report_to_wandb_offline_gets_final_metrics_and_report(tmp_path, wandb) -> None:
+@pytest.mark.parametrize("first", [False, True], ids=["after-report_to", "before"])
+def test_hf_report_to_wandb_offline_gets_final_metrics_and_report(
+        tmp_path, wandb, first) -> None:
     hf, Callback = _hf()
     cb = Callback(sensors=[hf.fake()], rate_hz=50, ledger=tmp_path / "l.db")
-    trainer = _hf_trainer(tmp_path, cb, first=False, report_to=["wandb"])
+    trainer = _hf_trainer(tmp_path, cb, first=first, report_to=["wandb"])
     trainer.train()
     wandb.finish()
     history, summary, artifacts = history_and_summary(tmp_path)
