@@ -45,6 +45,28 @@ def test_user_extras_take_ranges_and_only_the_test_install_pins() -> None:
     assert "wattprint[torch" in " ".join(extras()["integrations"])
 
 
+def test_the_versions_docs_name_are_the_test_pins_and_fit_the_user_extras() -> None:
+    """docs/integrations.md's "Tested with …" is exactly what ``[test]`` pins for the
+    integrations' libraries, and each pin lies in the range the user extras give."""
+    from packaging.requirements import Requirement
+
+    text = (ROOT / "docs" / "integrations.md").read_text()
+    tested = re.search(r"Tested with\s+(.+?)\.\n", text, re.S)
+    assert tested, "docs/integrations.md: no 'Tested with ...' sentence"
+    named = {_norm(n): v for n, v in
+             re.findall(r"([A-Za-z][\w-]*)\s+(\d+(?:\.\d+)+)", tested.group(1))}
+    pins = {_norm(r.name): str(r.specifier).removeprefix("==")
+            for r in map(Requirement, extras()["test"]) if _norm(r.name) in named}
+    assert pins == named, f"[test] pins {pins}, docs/integrations.md names {named}"
+    assert {"torch", "lightning", "transformers", "accelerate", "mlflow-skinny",
+            "wandb"} <= set(pins)
+    for extra, reqs in extras().items():
+        for r in map(Requirement, reqs):
+            if extra not in PINNED_EXTRAS and _norm(r.name) in pins:
+                assert r.specifier.contains(pins[_norm(r.name)]), \
+                    f"[test] pins {r.name}=={pins[_norm(r.name)]}, outside [{extra}]'s {r}"
+
+
 def _closure(names: set[str]) -> set[str]:
     """The installed distributions ``names`` pull in (their requirements, recursively;
     requirements behind an extra of theirs left out)."""
