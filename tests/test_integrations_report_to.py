@@ -36,7 +36,12 @@ def mlflow_db(tmp_path, monkeypatch):
     gc.collect()
     while mlflow.active_run() is not None:
         mlflow.end_run()
+    client = mlflow.tracking.MlflowClient()
+    runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
     mlflow.set_tracking_uri(None)
+    # every artifact under this test's folder: none in the checkout's ./mlruns
+    assert all(r.info.artifact_uri.startswith((tmp_path.as_uri(), str(tmp_path)))
+               for r in runs), [r.info.artifact_uri for r in runs]
 
 
 def _hf():
