@@ -336,3 +336,56 @@ def test_push_from_python(server, tmp_path) -> None:
     assert not bad.ok and bad.stopped is not None and bad.stopped.reason == "token"
     assert bad.not_tried == 2 and bad.stopped.status == 401
     assert _ids_on(server, token) == sorted(ids)
+
+
+@pytest.mark.parametrize("where", ["project", "user"])
+def test_server_and_token_from_a_config_file_push_runs(server, tmp_path, where) -> None:
+    """No WATTPRINT_SERVER / WATTPRINT_TOKEN: the ``server`` and ``token`` keys of the
+    project's wattprint.toml, or of the user file docs/push.md recommends, are enough for
+    the automatic push after ``wattprint run`` and for ``wattprint push``."""
+    token = server.token(f"file-{where}")
+    env = cli_env(tmp_path)
+    assert not any(k in env for k in ("WATTPRINT_SERVER", "WATTPRINT_TOKEN"))
+    path = (tmp_path / "wattprint.toml" if where == "project"
+            else tmp_path / "config" / "wattprint" / "config.toml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'server = "{server.url}/"\ntoken = "{token}"\n')
+    ledger = str(tmp_path / "ledger.db")
+    earlier = _record(ledger, 1, devices=1, duration_s=60)
+    proc = wp(tmp_path, "run", "-q", "--name", "from-file", "--", sys.executable, "-c", "pass",
+              env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", proc.stderr  # pushed, so nothing to say
+    with Ledger(ledger, readonly=True) as led:
+        (ran,) = [r.id for r in led.runs() if r.name == "from-file"]
+    assert ran in _ids_on(server, token)
+    _assert_same(ledger, server, token, ran)
+    proc = wp(tmp_path, "push", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert _ids_on(server, token) == sorted([ran, *earlier])
+    _assert_same(ledger, server, token, earlier[0])
+    assert token not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("key, value, shown", [
+    ("server", "team.example:8000", "'team.example:8000'"),
+    ("token", "wpt_has spaces in it", "'wpt_… (20 characters)'"),
+])
+def test_a_bad_server_or_token_in_the_config_file_is_one_line_naming_it(
+        server, tmp_path, key, value, shown) -> None:
+    token = server.token("bad-file")
+    good = {"server": server.url, "token": token}
+    path = tmp_path / "wattprint.toml"
+    path.write_text("".join(f'{k} = "{value if k == key else v}"\n' for k, v in good.items()))
+    env = cli_env(tmp_path)
+    _record(str(tmp_path / "ledger.db"), 1, devices=1, duration_s=60)
+    for args in (["push"], ["run", "-q", "--", sys.executable, "-c", "pass"]):
+        proc = wp(tmp_path, *args, env=env)
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, (args, proc.stderr)
+        assert lines[0].startswith(f"wattprint: error: {path}: {key} = {shown} is not valid; "
+                                   "expected "), lines[0]
+        assert "Traceback" not in proc.stderr
+        assert key == "server" or value not in proc.stderr  # a token is never shown
+    assert _ids_on(server, token) == []
