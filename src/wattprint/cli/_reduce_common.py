@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import UsageError
 
@@ -58,14 +58,26 @@ def deadline_flag(text: str | None, now: datetime) -> datetime | None:
     return when.astimezone(timezone.utc)
 
 
-def energy_flag(args: argparse.Namespace) -> tuple[float | None, float | None, str | None]:
-    """(IT energy J, duration s, where it came from) from ``--energy`` or ``--like RUN``."""
+class JobEnergy(NamedTuple):
+    """The job's IT energy from ``--energy`` or ``--like RUN``; with ``--like``, also the
+    run's duration, zone and PUE (each None when the run has none), as defaults for the
+    flags not given."""
+
+    energy_j: float | None
+    duration_s: float | None
+    energy_from: str | None
+    zone: str | None = None
+    pue: float | None = None
+
+
+def energy_flag(args: argparse.Namespace) -> JobEnergy:
+    """The job's energy from ``--energy`` or ``--like RUN`` (all None with neither)."""
     from ..units import parse_energy
 
     if getattr(args, "energy", None) and getattr(args, "like", None):
         raise UsageError("give --energy or --like, not both")
     if getattr(args, "energy", None):
-        return parse_energy(args.energy), None, "given"
+        return JobEnergy(parse_energy(args.energy), None, "given")
     if getattr(args, "like", None):
         from ._common import open_ledger
 
@@ -74,5 +86,8 @@ def energy_flag(args: argparse.Namespace) -> tuple[float | None, float | None, s
         if record.energy_j is None:
             raise UsageError(f"run {record.id} has no energy recorded (status "
                              f"{record.status}); pick a finished run or pass --energy")
-        return record.energy_j, record.duration_s, f"run {record.id} ({record.basis})"
-    return None, None, None
+        pue = record.settings.get("pue")
+        return JobEnergy(record.energy_j, record.duration_s,
+                         f"run {record.id} ({record.basis})", record.zone,
+                         float(pue) if isinstance(pue, (int, float)) else None)
+    return JobEnergy(None, None, None)

@@ -20,12 +20,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--within", help="start within this long from now (default 24h)")
     g.add_argument("--deadline", help="the job must end by then: '2026-03-01 18:00' (local "
                                       "time), 2026-03-01T18:00Z, or a duration from now (36h)")
-    p.add_argument("--zone", help="grid zone or cloud region (default: the zone setting)")
+    p.add_argument("--zone", help="grid zone or cloud region (default: the --like run's, "
+                                  "else the zone setting)")
     e = p.add_mutually_exclusive_group()
     e.add_argument("--energy", help="the job's IT energy, for the CO2e saved: 500kWh, 2MWh")
-    e.add_argument("--like", metavar="RUN", help="a recorded run like the job (its energy, "
-                                                "and its duration unless --duration)")
-    p.add_argument("--pue", type=float, help="PUE applied to the energy (default 1.0)")
+    e.add_argument("--like", metavar="RUN", help="a recorded run like the job (its energy; "
+                                                "its duration, zone and PUE unless given)")
+    p.add_argument("--pue", type=float, help="PUE applied to the energy (default: the --like "
+                                             "run's, else 1.0)")
     p.add_argument("--provider", help="live forecast provider (default: the "
                                       "intensity_provider setting, else the shipped profile)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -61,12 +63,13 @@ def handle(args: argparse.Namespace) -> int:
     from ._reduce_common import deadline_flag, duration_flag, energy_flag, live_provider
 
     now = datetime.now(timezone.utc)
-    zone = resolve_zone(zone_of(args.zone))
-    energy_j, like_s, energy_from = energy_flag(args)
-    duration_s = duration_flag("--duration", args.duration) or like_s
+    job = energy_flag(args)
+    energy_j, energy_from = job.energy_j, job.energy_from
+    zone = resolve_zone(zone_of(args.zone or job.zone))
+    duration_s = duration_flag("--duration", args.duration) or job.duration_s
     if not duration_s:
         raise UsageError("--duration is needed: how long the job runs, e.g. --duration 6h")
-    pue = inputs.pue("--pue", args.pue) or 1.0
+    pue = inputs.pue("--pue", args.pue) or job.pue or 1.0
     plan = plan_when(zone, duration_s, now=now,
                      within_s=duration_flag("--within", args.within),
                      deadline=deadline_flag(args.deadline, now), energy_j=energy_j, pue=pue,

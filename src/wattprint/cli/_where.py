@@ -62,11 +62,12 @@ def handle(args: argparse.Namespace) -> int:
     from ._reduce_common import duration_flag, energy_flag, live_provider
 
     regions = match_regions(args.regions)
-    energy_j, like_s, energy_from = energy_flag(args)
+    job = energy_flag(args)
+    energy_j, energy_from = job.energy_j, job.energy_from
     if energy_j is None:
         raise UsageError("--energy is needed (the job's IT energy, e.g. --energy 2MWh), or "
                          "--like RUN")
-    duration_s = duration_flag("--duration", args.duration) or like_s
+    duration_s = duration_flag("--duration", args.duration) or job.duration_s
     if not duration_s:
         raise UsageError("--duration is needed: how long the job runs, e.g. --duration 6h")
     inputs.intensity_g_per_kwh("--max-intensity", args.max_intensity)
