@@ -346,6 +346,85 @@ def test_finished_run_reports_the_ledgers_figures(tmp_path):
     exp.stop()
 
 
+def test_hourly_zone_prices_each_hour_of_a_run_as_the_report_does(tmp_path):
+    """A run in a zone with hourly intensities (DE, 2023 hourly data) that crosses a clock
+    hour: the exported CO2e counter weights each hour by the energy used in it, as
+    ``account()`` does for the report — not the whole run at its start hour — and an
+    exporter restarted on the same ledger exposes the same figure."""
+    import sqlite3
+    from datetime import datetime, timezone
+
+    from wattprint.accounting import account, hourly_intensity
+
+    start = datetime(2023, 3, 4, 9, 59, 0, tzinfo=timezone.utc)
+    nine, ten = (hourly_intensity("DE", datetime(2023, 3, 4, h, tzinfo=timezone.utc), 3600)
+                 for h in (9, 10))
+    assert nine is not None and ten is not None and abs(nine.value - ten.value) > 1
+    ledger_path = str(tmp_path / "ledger.db")
+    clock = Clock()
+    with Ledger(ledger_path) as ledger:
+        writer = ledger.begin_run(name="de", zone="DE", sensors=_sensors(clock))
+        with sqlite3.connect(ledger_path) as conn:  # recorded at 09:59:00 UTC
+            conn.execute("UPDATE runs SET started_at = ? WHERE id = ?",
+                         (start.isoformat(timespec="milliseconds"), writer.run_id))
+        for k in range(1, 13):  # 100 W for 120 s: 60 s before 10:00, 60 s after
+            writer.sink(0, writer.t0 + 10.0 * k, 100.0, 1000.0 * k)
+        writer.flush()
+        exposed = []
+        for _ in range(2):  # a restarted exporter reads the same ledger the same way
+            exp = _exporter(tmp_path, clock, ledger=ledger_path)
+            exp.start(serve=False, background=False)
+            exposed.append(sum(_values(_families(exp), "wattprint_co2e_grams",
+                                       run=writer.run_id)))
+            exp.stop()
+        writer.abandon()
+    expected = account(12000.0, zone="DE", when=start, duration_s=120.0,
+                       power_trace=[(10.0 * k, 100.0) for k in range(13)])
+    assert expected.co2e_location_g.value == pytest.approx(
+        account(6000.0, zone="DE", when=start).co2e_location_g.value
+        + account(6000.0, zone="DE", when=start.replace(hour=10, minute=0)
+                  ).co2e_location_g.value, rel=1e-9)  # half the energy in each hour
+    assert exposed[0] == pytest.approx(expected.co2e_location_g.value, rel=1e-9)
+    assert exposed[1] == exposed[0]
+
+
+def test_in_process_series_price_each_increment_at_the_hour_it_was_seen():
+    """``track(prometheus_port=...)``: energy seen before 10:00 is priced at 09:00's
+    intensity, what came after at 10:00's (DE's hourly data, 2023); the final figures after
+    stop keep that split, and a final energy below a live one scales both down."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from wattprint.telemetry._factors import factors
+    from wattprint.telemetry._inprocess import RunTelemetry
+
+    now = [datetime(2023, 3, 4, 9, 59, 30, tzinfo=timezone.utc)]
+    total = SimpleNamespace(attributed_j=0.0, pending_j=0.0, provisional_share=0.0,
+                            power_w=100.0)
+    sensor = FakeSensor(100.0, name="nvml:0", domain="gpu", provenance={"uuid": "GPU-c"})
+    tracker = SimpleNamespace(run_id="r1", name="de", project="", job=None,
+                              _sampler=SimpleNamespace(sensors=[sensor], totals=[total]))
+    tel = RunTelemetry(tracker, zone="DE", now=lambda: now[0])
+
+    def co2e() -> float:
+        return sum(s.value for s in tel.series() if s.name == "wattprint_co2e_grams_total")
+
+    f9, f10 = (factors("DE", when=datetime(2023, 3, 4, h, tzinfo=timezone.utc))
+               for h in (9, 10))
+    assert abs(f9.co2e_g_per_j - f10.co2e_g_per_j) > 1e-9
+    total.attributed_j = 3000.0
+    assert co2e() == pytest.approx(3000.0 * f9.co2e_g_per_j, rel=1e-12)
+    now[0] = datetime(2023, 3, 4, 10, 0, 30, tzinfo=timezone.utc)
+    total.attributed_j = 9000.0
+    live = co2e()
+    assert live == pytest.approx(3000.0 * f9.co2e_g_per_j + 6000.0 * f10.co2e_g_per_j,
+                                 rel=1e-12)
+    tel._result = SimpleNamespace(status="finished", devices=[SimpleNamespace(
+        name="nvml:0", provenance={"uuid": "GPU-c"}, domain="gpu", kind="measured",
+        energy_j=8100.0, counted=True)])
+    assert co2e() == pytest.approx(live * 0.9, rel=1e-12)
+
+
 # -- in process ----------------------------------------------------------------------------------
 def test_track_serves_its_run_and_stops_serving(tmp_path):
     import socket

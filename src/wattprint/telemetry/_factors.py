@@ -7,10 +7,10 @@ reference tables it loads (~8 MiB of Python objects) would otherwise stay in the
 memory for its whole life; a child costs ~0.2 s of CPU once per zone, hour and price, and
 until its answer arrives the CO2e and cost series of that run are simply not exposed yet.
 
-The exported CO2e and cost counters are energy counters times these factors: linear, so a
-counter never goes down, and a run's figures equal what ``account()`` gives for the
-run's recorded energy (for zones with an annual intensity; for zones with an hourly
-profile the exporter uses the hour the run started, the report weights every hour).
+The exported CO2e and cost counters are sums of energy times these factors, each clock
+hour's energy at that hour's factors: a counter never goes down, and a run's figures equal
+what ``account()`` gives for the run's recorded energy, hour by hour where the zone has
+hourly data (telemetry._runs keeps a run's energy by hour from its samples).
 """
 
 from __future__ import annotations

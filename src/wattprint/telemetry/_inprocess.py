@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from ._factors import factors
@@ -59,8 +60,10 @@ class RunTelemetry:
 
     def __init__(self, tracker: Any, *, port: Any = None, pushgateway: str | None = None,
                  otel: Any = False, zone: str | None = None, pue: float | None = None,
-                 price_per_kwh: float | None = None, currency: str | None = None) -> None:
+                 price_per_kwh: float | None = None, currency: str | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self._tracker = tracker
+        self._now = now  # the wall clock whose hour prices what is seen (tests set it)
         self._pushgateway = pushgateway
         self._result: Any = None
         self._server: Any = None
@@ -71,6 +74,10 @@ class RunTelemetry:
         self.host = socket.gethostname() or "localhost"
         self._created = time.time()
         self._ids: list[str] = []
+        # device -> [energy priced so far, grams CO2e, cost]: each increment of energy at
+        # the factors of the hour it was seen in (hourly zones and prices)
+        self._priced: dict[str, list[float]] = {}
+        self._lock = threading.Lock()  # scrapes, the OTel reader and the push at stop
 
     # -- labels and values -----------------------------------------------------------------
     def _identity(self) -> tuple[str, str, str, str]:
@@ -100,25 +107,40 @@ class RunTelemetry:
         return out
 
     def series(self) -> list[Series]:
-        """The run's series now (final figures after stop)."""
+        """The run's series now (final figures after stop). CO2e and cost: each increment
+        of a device's energy at the factors of the clock hour it was seen in (a zone with
+        hourly intensities or a time-of-use price weights the run's hours by their energy;
+        energy first seen at the push after stop counts in that hour)."""
         run, job, project, rank = self._identity()
-        f = factors(self._account["zone"],
-                    when=datetime.fromtimestamp(self._created).astimezone(),
-                    pue=self._account["pue"], price_per_kwh=self._account["price_per_kwh"],
+        opts = dict(pue=self._account["pue"], price_per_kwh=self._account["price_per_kwh"],
                     currency=self._account["currency"])
+        f = factors(self._account["zone"], when=self._now(), **opts)
         status = self._result.status if self._result is not None else "running"
         out = [Series("wattprint_run_info", (self.host, run, job, project, rank,
                                              str(self._tracker.name or ""), status, f.zone),
                       1.0)]
-        for device, domain, basis, energy_j, power_w in self._devices():
-            labels = (self.host, device, domain, basis, run, job, project, rank)
-            out.append(Series("wattprint_energy_joules_total", labels, energy_j, self._created))
-            out.append(Series("wattprint_power_watts", labels, power_w))
-            out.append(Series("wattprint_co2e_grams_total", labels + (f.zone,),
-                              energy_j * f.co2e_g_per_j, self._created))
-            if f.cost_per_j is not None:
-                out.append(Series("wattprint_cost_total", labels + (f.currency,),
-                                  energy_j * f.cost_per_j, self._created))
+        with self._lock:
+            for device, domain, basis, energy_j, power_w in self._devices():
+                labels = (self.host, device, domain, basis, run, job, project, rank)
+                priced = self._priced.setdefault(device, [0.0, 0.0, 0.0])
+                if self._result is not None and 0 < energy_j < priced[0]:
+                    # the final figure settled below a live one (provisional shares): the
+                    # final counters are the final energy's, hour by hour as seen
+                    for i in (1, 2):
+                        priced[i] *= energy_j / priced[0]
+                    priced[0] = energy_j
+                if energy_j > priced[0]:
+                    priced[1] += (energy_j - priced[0]) * f.co2e_g_per_j
+                    priced[2] += (energy_j - priced[0]) * (f.cost_per_j or 0.0)
+                    priced[0] = energy_j
+                out.append(Series("wattprint_energy_joules_total", labels, energy_j,
+                                  self._created))
+                out.append(Series("wattprint_power_watts", labels, power_w))
+                out.append(Series("wattprint_co2e_grams_total", labels + (f.zone,),
+                                  priced[1], self._created))
+                if f.cost_per_j is not None:
+                    out.append(Series("wattprint_cost_total", labels + (f.currency,),
+                                      priced[2], self._created))
         return out
 
     # -- lifecycle -------------------------------------------------------------------------

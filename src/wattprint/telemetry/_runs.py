@@ -2,9 +2,13 @@
 
 Mechanism (cheap, and the same figures as the ledger by construction): at a scrape, at
 most once a second, one indexed query lists this host's ``running`` runs (the partial
-index ``runs_running``), and for each counted device of each run one indexed lookup
-reads its latest flushed sample — the run's cumulative attributed energy and its last
-interval power, exactly what the ledger holds (trackers flush every 0.5–2 s). When a run
+index ``runs_running``), and for each counted device of each run one indexed range read
+gives the samples flushed since the last read — the run's cumulative attributed energy
+and its last interval power, exactly what the ledger holds (trackers flush every 0.5–2 s).
+Each increment of energy is kept by the clock hour it was used in (split at the hour
+boundaries as constant power between two samples), so a zone with hourly intensities or
+prices weights every hour of the run as the report does: the CO2e and cost counters are
+the sum over hours of energy × that hour's factors, and never go down. When a run
 ends, its final per-device energies are read from its ``devices`` rows; a run whose
 process died (still ``running``), or whose row was deleted, keeps its last figures. Runs
 that ended stay in the exposition for ``grace_s`` seconds, then leave it, so label
@@ -22,9 +26,10 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable
 
+from ..accounting._timeline import energy_by_hour
 from ._factors import factors
 from ._metrics import Series
 from ._node import device_id
@@ -47,6 +52,26 @@ class _Device:
     basis: str
     energy_j: float = 0.0
     power_w: float = 0.0
+    t_seen: float = 0.0  # run time (s) of the last sample read
+    by_hour: dict[int, float] = field(default_factory=dict)  # hour start (epoch s) -> J
+    # hours before the last sample's hour whose factors are known: summed once
+    settled: set[int] = field(default_factory=set)
+    co2e_settled_g: float = 0.0
+    cost_settled: float = 0.0
+
+    def add(self, start_s: float, t0: float, t1: float, energy_j: float) -> None:
+        """``energy_j`` used between run times ``t0`` and ``t1`` (constant power), run
+        started at ``start_s`` (epoch s), kept by clock hour."""
+        if energy_j <= 0:
+            return
+        hour = int((start_s + t1) // 3600 * 3600)
+        if t1 <= t0 or start_s + t0 >= hour:  # one hour (the usual case: no date maths)
+            self.by_hour[hour] = self.by_hour.get(hour, 0.0) + energy_j
+            return
+        weights = energy_by_hour(datetime.fromtimestamp(start_s + t0, timezone.utc), t1 - t0)
+        total = sum(weights.values())
+        for hour, w in weights.items():
+            self.by_hour[hour] = self.by_hour.get(hour, 0.0) + energy_j * w / total
 
 
 @dataclass
@@ -75,6 +100,20 @@ class RunView:
             return datetime.fromisoformat(self.started_at).timestamp()
         except ValueError:
             return 0.0
+
+    def read_samples(self, conn: sqlite3.Connection) -> None:
+        """The samples flushed since the last read: each device's energy (never below what
+        was shown), last power, and the increments by clock hour."""
+        start_s = self.created
+        for d in self.devices:
+            rows = conn.execute(  # streamed: a long run's first read is many rows
+                "SELECT t, energy_j, power_w FROM samples WHERE rid = ? AND device = ? "
+                "AND t > ? ORDER BY t", (self.rid, d.idx, d.t_seen))
+            for t, energy, power in rows:
+                if energy is None or energy < d.energy_j:
+                    continue
+                d.add(start_s, d.t_seen, float(t), float(energy) - d.energy_j)
+                d.energy_j, d.power_w, d.t_seen = float(energy), float(power or 0.0), float(t)
 
 
 class LedgerRuns:
@@ -177,13 +216,16 @@ class LedgerRuns:
 
     @staticmethod
     def _final(conn: sqlite3.Connection, run: RunView) -> None:
-        """The run ended: its final per-device energies (never below what was shown)."""
+        """The run ended: its final per-device energies (never below what was shown); what
+        its samples do not hold (the last moments) counts in the hour of its last sample."""
+        run.read_samples(conn)
         final = {idx: e for idx, e in conn.execute(
             "SELECT idx, energy_j FROM devices WHERE rid = ?", (run.rid,))}
         for d in run.devices:
             d.power_w = 0.0
             e = final.get(d.idx)
             if e is not None and e >= d.energy_j:
+                d.add(run.created, d.t_seen, d.t_seen, float(e) - d.energy_j)
                 d.energy_j = float(e)
 
     def _read(self, conn: sqlite3.Connection, now: float) -> None:
@@ -203,12 +245,7 @@ class LedgerRuns:
                     pid_started))
             if run.ended_s is not None:
                 continue  # seen dead before: keeps its last figures until the grace ends
-            for d in run.devices:  # read first: a run found dead keeps what it flushed
-                row = conn.execute(
-                    "SELECT energy_j, power_w FROM samples WHERE rid = ? AND device = ? "
-                    "ORDER BY t DESC LIMIT 1", (rid, d.idx)).fetchone()
-                if row is not None and row[0] is not None and row[0] >= d.energy_j:
-                    d.energy_j, d.power_w = float(row[0]), float(row[1] or 0.0)
+            run.read_samples(conn)  # read first: a run found dead keeps what it flushed
             if now - run.alive_s >= ALIVE_RECHECK_S:
                 run.alive_s = now if self._alive(pid, pid_started) else float("-inf")
             if run.alive_s == float("-inf"):
@@ -265,8 +302,12 @@ class LedgerRuns:
                 when = datetime.fromisoformat(run.started_at)
             except ValueError:
                 when = None
-            f = self._factors(zone, when=when, pue=pue, price_per_kwh=price,
-                              currency=currency)
+
+            def at(hour: datetime | None) -> Any:
+                return self._factors(zone, when=hour, pue=pue, price_per_kwh=price,
+                                     currency=currency)
+
+            f = at(when)
             created = run.created
             if f is not None:  # run_info carries the accounted zone: once it is known
                 out.append(Series("wattprint_run_info", (
@@ -279,12 +320,42 @@ class LedgerRuns:
                 out.append(Series("wattprint_power_watts", labels, d.power_w))
                 if f is None:
                     continue
-                out.append(Series("wattprint_co2e_grams_total", labels + (f.zone,),
-                                  d.energy_j * f.co2e_g_per_j, created))
+                priced = _priced(d, at, f, open_from=(created + d.t_seen) // 3600 * 3600
+                                 if run.ended_s is None else float("inf"))
+                if priced is None:
+                    continue  # an hour's factors are still pending (IsolatedFactors)
+                co2e_g, cost = priced
+                out.append(Series("wattprint_co2e_grams_total", labels + (f.zone,), co2e_g,
+                                  created))
                 if f.cost_per_j is not None:
-                    out.append(Series("wattprint_cost_total", labels + (f.currency,),
-                                      d.energy_j * f.cost_per_j, created))
+                    out.append(Series("wattprint_cost_total", labels + (f.currency,), cost,
+                                      created))
         return out
+
+
+def _priced(d: _Device, at: Callable[[datetime | None], Any], first: Any,
+            open_from: float) -> tuple[float, float] | None:
+    """``(grams CO2e, cost)`` of a device's energy, each clock hour at its own factors
+    (None while one is pending). Hours before ``open_from`` no longer change: summed once.
+    Energy read before any hour was known (none here) counts at ``first``."""
+    co2e, cost = d.co2e_settled_g, d.cost_settled
+    for hour, energy in d.by_hour.items():
+        if hour in d.settled:
+            continue
+        f = at(datetime.fromtimestamp(hour, timezone.utc))
+        if f is None:
+            return None
+        co2e += energy * f.co2e_g_per_j
+        cost += energy * (f.cost_per_j or 0.0)
+        if hour < open_from:
+            d.settled.add(hour)
+            d.co2e_settled_g += energy * f.co2e_g_per_j
+            d.cost_settled += energy * (f.cost_per_j or 0.0)
+    unread = d.energy_j - sum(d.by_hour.values())
+    if unread > 1e-9 * max(d.energy_j, 1.0):  # not expected: energy always comes by hour
+        co2e += unread * first.co2e_g_per_j
+        cost += unread * (first.cost_per_j or 0.0)
+    return co2e, cost
 
 
 def _json(text: Any, default: Any) -> Any:
