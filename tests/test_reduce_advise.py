@@ -16,8 +16,9 @@ from wattprint.estimate import estimate_inference, estimate_training
 from wattprint.reduce import evidence
 from wattprint.reduce.advise import (Situation, advise, lever_batch, lever_distill,
                                      lever_finetune, lever_hardware, lever_hour,
-                                     lever_power_cap, lever_precision, lever_quantise,
-                                     lever_region, lever_smaller_model, situation_from_plan)
+                                     lever_power_cap, lever_precision, lever_prune,
+                                     lever_quantise, lever_region, lever_smaller_model,
+                                     situation_from_plan)
 from wattprint.reduce.when import plan_when
 from wattprint.reduce.where import match_regions, plan_where
 
@@ -127,6 +128,42 @@ def test_quantisation_and_batch_are_the_inference_estimator(infer):
     approx_pair(lever_batch(infer).kwh, (e * (1 - max(ratios)), e * (1 - min(ratios))))
 
 
+def test_pruning_is_the_cited_2_4_throughput_gain_as_energy(infer):
+    # Neural Magic 2024: 20 % more throughput from 2:4 sparsity alone → 1 − 1/1.2 of the
+    # energy per request at similar power; the range starts at 0
+    assert evidence.SPARSE_2_4_THROUGHPUT == 1.20 and evidence.SPARSE_2_4_PEAK == 2.0
+    saving = 1 - 1 / 1.20
+    est = estimate_inference(**INFER)
+    e = est.energy_1k_requests_facility_kwh.central
+    g_per_kwh = est.co2e_request_location_g.central / (
+        est.energy_request_facility_wh.central / 1000)
+    lv = lever_prune(infer)
+    assert lv.applies and lv.strength == "weak"
+    approx_pair(lv.kwh, (0.0, e * saving))
+    approx_pair(lv.co2e_kg, (0.0, e * saving * g_per_kwh / 1000))
+    assert lv.time_pct == pytest.approx((-100 * saving, 0.0))
+    for cited in ("2104.08378", "2306.11695", "2301.00774", "Neural Magic"):
+        assert cited in lv.source
+    assert "derived" in lv.why and "accuracy" in lv.why and "unstructured" in lv.why
+    # on an A100 (Ampere, 2020) too: the same share of its own energy
+    a100 = situation_from_plan("inference", {**INFER, "accelerator": "A100"})
+    approx_pair(lever_prune(a100).kwh, (0.0, a100.energy_facility_kwh[1] * saving))
+
+
+@pytest.mark.parametrize("situation, why", [
+    (lambda: situation_from_plan("training", TRAIN), "for serving"),
+    (lambda: situation_from_plan("inference", {**INFER, "accelerator": "V100"}),
+     "NVIDIA V100 is not an NVIDIA GPU of Ampere (2020) or newer"),
+    (lambda: situation_from_plan("inference", {**INFER, "accelerator": "MI300X"}),
+     "AMD Instinct MI300X is not an NVIDIA GPU"),
+    (lambda: Situation("measured", (5.0, 5.0, 5.0), 1.0, 300.0, "DE", 3600,
+                       accelerator="NVIDIA H100 SXM5 80GB"), "describe the model with --plan"),
+])
+def test_pruning_does_not_apply_without_sparse_tensor_cores_or_a_serving_plan(situation, why):
+    lv = lever_prune(situation())
+    assert not lv.applies and why in lv.why and lv.kwh is None
+
+
 def test_hour_is_the_when_rule_checked_on_the_days_of_the_shipped_year():
     start = datetime(2026, 6, 10, 3, 0, tzinfo=timezone.utc)  # 20:00 in California
     s = Situation("measured", (100.0, 100.0, 100.0), 1.0, 250.0, "US-CAL-CISO", 4 * 3600,
@@ -162,12 +199,13 @@ def test_region_is_the_where_ranking():
 def test_advice_is_ranked_by_the_co2e_it_surely_saves(train):
     advice = advise(train)
     lows = [lv.co2e_kg[0] for lv in advice.applicable]
-    assert lows == sorted(lows, reverse=True) and len(advice.levers) == 10
+    assert lows == sorted(lows, reverse=True) and len(advice.levers) == 11
     for lv in advice.levers:
         assert lv.applies or lv.why  # every lever says why it does not apply
         for pair in (lv.kwh, lv.co2e_kg, lv.cost):
             assert pair is None or (pair[0] <= pair[1] and pair[0] >= 0)
-    assert {lv.key for lv in advice.levers if not lv.applies} >= {"distill", "quantise"}
+    assert {lv.key for lv in advice.levers if not lv.applies} >= {"distill", "quantise",
+                                                                  "prune"}
 
 
 def test_cli_plan_and_a_run_with_no_applicable_lever(tmp_path):
@@ -179,6 +217,13 @@ def test_cli_plan_and_a_run_with_no_applicable_lever(tmp_path):
     assert all(lv["basis"] == "estimated" for lv in data["levers"])
     cap = next(lv for lv in data["levers"] if lv["key"] == "power_cap")
     assert cap["cost"] == pytest.approx([k * 0.2 for k in cap["kwh"]])
+    served = wp(tmp_path, "advise", "--plan", "infer --params 8B --hardware H100 --batch 4 "
+                "--zone DE", "--json")
+    assert served.returncode == 0, served.stderr
+    served = json.loads(served.stdout)
+    prune = next(lv for lv in served["levers"] if lv["key"] == "prune")
+    assert prune["applies"] and prune["kwh"] == pytest.approx(
+        [0.0, served["energy_facility_kwh"][1] * (1 - 1 / 1.2)])
     # the cleanest GCP region, no GPU, no hourly data there: nothing to advise
     run = wp(tmp_path, "run", "-q", "--no-gpu", "--zone", "gcp:europe-north2", "--", "true")
     assert run.returncode == 0, run.stderr
