@@ -389,3 +389,25 @@ def test_a_bad_server_or_token_in_the_config_file_is_one_line_naming_it(
         assert "Traceback" not in proc.stderr
         assert key == "server" or value not in proc.stderr  # a token is never shown
     assert _ids_on(server, token) == []
+
+
+def test_a_refused_token_is_looked_for_where_it_was_set(server, tmp_path) -> None:
+    """A token the server refuses: the line names the file (and key) or the flag that set
+    it, not a WATTPRINT_TOKEN nobody set."""
+    path = tmp_path / "wattprint.toml"
+    path.write_text(f'server = "{server.url}"\ntoken = "wpt_wrong-token-12345"\n')
+    env = cli_env(tmp_path)
+    _record(str(tmp_path / "ledger.db"), 1, devices=1, duration_s=60)
+    proc = wp(tmp_path, "push", env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == \
+        f"wattprint: error: token refused: check `token` in {path}"
+    proc = wp(tmp_path, "run", "-q", "--", sys.executable, "-c", "pass", env=env)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if "not pushed" in x]
+    assert f"(token refused: check `token` in {path})" in line, proc.stderr
+    proc = wp(tmp_path, "push", "--token", "wpt_another-wrong-one", env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == \
+        "wattprint: error: token refused: check --token"
+    assert "wrong" not in proc.stdout + proc.stderr

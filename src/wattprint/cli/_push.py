@@ -80,7 +80,8 @@ def handle(args: argparse.Namespace) -> int:
     from ..push._target import target_from
 
     config = load_config({"ledger": getattr(args, "ledger", None)})
-    target = target_from(config.values, server=args.server, token=args.token)
+    target = target_from(config.values, server=args.server, token=args.token,
+                         sources=config.sources)
     if target is None:
         raise UsageError("no team server configured: set WATTPRINT_SERVER=URL (or the "
                          "`server` setting, or pass --server URL)")

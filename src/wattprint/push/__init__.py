@@ -39,7 +39,7 @@ def configured_target(*, server: str | None = None, token: str | None = None,
         from ..config import load_config
 
         config = load_config()
-    return target_from(config.values, server=server, token=token)
+    return target_from(config.values, server=server, token=token, sources=config.sources)
 
 
 def push(ledger: Any, runs: Sequence[str] = (), *, target: Target | None = None,

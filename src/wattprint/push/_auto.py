@@ -63,7 +63,8 @@ def _configured() -> Target | None:
     from ..config import load_config
     from ._target import target_from
 
-    target = target_from(load_config().values)
+    config = load_config()
+    target = target_from(config.values, sources=config.sources)
     return target if target is not None and target.token else None
 
 
@@ -153,7 +154,7 @@ def _short(err: BaseException) -> str:
     if reason == "unreachable":
         return "server unreachable"
     if reason == "token":
-        return "token refused: check WATTPRINT_TOKEN"
+        return str(err)  # "token refused: check WHERE-IT-WAS-SET"
     return str(err).split(": the runs stay")[0]
 
 

@@ -147,6 +147,10 @@ def push_runs(ledger: Any, target: Target, run_ids: Sequence[str], *,
             item = _push_one(ledger, target, run_id, run_payloads, force=force,
                              dry_run=dry_run, policy=policy, started=started)
         except PushError as err:
+            if err.reason == "token":  # where the refused token was set
+                err = PushError(f"token refused: check {target.token_from}",
+                                server=err.server, reason=err.reason, status=err.status,
+                                fix=f"set {target.token_from} to a token of this server")
             if err.reason in FATAL_REASONS:
                 report.stopped = err
                 report.not_tried = len(run_ids) - n

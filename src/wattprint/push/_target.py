@@ -79,20 +79,36 @@ def mask_token(token: Any) -> str:
 @dataclass(frozen=True)
 class Target:
     """A server to push to: its normalised URL and the token (``None``: not configured;
-    enough for ``--dry-run``, which only reads the outbox)."""
+    enough for ``--dry-run``, which only reads the outbox). ``token_from`` says where the
+    token was set, for the line that asks to check it (``WATTPRINT_TOKEN``, ``--token``,
+    ``` `token` in /path/wattprint.toml```)."""
 
     server: str
     token: str | None
+    token_from: str = "the token"
 
     def __repr__(self) -> str:  # never the token in full, even in a traceback
         return f"Target(server={self.server!r}, token={mask_token(self.token)!r})"
 
 
+def _token_from(source: str | None) -> str:
+    """Where to check a token, from its source in :class:`wattprint.config.Config`."""
+    if not source or source == "default" or source == "environment WATTPRINT_TOKEN":
+        return "WATTPRINT_TOKEN"
+    if source.startswith("flag "):
+        return source[len("flag "):]
+    if source.startswith("environment "):
+        return source[len("environment "):]
+    return f"`token` in {source}"  # a config file (and its table)
+
+
 def target_from(values: Mapping[str, Any], *, server: str | None = None,
-                token: str | None = None) -> Target | None:
+                token: str | None = None,
+                sources: Mapping[str, str] | None = None) -> Target | None:
     """The target named by flags (``server``, ``token``; checked here) over the settings
-    ``values`` (already checked by :mod:`wattprint.config`); ``None`` when no server is
-    configured."""
+    ``values`` (already checked by :mod:`wattprint.config`; ``sources``: where each came
+    from, so that a refused token is looked for where it was set); ``None`` when no
+    server is configured."""
     from ..errors import UsageError
 
     if server is not None:
@@ -110,4 +126,6 @@ def target_from(values: Mapping[str, Any], *, server: str | None = None,
     server = server or values.get("server")
     if not server:
         return None
-    return Target(server, token or values.get("token"))
+    if token:
+        return Target(server, token, "--token")
+    return Target(server, values.get("token"), _token_from((sources or {}).get("token")))
