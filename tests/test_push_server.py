@@ -388,6 +388,18 @@ def test_a_bad_server_or_token_in_the_config_file_is_one_line_naming_it(
                                    "expected "), lines[0]
         assert "Traceback" not in proc.stderr
         assert key == "server" or value not in proc.stderr  # a token is never shown
+    # the library never stops the program: the block runs, one line says why the run is
+    # not recorded (and so not pushed)
+    script = ("import wattprint\n"
+              "with wattprint.track('lib', ledger=True):\n"
+              "    print('trained')\n")
+    proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout == "trained\n", proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("wattprint: this run is not recorded in the ledger: ") \
+        and f"{path}: {key} = {shown} is not valid; expected " in line, line
+    assert key == "server" or value not in proc.stderr
     assert _ids_on(server, token) == []
 
 

@@ -50,6 +50,7 @@ class Recording:
         self.writer: Any = None  # wattprint.ledger.RunWriter while recording
         self.memory: Any = None  # wattprint.ledger._pending.MemoryRun when it cannot
         self.path: str | None = None  # the ledger file the run belongs in
+        self._path_error: BaseException | None = None  # why there is no path
         self.pending_file: str | None = None  # where the run waits, when it had to
         self.error: LedgerError | None = None
         self._begin: dict[str, Any] | None = None
@@ -111,7 +112,7 @@ class Recording:
                 return os.path.abspath(load_config().ledger)
             return os.path.abspath(os.path.expanduser(os.fspath(self.option)))
         except Exception as err:  # noqa: BLE001 - reported with the run's warnings
-            log.error("wattprint: no ledger path for this run: %s", err)
+            self._path_error = err
             return None
 
     def begin(self, tracker: "Tracker") -> None:
@@ -123,6 +124,7 @@ class Recording:
         from .ledger import Ledger, _host
         from .ledger._records import utc_now_iso
 
+        self._path_error = None
         self.path = self._ledger_path()
         settings = {"mode": tracker.mode, "rate_hz": tracker.rate_hz, "gpus": tracker.gpus,
                     **self.settings}
@@ -132,6 +134,10 @@ class Recording:
         job = tracker.job.to_dict() if tracker.job is not None else None
         self._begin = {**begin, "host": _host(), "pid": os.getpid(),
                        "started_at": utc_now_iso(), "job": job}
+        if self._path_error is not None:  # a bad setting, named by the error: one line
+            self._failed(self._path_error, "this run is not recorded in the ledger",
+                         tracker.add_warning)
+            return
         try:
             if isinstance(self.option, Ledger):
                 ledger = self.option
