@@ -51,7 +51,7 @@ def test_the_versions_docs_name_are_the_test_pins_and_fit_the_user_extras() -> N
     from packaging.requirements import Requirement
 
     text = (ROOT / "docs" / "integrations.md").read_text()
-    tested = re.search(r"Tested with\s+(.+?)\.\n", text, re.S)
+    tested = re.search(r"Tested with\s+(.+?)\.\n", text, re.DOTALL)
     assert tested, "docs/integrations.md: no 'Tested with ...' sentence"
     named = {_norm(n): v for n, v in
              re.findall(r"([A-Za-z][\w-]*)\s+(\d+(?:\.\d+)+)", tested.group(1))}
