@@ -152,6 +152,29 @@ def test_phases_by_domain_and_modelled_range() -> None:
     assert "range" in r.summary()
 
 
+def test_a_closed_phase_window_gives_its_energy_per_device() -> None:
+    # Phase.by_device_j / duration_s: the window just closed, per counted sensor (the
+    # bench's mean power per device); they sum to the phase's energy, a nested one is out
+    nested = FakeSensor(5.0, name="rapl:core-0", domain="cpu")
+    nested.nested_in = "gpu:1"  # as RAPL core inside package: never counted twice
+    with wattprint.track(sensors=[gpu(80.0), gpu(20.0, name="gpu:1"), nested],
+                         rate_hz=100) as run:
+        windows = []
+        for _ in range(2):
+            with run.phase("step") as p:
+                assert p.by_device_j == {} and p.duration_s is None  # open: nothing yet
+                time.sleep(0.1)
+            windows.append((p.duration_s, dict(p.by_device_j)))
+    total = run.result.phase("step")
+    assert [sorted(w) for _, w in windows] == [["gpu:0", "gpu:1"]] * 2
+    assert sum(d for d, _ in windows) == pytest.approx(total.duration_s)
+    assert sum(sum(w.values()) for _, w in windows) == pytest.approx(total.energy_j)
+    for d, w in windows:
+        assert d >= 0.1
+        assert w["gpu:0"] == pytest.approx(4 * w["gpu:1"], rel=0.02)
+        assert w["gpu:0"] / d == pytest.approx(80.0, rel=0.1)
+
+
 def test_failing_sensor_never_kills_the_program(caplog) -> None:
     broken = gpu(100.0, fail_after=1)
     with caplog.at_level(logging.WARNING, logger="wattprint"):

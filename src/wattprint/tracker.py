@@ -53,13 +53,22 @@ MODES = ("process", "machine")
 
 class Phase:
     """A named window of a run. Use as a context manager, or call :meth:`start` and
-    :meth:`stop` from callbacks (``on_train_epoch_start`` / ``_end``)."""
+    :meth:`stop` from callbacks (``on_train_epoch_start`` / ``_end``).
+
+    After :meth:`stop`, :attr:`duration_s` and :attr:`by_device_j` describe the window
+    just closed: its seconds and the energy attributed to it per counted sensor, by
+    sensor name (``nvml:0``, ``rapl:package-0``…; a nested sensor such as RAPL core is
+    left out, as from the totals), so per-device power of one window needs no sampling
+    of its own. The run's phase totals (:meth:`Tracker.phase_totals`) sum every window
+    of a path by domain."""
 
     def __init__(self, tracker: "Tracker", name: str, sync: Any = None) -> None:
         self._tracker = tracker
         self.name = name
         self.sync = sync
         self.path: str | None = None
+        self.duration_s: float | None = None
+        self.by_device_j: dict[str, float] = {}
         self._start: Snapshot | None = None
         self._counters: dict[str, float] = {}
 
@@ -577,17 +586,21 @@ class Tracker:
             totals = self._phases.setdefault(phase.path, _PhaseTotals())
             totals.entries += 1
             totals.duration_s += end.time_s - start.time_s
+            by_device: dict[str, float] = {}
             for sensor, e0, e1 in zip(self._sampler.sensors if self._sampler else [],
                                       start.attributed_j, end.attributed_j):
                 if sensor.nested_in is not None:
                     continue
                 delta = max(e1 - e0, 0.0)
+                by_device[sensor.name] = delta
                 totals.energy_j += delta
                 totals.by_domain[sensor.domain] = totals.by_domain.get(sensor.domain, 0.0) + delta
             for unit, value in self._counters.items():
                 d = value - phase._counters.get(unit, 0.0)
                 if d:
                     totals.counters[unit] = totals.counters.get(unit, 0.0) + d
+            phase.duration_s = end.time_s - start.time_s
+            phase.by_device_j = by_device
             phase._start = None
         if self.running:
             self._outlook.observe(force=True)

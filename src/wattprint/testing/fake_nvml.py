@@ -542,19 +542,23 @@ class RealTimeNVML(FakeNVML):
     call, at most once a millisecond) and whose sample timestamps are the real wall clock:
     for running wattprint as a real process without a GPU (the exporter in tests and
     benchmarks). ``gpus`` as for :class:`FakeNVML`. Per-process samples are pruned to
-    NVML's buffer size, so a call never scans a long run's history."""
+    NVML's buffer size, so a call never scans a long run's history. ``resolution_s``:
+    fake time catches up with the real clock when it lags by more than this (default a
+    millisecond, which keeps calls cheap); 0 makes every call catch up, so the energy
+    of a short window is its power times its real duration to within microseconds."""
 
-    def __init__(self, gpus: Sequence[FakeGPU] | int) -> None:
+    def __init__(self, gpus: Sequence[FakeGPU] | int, *, resolution_s: float = 0.001) -> None:
         import time as _time
 
         super().__init__(gpus)
+        self.resolution_s = float(resolution_s)
         self._monotonic = _time.monotonic
         self._t0 = _time.monotonic()
         self.EPOCH_US = int(_time.time() * 1e6)
 
     def _enter(self, function: str, handle: Any = None, *, needs_init: bool = True) -> None:
         dt = self._monotonic() - self._t0 - self.now_s
-        if dt > 0.001:
+        if dt > self.resolution_s:
             self.advance(dt)
             for samples in self._samples:
                 del samples[:-100]
