@@ -16,11 +16,12 @@ bench`` is the command line; docs/bench.md says how to benchmark fairly.
 """
 
 from ._core import BenchOptions, bench, load_model, read_dataset, synthetic_prompts
-from ._figures import BenchResult, ConfigResult, Figure
+from ._figures import BenchResult, ConfigResult, DevicePower, Figure
 from ._rating import (Rating, Reference, load_reference, rate, shipped_reference, size_class,
                       stars_for)
 from ._stats import Spread, percentile, spread_of, steady_index
 
-__all__ = ["bench", "BenchOptions", "BenchResult", "ConfigResult", "Figure", "load_model",
+__all__ = ["bench", "BenchOptions", "BenchResult", "ConfigResult", "DevicePower", "Figure",
+           "load_model",
            "read_dataset", "synthetic_prompts", "Rating", "Reference", "load_reference",
            "shipped_reference", "size_class", "rate", "stars_for", "Spread", "percentile", "spread_of", "steady_index"]

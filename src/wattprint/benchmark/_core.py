@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from ..errors import UsageError
 from ._engines import PRECISIONS, TASKS, check_engine, make_engine
-from ._figures import BenchResult, ConfigResult, Figure
+from ._figures import BenchResult, ConfigResult, DevicePower, Figure
 from ._inputs import load_model, prompt_ids, read_dataset, synthetic_prompts
 from ._predict import hardware_of, predict
 from ._stats import STEADY_TOLERANCE, STEADY_WINDOW, percentile, steady_index
@@ -37,7 +37,8 @@ class BenchOptions:
     ``output_tokens``: new tokens per request at most (exactly, with ``ignore_eos``);
     ``input_tokens``: prompt length of synthetic prompts, or the cut of given ones;
     ``repeat``: repetitions per configuration (their spread is reported);
-    ``precision``: fp32 / bf16 / fp16 (None: as loaded); ``warmup_max_batches``,
+    ``precisions``: fp32 / bf16 / fp16 (None: as loaded; several: each cast from the
+    original weights); ``warmup_max_batches``,
     ``warmup_max_s``: the warm-up gives up (and says so) after this many batches or
     seconds, whichever comes first; ``idle_s``: seconds of idle
     power measured first (phase ``idle``); ``estimate_accelerator``: the accelerator the
@@ -185,11 +186,19 @@ def bench(model: Any, tokenizer: Any = None, prompts: Sequence[Any] | None = Non
     ledger, owned = _open_ledger(opts.ledger)
     configs: list[ConfigResult] = []
     notes: list[str] = []
+    # several precisions: each is cast from the original weights (kept in host memory
+    # while the benchmark runs, put back at the end), never from an earlier cast's
+    # rounded ones: fp32 after bf16 is the model's fp32, not bf16 weights widened
+    original = (_keep_weights(model) if opts.engine == "transformers"
+                and len([p for p in opts.precisions if p]) > 1 else None)
     try:
         for precision in opts.precisions:
             if opts.engine == "transformers":
+                if original is not None:
+                    _restore_weights(model, original)
                 _set_precision(model, precision)
             shown_precision = precision or _model_precision(model)
+            dtype = _weights_dtype(model) if opts.engine == "transformers" else None
             engine = make_engine(opts.engine, model=model, path=path, task=opts.task,
                                  precision=precision, output_tokens=opts.output_tokens,
                                  ignore_eos=opts.ignore_eos, max_batch=max(opts.batch_sizes))
@@ -197,11 +206,44 @@ def bench(model: Any, tokenizer: Any = None, prompts: Sequence[Any] | None = Non
                 configs.append(_run_config(engine, ids, size, opts, name=name,
                                            precision=shown_precision, params=params,
                                            ledger=ledger, session=session,
-                                           reference=reference))
+                                           reference=reference, dtype=dtype))
     finally:
+        if original is not None:
+            _restore_weights(model, original)
         if owned and ledger is not None:
             ledger.close()
     return BenchResult(session, configs, time.perf_counter() - t0, notes)
+
+
+def _keep_weights(model: Any) -> dict[str, Any]:
+    """A copy of every parameter and buffer of ``model`` in host memory, as they are."""
+    import itertools
+
+    return {name: t.detach().to("cpu", copy=True)
+            for name, t in itertools.chain(model.named_parameters(), model.named_buffers())}
+
+
+def _restore_weights(model: Any, original: dict[str, Any]) -> None:
+    """Put the weights :func:`_keep_weights` copied back, with their dtype, on the device
+    each is on now (tied weights stay tied: one parameter, assigned once)."""
+    import itertools
+
+    import torch
+
+    with torch.no_grad():
+        for name, t in itertools.chain(model.named_parameters(), model.named_buffers()):
+            if name in original:
+                t.data = original[name].to(t.device, copy=True)
+
+
+def _weights_dtype(model: Any) -> str | None:
+    """The dtype(s) of the model's floating-point parameters, e.g. ``bfloat16``."""
+    try:
+        found = sorted({str(p.dtype).removeprefix("torch.") for p in model.parameters()
+                        if p.is_floating_point()})
+    except Exception:  # noqa: BLE001 - not a torch model
+        return None
+    return "/".join(found) or None
 
 
 def _set_precision(model: Any, precision: str | None) -> None:
@@ -224,7 +266,7 @@ def _batches(ids: list[list[int]], size: int, count: int, start: int = 0) -> lis
 
 def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions, *,
                 name: str, precision: str, params: int | None, ledger: Any, session: str,
-                reference: Any) -> ConfigResult:
+                reference: Any, dtype: str | None = None) -> ConfigResult:
     from ..tracker import Tracker
 
     n_batches = math.ceil(opts.requests / size)
@@ -233,7 +275,8 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
     reps = [[engine.batch(b) for b in _batches(ids, size, n_batches, start=k * size)]
             for k in range(opts.repeat)]
     config = {"kind": "bench", "session": session, "model": name, "task": opts.task,
-              "engine": engine.name, "precision": precision, "batch_size": size,
+              "engine": engine.name, "precision": precision, "dtype": dtype,
+              "batch_size": size,
               "requests_per_repeat": n_batches * size, "repeat": opts.repeat,
               "output_tokens_max": opts.output_tokens, "input_tokens": opts.input_tokens,
               "ignore_eos": opts.ignore_eos, "params": params}
@@ -246,6 +289,7 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
     # of run start and stop, outside the windows
     boundary_s = setup_s = 0.0
     latencies: list[list[float]] = []
+    windows: list[dict[str, float]] = []  # energy per device of each repetition
     warm_durations: list[float] = []
     steady_at: int | None = None
     b0 = time.perf_counter()
@@ -280,7 +324,7 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
         for k, rep in enumerate(reps, start=1):
             lat: list[float] = []
             b0 = time.thread_time()
-            with tracker.phase(f"rep{k}"):
+            with tracker.phase(f"rep{k}") as rep_phase:
                 boundary_s += time.thread_time() - b0
                 for batch in rep:
                     t = time.perf_counter()
@@ -294,6 +338,7 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
                 b0 = time.thread_time()
             boundary_s += time.thread_time() - b0
             latencies.append(lat)
+            windows.append(rep_phase.by_device_j)
     except BaseException:
         tracker.stop(exit_code=1)
         raise
@@ -302,15 +347,15 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
     result = tracker.stop()
     setup_s += time.perf_counter() - b0
     return _figures(result, config, latencies, warm_durations, steady_at, tokens, prompt,
-                    opts, params=params, ledger=ledger, reference=reference,
+                    opts, windows=windows, params=params, ledger=ledger, reference=reference,
                     overhead={"boundary_s": boundary_s, "setup_s": setup_s,
                               "bench_s": bench_s})
 
 
 def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
              warm_durations: list[float], steady_at: int | None, tokens: int, prompt: int,
-             opts: BenchOptions, *, params: int | None, ledger: Any, reference: Any,
-             overhead: dict[str, float]) -> ConfigResult:
+             opts: BenchOptions, *, windows: list[dict[str, float]], params: int | None,
+             ledger: Any, reference: Any, overhead: dict[str, float]) -> ConfigResult:
     size = config["batch_size"]
     phases = [result.phase(f"rep{k}") for k in range(1, opts.repeat + 1)]
     basis = result.basis if result.basis != "none" else "none"
@@ -336,12 +381,27 @@ def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
                                    "timed"),
         "mean_power_w": Figure.of([e / d for e, d in zip(energy, durs) if d], "W", e_basis),
     }
+    if opts.idle_s:
+        idle = result.phase("idle")
+        figs["idle_power_w"] = Figure.of(
+            [idle.energy_j / idle.duration_s] if basis != "none" and idle.duration_s
+            else [], "W", e_basis)
+    # per device, as mean_power_w: the mean over repetitions of each one's energy over
+    # its duration; summed by domain (and over all, mean_power_w) they add up exactly
+    by_device: dict[str, DevicePower] = {}
+    for dev in result.devices:
+        if dev.counted and basis != "none":
+            power = Figure.of([w.get(dev.name, 0.0) / d for w, d in zip(windows, durs) if d],
+                              "W", dev.kind)
+            by_device[dev.name] = DevicePower(dev.name, dev.device, dev.domain, power)
+    power_by_domain: dict[str, float] = {}
+    for dp in by_device.values():
+        if dp.power.value is not None:
+            power_by_domain[dp.domain] = power_by_domain.get(dp.domain, 0.0) + dp.power.value
     by_domain: dict[str, float] = {}
-    total_d = sum(durs)
     for p in phases:
         for dom, e in p.by_domain.items():
             by_domain[dom] = by_domain.get(dom, 0.0) + e
-    power_by_domain = {d: e / total_d for d, e in by_domain.items()} if total_d else {}
     notes = []
     steady = steady_at is not None
     if not steady:
@@ -379,8 +439,9 @@ def _figures(result: Any, config: dict[str, Any], latencies: list[list[float]],
                       precision=config["precision"], batch_size=size, run_id=result.run_id,
                       requests=int(sum(reqs)), output_tokens=int(tokens), prompt_tokens=prompt,
                       repeat=opts.repeat, warmup=warmup, figures=figs,
-                      power_by_domain_w=power_by_domain, energy_basis=e_basis,
-                      prediction=prediction, rating=rating, overhead=overhead_d, notes=notes)
+                      power_by_domain_w=power_by_domain, power_by_device_w=by_device,
+                      energy_basis=e_basis, prediction=prediction, rating=rating,
+                      overhead=overhead_d, notes=notes, dtype=config["dtype"])
     if ledger is not None and result.run_id:
         ledger.update_settings(result.run_id, {"bench": {**config, **cr.to_dict()}})
     return cr

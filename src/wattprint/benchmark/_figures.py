@@ -13,7 +13,8 @@ from typing import Any, Sequence
 from .._format import format_number
 from ._stats import Spread
 
-__all__ = ["Figure", "ConfigResult", "BenchResult", "FIGURES", "figure_table"]
+__all__ = ["Figure", "DevicePower", "ConfigResult", "BenchResult", "FIGURES", "figure_table",
+           "device_power_rows"]
 
 #: (key, label, unit) of the per-configuration figures, in the order they are printed.
 FIGURES = (
@@ -25,6 +26,7 @@ FIGURES = (
     ("latency_p50_s", "latency p50", "s"),
     ("latency_p95_s", "latency p95", "s"),
     ("mean_power_w", "mean power", "W"),
+    ("idle_power_w", "idle power (phase idle, --idle-s)", "W"),
 )
 
 
@@ -53,6 +55,22 @@ class Figure:
 
 
 @dataclass
+class DevicePower:
+    """Mean power of one device over the measured repetitions: ``name`` as the run's
+    devices are named (``nvml:0``, ``rapl:package-0``, ``cpu-model``…), ``device`` its
+    description (a GPU's model, index and UUID), ``domain`` (gpu / cpu / ram) and the
+    figure, whose basis is the sensor's own (measured or modelled)."""
+
+    name: str
+    device: str
+    domain: str
+    power: Figure
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "domain": self.domain, **self.power.to_dict()}
+
+
+@dataclass
 class ConfigResult:
     """One configuration (model × precision × batch size): its figures, the estimator's
     prediction beside them, the rating, and the run that recorded it."""
@@ -69,22 +87,28 @@ class ConfigResult:
     repeat: int
     warmup: dict[str, Any]
     figures: dict[str, Figure]
-    power_by_domain_w: dict[str, float]
+    power_by_domain_w: dict[str, float]  # the devices' mean powers summed by domain
+    power_by_device_w: dict[str, DevicePower]  # by device name (``nvml:0``…)
     energy_basis: str
     prediction: dict[str, Any]
     rating: dict[str, Any] | None
     overhead: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    #: the dtype(s) of the model's floating-point weights during the measured passes
+    #: (``float32``, ``bfloat16``…; None when the engine loads the model itself)
+    dtype: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "bench", "model": self.model, "task": self.task,
-                "engine": self.engine, "precision": self.precision,
+                "engine": self.engine, "precision": self.precision, "dtype": self.dtype,
                 "batch_size": self.batch_size, "run_id": self.run_id,
                 "requests": self.requests, "output_tokens": self.output_tokens,
                 "prompt_tokens": self.prompt_tokens, "repeat": self.repeat,
                 "warmup": self.warmup,
                 "figures": {k: f.to_dict() for k, f in self.figures.items()},
                 "power_by_domain_w": self.power_by_domain_w,
+                "power_by_device_w": {k: d.to_dict()
+                                      for k, d in self.power_by_device_w.items()},
                 "energy_basis": self.energy_basis, "prediction": self.prediction,
                 "rating": self.rating, "overhead": self.overhead, "notes": list(self.notes)}
 
@@ -142,6 +166,23 @@ def _cell(fig: dict[str, Any] | None) -> str:
     return text
 
 
+def device_power_rows(configs: Sequence[dict[str, Any]]
+                      ) -> list[tuple[str, str, list[dict[str, Any] | None]]]:
+    """Mean power per device of stored configurations, one row per device name found in
+    any of them: (label, basis, the figure of each configuration or None). The one rule
+    for the rows of the text table, ``wattprint compare`` and the HTML report."""
+    names: dict[str, dict[str, Any]] = {}
+    for c in configs:
+        for name, d in (c.get("power_by_device_w") or {}).items():
+            names.setdefault(name, d)
+    rows = []
+    for name, first in names.items():
+        figs = [(c.get("power_by_device_w") or {}).get(name) for c in configs]
+        basis = "/".join(sorted({f["basis"] for f in figs if f}))
+        rows.append((f"mean power {first.get('domain', '?')} {name}", basis, figs))
+    return rows
+
+
 def figure_table(configs: Sequence[dict[str, Any]]) -> str:
     """Configurations side by side (one column each), from their stored dictionaries:
     every figure with its basis, the spread of the repetitions (± half the relative
@@ -156,6 +197,9 @@ def figure_table(configs: Sequence[dict[str, Any]]) -> str:
             continue
         bases = sorted({f["basis"] for f in figs if f})
         rows.append((f"{label} ({unit})", "/".join(bases), *(_cell(f) for f in figs)))
+        if key == "mean_power_w":
+            rows += [(f"  {label} (W)", basis, *(_cell(f) for f in figs))
+                     for label, basis, figs in device_power_rows(configs)]
     rows.append(("predicted J/output token", "estimated",
                  *(format_number(c["prediction"]["j_per_output_token"])
                    if c["prediction"].get("j_per_output_token") is not None else "-"

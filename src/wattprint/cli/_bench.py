@@ -55,8 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=3, metavar="K",
                    help="repetitions per configuration; their spread is shown (default 3)")
     p.add_argument("--precision", metavar="P",
-                   help="fp32, bf16 or fp16; several, comma-separated, compare them "
-                        "(default: as saved)")
+                   help="fp32, bf16 or fp16; several, comma-separated, compare them (each "
+                        "cast from the original weights; default: as saved)")
     p.add_argument("--engine", default="transformers",
                    help="transformers (default); vllm or sglang need the package and a GPU")
     p.add_argument("--dataset", metavar="FILE",

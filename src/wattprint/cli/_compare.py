@@ -58,7 +58,7 @@ def bench_rows(sa: dict, sb: dict) -> list[tuple[str, Any, Any, Callable]]:
     ca, cb = bench_configs([{"settings": sa}]), bench_configs([{"settings": sb}])
     if not (ca and cb):
         return []
-    from ..benchmark._figures import FIGURES
+    from ..benchmark._figures import FIGURES, device_power_rows
 
     a, b = ca[0], cb[0]
     rows: list[tuple[str, Any, Any, Callable]] = [
@@ -70,6 +70,10 @@ def bench_rows(sa: dict, sb: dict) -> list[tuple[str, Any, Any, Callable]]:
         basis = "/".join(sorted({f["basis"] for f in (fa, fb) if f}))
         rows.append((f"bench {label} ({unit}, {basis})", fa.get("value"), fb.get("value"),
                      fmt_number))
+        if key == "mean_power_w":
+            for dev_label, dev_basis, (da, db) in device_power_rows([a, b]):
+                rows.append((f"bench {dev_label} (W, {dev_basis})", (da or {}).get("value"),
+                             (db or {}).get("value"), fmt_number))
     pa, pb = a.get("prediction") or {}, b.get("prediction") or {}
     if pa.get("j_per_output_token") is not None or pb.get("j_per_output_token") is not None:
         rows.append(("bench predicted J/output token (estimated)",
@@ -84,8 +88,8 @@ def bench_text_rows(sa: dict, sb: dict) -> list[tuple[str, str, str, str]]:
     ba, bb = sa.get("bench"), sb.get("bench")
     if not (isinstance(ba, dict) and isinstance(bb, dict)):
         return []
-    return [(f"bench {k}", str(ba.get(k, "-")), str(bb.get(k, "-")), "")
-            for k in ("model", "precision", "engine", "task")]
+    return [(f"bench {k}", str(ba.get(k) or "-"), str(bb.get(k) or "-"), "")
+            for k in ("model", "precision", "dtype", "engine", "task")]
 
 
 def _percent(value: float | None) -> str:

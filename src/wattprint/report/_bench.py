@@ -40,10 +40,12 @@ def bench_section(configs: Sequence[dict[str, Any]]) -> str:
     """HTML: the table and the chart(s) of benchmark configurations ("" when none)."""
     if not configs:
         return ""
-    from ..benchmark._figures import FIGURES
+    from ..benchmark._figures import FIGURES, device_power_rows
 
     heads = "".join(f"<th>{escape(str(c['model']))}<br>{escape(str(c['precision']))} · batch "
-                    f"{c['batch_size']}</th>" for c in configs)
+                    f"{c['batch_size']}"
+                    + (f"<br><small>weights {escape(str(c['dtype']))}</small>"
+                       if c.get("dtype") else "") + "</th>" for c in configs)
     rows = []
     for key, label, unit in FIGURES:
         figs = [c["figures"].get(key) for c in configs]
@@ -53,6 +55,14 @@ def bench_section(configs: Sequence[dict[str, Any]]) -> str:
         rows.append(f"<tr><td>{escape(label)} ({escape(unit)}) <small>{escape(basis)}</small>"
                     "</td>" + "".join(f'<td class="num">{_cell(f)}</td>' for f in figs)
                     + "</tr>")
+        if key == "mean_power_w":
+            for dev_label, dev_basis, dev_figs in device_power_rows(configs):
+                what = next((f.get("device") for f in dev_figs if f and f.get("device")), "")
+                rows.append(f'<tr class="device-power"><td title="{escape(str(what))}">'
+                            f"&nbsp;&nbsp;{escape(dev_label)} (W) <small>"
+                            f"{escape(dev_basis)}</small></td>" + "".join(
+                                f'<td class="num">{_cell(f)}</td>' for f in dev_figs)
+                            + "</tr>")
     pred = [c.get("prediction") or {} for c in configs]
     rows.append('<tr><td>predicted J/output token <span class="badge estimated">estimated'
                 "</span></td>" + "".join(
