@@ -46,7 +46,10 @@ class BenchOptions:
     distribution the rating is against (a file or a :class:`Reference`; default: the AI
     Energy Score leaderboard of February 2025, shipped); ``reference_data``: the prompts
     are the task's reference dataset; ``ledger``/``project``/``tags``/``sensors``/``mode``: as
-    for :func:`wattprint.track`."""
+    for :func:`wattprint.track`, except that ``sensors`` may also be a function returning
+    them, called once per configuration: each configuration's run closes its sensors at
+    its end, which releases a vendor sensor's handles (NVML's), so sensors given as a
+    list must survive ``close()`` (:class:`wattprint.testing.FakeSensor` does)."""
 
     task: str = "text-generation"
     batch_sizes: tuple[int, ...] = (1, 8, 32)
@@ -281,7 +284,8 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
               "output_tokens_max": opts.output_tokens, "input_tokens": opts.input_tokens,
               "ignore_eos": opts.ignore_eos, "params": params}
     tracker = Tracker(f"bench {name} {precision} b{size}", ledger=ledger,
-                      project=opts.project, sensors=opts.sensors, mode=opts.mode,
+                      project=opts.project, mode=opts.mode,
+                      sensors=opts.sensors() if callable(opts.sensors) else opts.sensors,
                       tags=["bench", f"bench-session:{session}", *opts.tags],
                       settings={"kind": "bench", "bench": config})
     # CPU seconds of this thread inside wattprint's calls in the benchmark's windows (its
