@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 
@@ -103,3 +104,72 @@ def test_a_helper_thread_of_the_run_counts_too() -> None:
     tracker.start_thread(lambda: burned.append(burn(0.05)), "wattprint-live").join()
     result = tracker.stop()
     assert result.overhead_cpu_s >= burned[0] >= 0.05
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_overhead_counts_the_metrics_server_threads(monkeypatch) -> None:
+    """``prometheus_port=``: serving and rendering the run's scrapes is measuring's cost."""
+    import urllib.request
+
+    from wattprint.telemetry._exposition import MetricsServer
+
+    burned: list[float] = []
+    produce = MetricsServer.produce
+
+    def costly_produce(self: MetricsServer) -> bytes:
+        burned.append(burn(0.05))  # on the thread that serves this scrape
+        return produce(self)
+
+    monkeypatch.setattr(MetricsServer, "produce", costly_produce)
+    port = _free_port()
+    with wattprint.track("scraped", sensors=[FakeSensor(10.0)], prometheus_port=port) as run:
+        for _ in range(6):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read()
+        seen = list(burned)  # every scrape has answered: its burn is done
+    assert len(seen) == 6
+    # the sampler alone (a fake sensor) uses a small part of the 0.3 s burned by the scrapes
+    assert run.result.overhead_cpu_s >= sum(seen)
+
+
+def test_overhead_counts_the_notebook_live_view() -> None:
+    from wattprint.notebook import LiveView
+
+    burned: list[float] = []
+    with wattprint.track("live", sensors=[FakeSensor(10.0)]) as run:
+        view = LiveView(run, every_s=0.01, file=io.StringIO(), ipython=False)
+        update = view.update
+
+        def costly_update() -> None:
+            if threading.current_thread().name == "wattprint-live":
+                burned.append(burn(0.05))
+            update()
+
+        view.update = costly_update  # type: ignore[method-assign]
+        view.start()
+        deadline = time.monotonic() + 60
+        while len(burned) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        view.stop()  # joins the thread: every burn is done
+        seen = list(burned)
+    assert len(seen) >= 3
+    assert run.result.overhead_cpu_s >= sum(seen)
+
+
+def test_every_library_thread_starts_through_thread_cpu() -> None:
+    """One mechanism: a thread a run starts is a ThreadCPU thread, so it counts. The two
+    left are the command line's, outside any run (a keypress watch before the start
+    window opens; tune-power's step reader, which tracks no run)."""
+    import pathlib
+    import re
+
+    src = pathlib.Path(wattprint.__file__).parent
+    starts = sorted(str(p.relative_to(src)) for p in src.rglob("*.py")
+                    if re.search(r"threading\.Thread\(", p.read_text()))
+    assert starts == ["_threadcpu.py", "cli/_start_window.py", "cli/_tune_power.py"]

@@ -224,14 +224,12 @@ class BudgetGuard:
     # -- a background check for runs that rarely call count() ------------------------------
     def start(self, interval_s: float = 1.0, threads: Any = None) -> None:
         """Check every ``interval_s`` on a thread (its CPU counted in ``threads``, a
-        :class:`wattprint._threadcpu.ThreadCPU`, when given)."""
+        :class:`wattprint._threadcpu.ThreadCPU`; one of its own when not given)."""
+        from ._threadcpu import ThreadCPU
+
         if self._thread is None:
-            if threads is not None:
-                self._thread = threads.start(self._loop, "wattprint-budget", interval_s)
-                return
-            self._thread = threading.Thread(target=self._loop, args=(interval_s,),
-                                            name="wattprint-budget", daemon=True)
-            self._thread.start()
+            threads = threads if threads is not None else ThreadCPU()
+            self._thread = threads.start(self._loop, "wattprint-budget", interval_s)
 
     def _loop(self, interval_s: float) -> None:
         while not self._halt.wait(interval_s):

@@ -192,9 +192,13 @@ class LiveView:
 
     def start(self) -> "LiveView":
         self.update()
-        self._thread = threading.Thread(target=self._loop, name="wattprint-live",
-                                        daemon=True)
-        self._thread.start()
+        if getattr(self.tracker, "running", False) and hasattr(self.tracker, "start_thread"):
+            # its CPU counts in the run's overhead_cpu_s, with the run's own threads
+            self._thread = self.tracker.start_thread(self._loop, "wattprint-live")
+        else:  # nothing to follow: the loop ends at once
+            from ._threadcpu import ThreadCPU
+
+            self._thread = ThreadCPU().start(self._loop, "wattprint-live")
         return self
 
     def stop(self) -> None:

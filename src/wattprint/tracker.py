@@ -298,7 +298,8 @@ class Tracker:
         self._telemetry = RunTelemetry(
             self, port=opts["prometheus_port"], pushgateway=opts["prometheus_pushgateway"],
             otel=opts["otel"], zone=self.zone, price_per_kwh=price, currency=currency,
-            pue=float(pue) if isinstance(pue, (int, float)) else None)
+            pue=float(pue) if isinstance(pue, (int, float)) else None,
+            threads=self._sampler.threads)
         try:
             self._telemetry.start()
         except Exception as err:  # noqa: BLE001 - never kill the user's program

@@ -108,14 +108,12 @@ class RunWriter:
     # -- flushing -----------------------------------------------------------------------
     def start_flushing(self, threads: Any = None) -> None:
         """Start the flusher thread; ``threads`` (a :class:`wattprint._threadcpu.ThreadCPU`)
-        counts its CPU with the run's other threads."""
+        counts its CPU with the run's other threads (one of its own when not given)."""
+        from .._threadcpu import ThreadCPU
+
         if self._thread is None:
-            if threads is not None:
-                self._thread = threads.start(self._loop, "wattprint-ledger")
-            else:
-                self._thread = threading.Thread(target=self._loop, name="wattprint-ledger",
-                                                daemon=True)
-                self._thread.start()
+            threads = threads if threads is not None else ThreadCPU()
+            self._thread = threads.start(self._loop, "wattprint-ledger")
 
     def stop_flushing(self) -> None:
         """End the flusher thread (safe twice); :meth:`finish` writes what is left."""

@@ -89,8 +89,9 @@ def schedule(ledger_path: str, run_id: str) -> None:
         if _worker is not None and _worker.is_alive():
             return
         try:
-            _worker = threading.Thread(target=_work, name="wattprint-push", daemon=True)
-            _worker.start()
+            from .._threadcpu import ThreadCPU  # the run has ended: a meter of its own
+
+            _worker = ThreadCPU().start(_work, "wattprint-push")
         except Exception as err:  # noqa: BLE001 - no thread: the next push sends them
             _worker = None
             for queued in _queue:

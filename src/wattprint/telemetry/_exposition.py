@@ -15,8 +15,9 @@ from __future__ import annotations
 import http.server
 import logging
 import threading
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
+from .._threadcpu import ThreadCPU
 from ._metrics import METRICS, Series
 
 __all__ = ["Renderer", "CONTENT_TYPE", "MetricsServer"]
@@ -118,11 +119,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class MetricsServer(http.server.ThreadingHTTPServer):
-    """Serves ``source()`` rendered at ``/metrics`` on a daemon thread."""
+    """Serves ``source()`` rendered at ``/metrics`` on a daemon thread, each scrape on a
+    thread of its own; all of them started through ``threads`` (a
+    :class:`wattprint._threadcpu.ThreadCPU`: a tracked run passes its own, so serving and
+    rendering count in the run's ``overhead_cpu_s``)."""
 
     daemon_threads = True
+    block_on_close = False  # scrape threads are daemons, started in process_request
 
-    def __init__(self, host: str, port: int, source: Callable[[], Sequence[Series]]) -> None:
+    def __init__(self, host: str, port: int, source: Callable[[], Sequence[Series]], *,
+                 threads: ThreadCPU | None = None) -> None:
         if ":" in host:
             import socket
 
@@ -131,15 +137,21 @@ class MetricsServer(http.server.ThreadingHTTPServer):
         self._source = source
         self._renderer = Renderer()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, name="wattprint-metrics",
-                                        daemon=True)
+        self.threads = threads if threads is not None else ThreadCPU()
+        self._thread: threading.Thread | None = None
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """One scrape on a counted thread (socketserver's ThreadingMixIn starts a plain
+        one)."""
+        self.threads.start(self.process_request_thread, "wattprint-metrics-scrape",
+                           request, client_address)
 
     def produce(self) -> bytes:
         with self._lock:  # one scrape at a time: series() reads shared state
             return self._renderer.render(self._source())
 
     def start(self) -> "MetricsServer":
-        self._thread.start()
+        self._thread = self.threads.start(self.serve_forever, "wattprint-metrics")
         return self
 
     def stop(self) -> None:

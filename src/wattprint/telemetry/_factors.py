@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = ["Factors", "factors", "IsolatedFactors"]
 
@@ -80,17 +80,22 @@ def _key(zone: str | None, when: datetime | None, pue: float | None,
 
 class IsolatedFactors:
     """:func:`factors` computed in a child process, asynchronously (see the module doc).
-    Call it like :func:`factors`; it returns None while the answer is pending."""
+    Call it like :func:`factors`; it returns None while the answer is pending. Its
+    thread is started through ``threads`` (a :class:`wattprint._threadcpu.ThreadCPU`,
+    one of its own by default), which sums its CPU."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: Any = None) -> None:
         import threading
 
+        from .._threadcpu import ThreadCPU
+
+        self.threads = threads if threads is not None else ThreadCPU()
         self._done: dict[tuple, Factors] = {}
         self._pending: list[tuple] = []
         self._queued: set[tuple] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: Any = None
 
     def __call__(self, zone: str | None, *, when: datetime | None = None,
                  pue: float | None = None, price_per_kwh: float | None = None,
@@ -105,11 +110,7 @@ class IsolatedFactors:
                 self._pending.append(key)
                 self._wake.set()
                 if self._thread is None:
-                    import threading
-
-                    self._thread = threading.Thread(target=self._loop, daemon=True,
-                                                    name="wattprint-factors")
-                    self._thread.start()
+                    self._thread = self.threads.start(self._loop, "wattprint-factors")
         return None
 
     def wait(self, timeout_s: float = 30.0) -> None:

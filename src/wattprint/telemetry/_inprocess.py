@@ -61,8 +61,10 @@ class RunTelemetry:
     def __init__(self, tracker: Any, *, port: Any = None, pushgateway: str | None = None,
                  otel: Any = False, zone: str | None = None, pue: float | None = None,
                  price_per_kwh: float | None = None, currency: str | None = None,
+                 threads: Any = None,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self._tracker = tracker
+        self._threads = threads  # the run's ThreadCPU: the server's CPU is the run's overhead
         self._now = now  # the wall clock whose hour prices what is seen (tests set it)
         self._pushgateway = pushgateway
         self._result: Any = None
@@ -152,7 +154,8 @@ class RunTelemetry:
 
             host, port = parse_listen(self._port)
             try:
-                self._server = MetricsServer(host, port, self.series).start()
+                self._server = MetricsServer(host, port, self.series,
+                                             threads=self._threads).start()
             except OSError as err:
                 log.error("wattprint: cannot serve this run's metrics on %s:%s (%s); "
                           "choose another prometheus_port", host, port, err)
