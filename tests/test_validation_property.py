@@ -37,10 +37,27 @@ BAD = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30),
     st.sampled_from([10**400, -(10**400), 2**1024, 5e-324, 1.7976931348623157e308]),
 )
-SPECIALS = (math.nan, math.inf, -math.inf, -1.0, 0.0, 1e-300, 1e300, 10**400)
+SPECIALS = (math.nan, math.inf, -math.inf, -1.0, 0.0, 1e-300, 1e300, 10**400,
+            1e-5)  # small but legal where a rule allows it: "1e-05" in a text is a fault
 #: Keys whose values may legitimately be negative (a shrinking fleet).
 SIGNED = {"scenario_growth"}
-TEXT_FAULT = re.compile(r"\b(nan|inf|infinity)\b|\d[\d,]{39,}|e\+(?:[4-9]\d|\d{3,})", re.I)
+#: What human text must never show: nan/inf, a runaway number, or exponent notation in any
+#: size (Python writes "1e-05", "2.5e+40": a sign and two digits at least; ids and colours
+#: such as "#2e4057" or "01j3e45..." are not numbers and do not match).
+TEXT_FAULT = re.compile(r"\b(nan|inf|infinity)\b|\d[\d,]{39,}"
+                        r"|(?<![\w#.])\d+(?:\.\d+)?e[+-]\d{2,}\b", re.I)
+
+
+@pytest.mark.parametrize("text, fault", [
+    ("TDP 1e-05 W", True), ("2.5e+40 J", True), ("1.9E+02× the estimate", True),
+    ("-1e-05 W", True), ("6.99e+03 tokens", True), ("nan W", True), ("inf kWh", True),
+    ("1" * 40, True),
+    ("TDP 0.00001 W", False), ("3.14 × 10²³ FLOP", False), ("1,234.50 EUR", False),
+    ("fill:#2e4057", False), ("run 01j3e45aa0", False), ("nanoseconds", False),
+    ("info", False), ("v1.2e-05", False), ("a 1e5 typed by hand", False),
+])
+def test_text_fault_flags_exponent_notation_of_any_size_and_nothing_legit(text, fault):
+    assert bool(TEXT_FAULT.search(text)) is fault
 
 
 def specials(**other: Any) -> Callable[[Callable], Callable]:
@@ -90,6 +107,14 @@ def api(call: Callable[[], Any]) -> None:
     assert_clean_figures(result)
     if hasattr(result, "summary"):
         assert not TEXT_FAULT.search(result.summary()), result.summary()
+
+
+def typed(x: Any) -> str:
+    """``x`` as a person types it into a claim (the claim is quoted back): plain decimals
+    for an ordinary finite float, Python's repr otherwise (nan, inf, 1e+300)."""
+    if isinstance(x, float) and math.isfinite(x) and 1e-9 <= abs(x) < 1e15:
+        return f"{x:.9f}".rstrip("0").rstrip(".")
+    return repr(x)
 
 
 # -- the rules themselves ---------------------------------------------------------------------
@@ -180,7 +205,7 @@ API_CASES: dict[str, Callable[[Any], Any]] = {
     "fleet(intensity)": lambda x: project_fleet(requests_per_day="1B", per_request=0.3,
                                                 intensity_g_per_kwh=x),
     "check_claim(duration)": lambda x: check_claim("1 GWh", **H100, duration=x),
-    "check_claim(claim)": lambda x: check_claim(f"{x!r} MWh", **H100, duration="3d"),
+    "check_claim(claim)": lambda x: check_claim(f"{typed(x)} MWh", **H100, duration="3d"),
 }
 
 
@@ -361,11 +386,12 @@ def check_cli(code: int, out: str, err: str, *, figures: bool) -> None:
         assert not re.search(r"\d{30}", err), err
         return
     assert code == 0, (code, err)
-    assert not TEXT_FAULT.search(out), out
-    if figures:
+    if figures:  # JSON: raw numbers may be written 1e-05; its texts are for people
         import json
 
         assert_clean_figures(json.loads(out))
+    else:
+        assert not TEXT_FAULT.search(out), out
 
 
 @pytest.mark.parametrize("case", sorted(CLI_CASES))

@@ -7,6 +7,7 @@ TPU v3/v4). Host share: the reference server's non-accelerator rating per accele
 
 from __future__ import annotations
 
+from .._format import format_number, format_power
 from .catalogue import Accelerator
 from ._priors import (HOST_RATIO_DEFAULT, HOST_UTILISATION, TPU_HOST_W, TPU_MEASURED_SOURCE,
                       TPU_MEASURED_W, TRAIN_DRAW_TPU, Prior, reference_server,
@@ -35,8 +36,9 @@ def training_draw_w(acc: Accelerator, tdp_w: float | None = None,
     tdp = require_tdp(acc, tdp_w)
     prior = TRAIN_DRAW_TPU if acc.kind == "tpu" else train_draw_fraction(params)
     return Prior(prior.name, prior.central * tdp, prior.low * tdp, prior.high * tdp, "W",
-                 f"{prior.central:g} × TDP {tdp:g} W (range {prior.low:g}–{prior.high:g} × "
-                 f"TDP): {prior.source}")
+                 f"{format_number(prior.central)} × TDP {format_power(tdp)} (range "
+                 f"{format_number(prior.low)}–{format_number(prior.high)} × TDP): "
+                 f"{prior.source}")
 
 
 def host_rating_w(acc: Accelerator, tdp_w: float | None = None) -> Prior:
@@ -49,11 +51,12 @@ def host_rating_w(acc: Accelerator, tdp_w: float | None = None) -> Prior:
     if ref is not None:
         watts, source = ref
         return Prior("non-accelerator server rating", watts, watts, watts, "W",
-                     f"{source} → {watts:.0f} W per accelerator besides the accelerator")
+                     f"{source} → {format_power(watts)} per accelerator besides the "
+                     "accelerator")
     p = HOST_RATIO_DEFAULT
     return Prior(p.name, p.central * tdp, p.low * tdp, p.high * tdp, "W",
-                 f"no reference server for {acc.name}: {p.central:g} × TDP (range "
-                 f"{p.low:g}–{p.high:g}); {p.source}")
+                 f"no reference server for {acc.name}: {format_number(p.central)} × TDP "
+                 f"(range {format_number(p.low)}–{format_number(p.high)}); {p.source}")
 
 
 def host_draw_w(acc: Accelerator, tdp_w: float | None = None,

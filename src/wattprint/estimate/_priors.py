@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from .._format import format_number
+
 __all__ = ["Prior", "combine", "TRAIN_DRAW_LARGE", "TRAIN_DRAW_SMALL", "TRAIN_DRAW_SIZES",
            "train_draw_fraction", "TPU_MEASURED_W", "TRAIN_DRAW_TPU",
            "HOST_UTILISATION", "REFERENCE_SERVERS", "HOST_RATIO_DEFAULT", "TPU_HOST_W",
@@ -53,10 +55,13 @@ class Prior:
         return Prior(self.name, self.central * factor, self.low * factor, self.high * factor,
                      unit or self.unit, self.source)
 
-    def text(self, fmt: str = ".3g") -> str:
+    def text(self, percent: bool = False) -> str:
+        """``"0.4 × peak (range 0.25–0.55)"``: plain figures (:func:`format_number`, never
+        exponent notation), or whole percents (``percent``: ``"40% (range 25%–55%)"``)."""
+        show = (lambda v: f"{v:.0%}") if percent else format_number
         if self.low == self.high:
-            return f"{self.central:{fmt}} {self.unit}".strip()
-        return (f"{self.central:{fmt}} {self.unit} (range {self.low:{fmt}}–{self.high:{fmt}})"
+            return f"{show(self.central)} {self.unit}".strip()
+        return (f"{show(self.central)} {self.unit} (range {show(self.low)}–{show(self.high)})"
                 .replace("  ", " "))
 
 
@@ -112,7 +117,7 @@ def train_draw_fraction(params: float | None) -> Prior:
         return Prior("accelerator draw in training (model size unknown)", large.central,
                      small.low, large.high, "× TDP",
                      f"{large.source}; size unknown, so the range reaches the small-model "
-                     f"low end ({small.low:g} × TDP: {small.source})")
+                     f"low end ({format_number(small.low)} × TDP: {small.source})")
     if params >= hi_n:
         return large
     if params <= lo_n:
@@ -122,7 +127,7 @@ def train_draw_fraction(params: float | None) -> Prior:
     def mix(a: float, b: float) -> float:
         return round(a + (b - a) * w, 3)
 
-    return Prior(f"accelerator draw in training ({params / 1e9:.3g}B parameters)",
+    return Prior(f"accelerator draw in training ({format_number(params / 1e9)}B parameters)",
                  mix(small.central, large.central), mix(small.low, large.low),
                  mix(small.high, large.high), "× TDP",
                  f"interpolated on log(parameters) between {small.name} and {large.name}: "
@@ -242,7 +247,7 @@ def mfu_recent(params: float | None) -> Prior:
         return round(a + (b - a) * w, 4)
 
     return Prior(f"effective utilisation of a training run, 2022+ accelerators "
-                 f"({params / 1e9:.3g}B parameters)", mix(small.central, large.central),
+                 f"({format_number(params / 1e9)}B parameters)", mix(small.central, large.central),
                  mix(small.low, large.low), mix(small.high, large.high), "× peak",
                  f"interpolated on log(parameters) between 1B and 400B: {small.source}; "
                  f"{large.source}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
-from .._format import format_number, format_water
+from .._format import format_money, format_number, format_water
 from ..units import J_PER_KWH, format_energy, format_mass
 from ._priors import WUE_UNKNOWN_DC, Prior, pue_range
 
@@ -157,13 +157,14 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
     pue_c = float(acc.pue.value or 1.0)
     if pue is not None:
         pue_r = Range.exact(pue_c, "ratio")
-        assumptions.append(Assumption("PUE", f"{pue_c:g}", "given"))
+        assumptions.append(Assumption("PUE", format_number(pue_c), "given"))
     else:
         from ..accounting.facility import normalise_provider
         lo, hi, why = pue_range(normalise_provider(provider, acc.zone))
         pue_r = Range(pue_c, min(lo, pue_c), max(hi, pue_c), "ratio")
         assumptions.append(Assumption(
-            "PUE", f"{pue_c:g} (range {pue_r.low:g}–{pue_r.high:g})",
+            "PUE", f"{format_number(pue_c)} (range {format_number(pue_r.low)}–"
+            f"{format_number(pue_r.high)})",
             f"{acc.pue.provenance.describe()}; range: {why}"))
     from ._priors import combine
     fac_lo, fac_hi = combine(energy_it_kwh.central * pue_c,
@@ -173,7 +174,8 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
     loc = acc.intensity_location
     if intensity_g_per_kwh is not None:
         ci_loc = float(intensity_g_per_kwh)
-        assumptions.append(Assumption("grid intensity (location)", f"{ci_loc:g} gCO2e/kWh",
+        assumptions.append(Assumption("grid intensity (location)",
+                                      f"{format_number(ci_loc)} gCO2e/kWh",
                                       "given"))
         if renewable_share is not None:
             ci_mkt = ci_loc * (1 - renewable_share)
@@ -184,10 +186,12 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
     else:
         ci_loc = float(loc.value or 0.0)
         ci_mkt = float(acc.intensity_market.value or 0.0)
-        assumptions.append(Assumption("grid intensity (location)", f"{ci_loc:.0f} gCO2e/kWh "
+        assumptions.append(Assumption("grid intensity (location)",
+                                      f"{format_number(ci_loc)} gCO2e/kWh "
                                       f"({acc.zone.label})", loc.provenance.describe()))
     if ci_mkt != ci_loc:
-        assumptions.append(Assumption("grid intensity (market)", f"{ci_mkt:.0f} gCO2e/kWh",
+        assumptions.append(Assumption("grid intensity (market)",
+                                      f"{format_number(ci_mkt)} gCO2e/kWh",
                                       acc.intensity_market.provenance.describe()
                                       if intensity_g_per_kwh is None else "given"))
     co2_loc = facility.scale(ci_loc / 1000, "kg")
@@ -201,13 +205,14 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
     if on is not None:
         on_per_it = on / it_c
         lo_w = hi_w = on_per_it
-        wue_text = f"{on_per_it:.3g} L/kWh IT"
+        wue_text = f"{format_number(on_per_it)} L/kWh IT"
         source = acc.water_onsite_l.provenance.describe()
         if acc.water_onsite_l.extra.get("industry_average"):
             # an unknown data centre: the industry average with the operators' spread
             lo_w = on_per_it * WUE_UNKNOWN_DC.low / WUE_UNKNOWN_DC.central
             hi_w = on_per_it * WUE_UNKNOWN_DC.high / WUE_UNKNOWN_DC.central
-            wue_text += f" (range {lo_w:.2g}–{hi_w:.2g}, industry average)"
+            wue_text += (f" (range {format_number(lo_w)}–{format_number(hi_w)}, industry "
+                         "average)")
             source += f"; range: {WUE_UNKNOWN_DC.source}"
         water = Range(on_per_it * energy_it_kwh.central + off_per_fac * facility.central,
                       lo_w * energy_it_kwh.low + off_per_fac * facility.low,
@@ -218,13 +223,13 @@ def footprint(energy_it_kwh: Range, *, zone: str | None = None, year: int | None
         notes.append("water: on-site cooling water unknown (no WUE for this data centre); "
                      "the figure is the water of electricity generation only — pass "
                      "wue_l_per_kwh= or provider=")
-    assumptions.append(Assumption("water of generation", f"{off_per_fac:.3g} L/kWh",
+    assumptions.append(Assumption("water of generation", f"{format_number(off_per_fac)} L/kWh",
                                   acc.water_offsite_l.provenance.describe()))
     cost = None
     if price_per_kwh is not None:
         cost = facility.scale(price_per_kwh, currency)
-        assumptions.append(Assumption("electricity price", f"{price_per_kwh:g} "
-                                      f"{currency}/kWh", "given"))
+        assumptions.append(Assumption("electricity price",
+                                      f"{format_money(price_per_kwh, currency)}/kWh", "given"))
     notes.extend(n for n in acc.notes if "price_per_kwh" not in n
                  and not (on is None and "WUE" in n))
     return Footprint(pue=pue_r, energy_facility_kwh=facility, co2e_location_kg=co2_loc,

@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import inputs as checks
 from ..errors import UsageError
+from .._format import format_number
 from ..units import J_PER_KWH, format_energy, format_mass, parse_energy, parse_mass_co2e
 from ._published import find_run
 from ._result import PROVENANCE, Assumption, Range
@@ -283,8 +284,9 @@ def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility
     if published is not None:
         p_ratio = claimed / published
         if abs(math.log10(p_ratio)) > 0.05:
+            times = _times(p_ratio) if p_ratio >= 100 else f"{format_number(p_ratio)}×"
             message += (f"; the published figure is {fmt(published)} (the claim is "
-                        f"{_times(p_ratio) if p_ratio >= 100 else f'{p_ratio:.3g}×'} that)")
+                        f"{times} that)")
         else:
             message += f"; it matches the published {fmt(published)}"
     return ClaimCheck(claim=text, kind=kind, claimed=claimed, unit=unit, estimate=rng,
@@ -321,7 +323,8 @@ def _verdict(kind: str, claimed: float, text: str, rng: Range, *,
         message = f"{text} is within the estimated range {est_text}"
     elif near:
         verdict = "outside-range"
-        message = (f"{text} is {ratio:.2g}× the central estimate, just outside the range "
+        message = (f"{text} is {format_number(ratio, digits=2)}× the central estimate, just "
+                   "outside the range "
                    f"{est_text}: possible, but check the boundary (accelerators only, IT, "
                    "facility) and the PUE")
     else:
@@ -344,7 +347,8 @@ def _verdict(kind: str, claimed: float, text: str, rng: Range, *,
                 message = (f"off by ≈{_times(slip)} — looks like a power-of-ten slip "
                            f"(10^{k1:d}): {fmt(fixed)} would fit the estimate {est_text}")
         if verdict == "implausible":
-            message = (f"{text} is {ratio:.2g}× the central estimate {est_text}; no unit "
+            message = (f"{text} is {format_number(ratio, digits=2)}× the central estimate "
+                       f"{est_text}; no unit "
                        + ("or power-of-ten slip " if power_of_ten else "slip ")
                        + "explains it")
     return verdict, message, slip, ratio

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 from .. import inputs
 from ..errors import UsageError
+from .._format import format_number
 from ..units import J_PER_KWH, J_PER_WH, format_count, format_energy, parse_energy
 from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
                       fmt_range_mass, fmt_range_water)
@@ -96,7 +97,7 @@ class FleetProjection:
             f"  volume           {format_count(self.requests_per_day)} requests per day",
             f"  per request      "
             f"{fmt_range(self.energy_request_it_wh, lambda wh: format_energy(wh * J_PER_WH))}"
-            f" IT, PUE {self.pue.central:.3g}",
+            f" IT, PUE {format_number(self.pue.central)}",
             f"  per year         {fmt_range_energy(e.scale(1000, 'kWh'))} facility",
             f"  CO2e per year    {fmt_range_mass(self.co2e_location_t_per_year.scale(1000, 'kg'))}"
             f" location-based ({self.zone})"]
@@ -156,8 +157,9 @@ def project_fleet(*, requests_per_day: "str | float",
     if isinstance(per_request, InferenceEstimate):
         e_req = per_request.energy_request_it_wh
         assumptions.append(Assumption(
-            "IT energy per request", f"{e_req.central:.3g} Wh ({e_req.low:.3g}–"
-            f"{e_req.high:.3g})", f"estimated: {per_request.params / 1e9:.3g}B on "
+            "IT energy per request", f"{format_number(e_req.central)} Wh "
+            f"({format_number(e_req.low)}–{format_number(e_req.high)})",
+            f"estimated: {format_number(per_request.params / 1e9)}B on "
             f"{per_request.n_accelerators} × {per_request.accelerator}, batch "
             f"{per_request.batch_size}"))
     else:
@@ -165,7 +167,8 @@ def project_fleet(*, requests_per_day: "str | float",
               else parse_energy(per_request, default_unit="Wh") / J_PER_WH)
         wh = inputs.check("energy_per_request_wh", "per_request", wh, shown_as=per_request)
         e_req = Range.exact(wh, "Wh")
-        assumptions.append(Assumption("IT energy per request", f"{wh:.3g} Wh", "given"))
+        assumptions.append(Assumption("IT energy per request", f"{format_number(wh)} Wh",
+                                      "given"))
     assumptions.append(Assumption("volume", f"{rpd:,.0f} requests per day × "
                                   f"{DAYS_PER_YEAR} days", "given"))
     it_kwh_year = e_req.scale(rpd * DAYS_PER_YEAR / 1000, "kWh")
@@ -181,7 +184,7 @@ def project_fleet(*, requests_per_day: "str | float",
         factor = per.value / 12 / fp.energy_facility_kwh.central  # households per kWh-year
         households[region] = fp.energy_facility_kwh.scale(factor, "households")
         assumptions.append(Assumption(f"household electricity ({region})",
-                                      f"{per.factor:g} {per.factor_unit}",
+                                      f"{format_number(per.factor)} {per.factor_unit}",
                                       per.provenance.describe()))
     scenarios = ([(n, r) for n, r, _ in DEFAULT_SCENARIOS] if growth is None
                  else parse_growth(growth))

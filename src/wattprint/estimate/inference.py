@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 from .. import inputs
 from ..errors import UsageError
-from .._format import format_number
+from .._format import format_number, format_power
 from ._power import host_rating_w, require_tdp
 from ._priors import (ASPECT_RATIO, BYTES_PER_PARAM, DEFAULT_BATCH, DEFAULT_INPUT_TOKENS,
                       DEFAULT_OUTPUT_TOKENS, ENGINE_MAX_SEQS_SOURCE, HOST_UTILISATION,
@@ -154,11 +154,12 @@ class InferenceEstimate:
         def r(x: Range) -> str:
             return f"{fmt_range(x)} {x.unit}"
 
-        moe = (f", {self.active_params / 1e9:.3g}B active" if self.active_params != self.params
-               else "")
+        moe = (f", {format_number(self.active_params / 1e9)}B active"
+               if self.active_params != self.params else "")
         lines = [
             "ESTIMATED inference energy — a model, not a measurement",
-            f"  model            {self.params / 1e9:.3g}B parameters{moe}, {self.precision}",
+            f"  model            {format_number(self.params / 1e9)}B parameters{moe}, "
+            f"{self.precision}",
             f"  hardware         {self.n_accelerators} × {self.accelerator}"
             + (f" (+{self.idle_accelerators} idle)" if self.idle_accelerators else ""),
             f"  request          {self.input_tokens} input + {self.output_tokens} output "
@@ -172,7 +173,7 @@ class InferenceEstimate:
             f"  per request      accelerators {r(self.energy_request_accelerators_wh)}",
             f"                   IT equipment {r(self.energy_request_it_wh)}",
             f"                   facility     {r(self.energy_request_facility_wh)}  "
-            f"(PUE {self.pue.central:.3g})",
+            f"(PUE {format_number(self.pue.central)})",
             f"  per output token {r(self.energy_token_accelerators_j)} accelerators, "
             f"{format_number(self.energy_token_facility_j.central)} J facility",
             f"  per 1,000 req.   {r(self.energy_1k_requests_facility_kwh)} facility",
@@ -291,7 +292,7 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         g = int(n_accelerators)
         if acc.memory_gb and weights_bytes > g * acc.memory_gb * 1e9:
             notes.append(f"{weights_bytes / 1e9:.0f} GB of weights do not fit in {g} × "
-                         f"{acc.memory_gb:g} GB; the estimate assumes they do")
+                         f"{format_number(acc.memory_gb)} GB; the estimate assumes they do")
     else:
         need = max(1, math.ceil(weights_bytes * MEMORY_HEADROOM / (acc.memory_gb * 1e9))) \
             if acc.memory_gb else 1
@@ -327,8 +328,9 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
             B = full_batch(ctx)
             batch_how = (f"a full server: min(cap {cap} ({cap_src}), {fit} sequences whose KV "
                          f"cache ({kv_bpt / 1e3:.0f} kB/token × {ctx:.0f} tokens mean "
-                         f"context) fits in {KV_MEMORY_FRACTION:g} × {g} × "
-                         f"{acc.memory_gb:g} GB beside {weights_bytes / 1e9:.0f} GB of "
+                         f"context) fits in {format_number(KV_MEMORY_FRACTION)} × {g} × "
+                         f"{format_number(acc.memory_gb)} GB beside "
+                         f"{format_number(weights_bytes / 1e9)} GB of "
                          "weights)")
             if fit < 1:
                 notes.append("the weights leave no memory for a KV cache; batch 1 assumed")
@@ -342,14 +344,14 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
     src_hw = "Epoch AI ML hardware database (CC-BY-4.0)" + (
         f"; UNVERIFIED gap-fill for {', '.join(acc.unverified)}" if acc.unverified else "")
     assumptions = [
-        Assumption("accelerator", f"{g} × {acc.name}: {peak / 1e12:g} TFLOP/s ({used}), "
-                   f"{bw_tb:g} TB/s, TDP {tdp:g} W", src_hw),
+        Assumption("accelerator", f"{g} × {acc.name}: {format_number(peak / 1e12)} TFLOP/s "
+                   f"({used}), {format_number(bw_tb)} TB/s, TDP {format_power(tdp)}", src_hw),
         Assumption("request", f"{I} input + {O} output tokens, {engine} engine, "
                    f"{workload} workload"
                    + (" (defaults)" if input_tokens is None or output_tokens is None else ""),
                    "given" if input_tokens is not None and output_tokens is not None
                    else f"defaults: {DEFAULT_INPUT_TOKENS} input tokens; output "
-                   + (out_prior.text(".0f") + f" — {out_prior.source}" if out_prior
+                   + (out_prior.text() + f" — {out_prior.source}" if out_prior
                       else f"{O} tokens")),
         Assumption("batch", f"{B} sequences decoded together", batch_how),
         Assumption("model shape", f"{layers:.0f} layers, d_model {d_model:.0f}, KV cache "
@@ -362,7 +364,8 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
                       if attention == "mha" else
                       "KV width ≤ 8 heads × 128 (grouped-query attention: Ainslie et al. "
                       "2023; Llama 3, Mistral, Qwen)")),
-        Assumption("weights read per step", f"{bytes_pp:g} bytes × the parameters a batch "
+        Assumption("weights read per step", f"{format_number(bytes_pp)} bytes × the "
+                   "parameters a batch "
                    "touches: total × (1 − (1 − active/total)^batch)",
                    "mixture-of-experts: each sequence routes to its own experts, so the "
                    "expected share of experts touched grows with the batch up to all of "
@@ -388,7 +391,7 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
     priors["gen"] = P.BLACKWELL_EFFICIENCY if P.is_blackwell(acc.name) else one
     for key in ("moe", "lowp", "over_seq", "ep_layer", "ep_token", "f_ep", "gen", "resid"):
         if priors[key].low != priors[key].high:
-            assumptions.append(Assumption(priors[key].name, priors[key].text(".3g"),
+            assumptions.append(Assumption(priors[key].name, priors[key].text(),
                                           priors[key].source))
     if out_prior is not None:
         priors["out"] = out_prior
@@ -401,7 +404,7 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         priors.update(f_mem=P.INFER_DRAW_MEMORY_BOUND, f_cmp=P.INFER_DRAW_COMPUTE_BOUND,
                       f_idle=IDLE_DRAW)
     else:
-        assumptions.append(Assumption("accelerator draw", f"{accelerator_power_w:g} W",
+        assumptions.append(Assumption("accelerator draw", format_power(accelerator_power_w),
                                       "given (measured)"))
     rating = host_rating_w(acc, tdp_w)
     if acc.kind == "tpu":  # the TPU host share is a training-load figure in watts
@@ -415,8 +418,8 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
                 "host_util"):
         pr = priors.get(key)
         if pr is not None and pr.low != pr.high:
-            assumptions.append(Assumption(pr.name, pr.text(".3g"), pr.source))
-    assumptions.append(Assumption("host share per accelerator", rating.text(".0f"),
+            assumptions.append(Assumption(pr.name, pr.text(), pr.source))
+    assumptions.append(Assumption("host share per accelerator", rating.text(),
                                   rating.source))
 
     bw = g * bw_tb * 1e12

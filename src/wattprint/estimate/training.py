@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from .. import inputs
 from ..errors import UsageError
-from .._format import format_flop, format_money, format_power
+from .._format import format_flop, format_money, format_number, format_power
 from ..units import format_count, format_duration, parse_duration
 from ._power import host_draw_w, training_draw_w
 from ._priors import (MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR, RECENT_FROM_YEAR, Prior,
@@ -112,7 +112,7 @@ class TrainingEstimate:
             f"  energy           accelerators {fmt_range_energy(self.energy_accelerators_kwh)}",
             f"                   IT equipment {fmt_range_energy(self.energy_it_kwh)}",
             f"                   facility     {fmt_range_energy(self.energy_facility_kwh)}  "
-            f"(PUE {self.pue.central:.3g})",
+            f"(PUE {format_number(self.pue.central)})",
             f"  CO2e location    {fmt_range_mass(self.co2e_location_kg)} at "
             f"{self.intensity_location_g_per_kwh:.0f} g/kWh ({self.zone})",
             f"  CO2e market      {fmt_range_mass(self.co2e_market_kg)}"]
@@ -196,7 +196,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     src = "Epoch AI ML hardware database (CC-BY-4.0)"
     if acc.unverified:
         src += f"; UNVERIFIED gap-fill for {', '.join(acc.unverified)}"
-    tdp_text = f"{tdp_w or acc.tdp_w:g} W{' (given)' if tdp_w else ''}" if (
+    tdp_text = f"{format_power(tdp_w or acc.tdp_w)}{' (given)' if tdp_w else ''}" if (
         tdp_w or acc.tdp_w) else "unknown"
     assumptions.append(Assumption("accelerator", f"{acc.name} (TDP {tdp_text}, released "
                                   f"{acc.release_date or '?'})", src))
@@ -233,11 +233,12 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     if flop is not None:
         if peak_tflops is not None:
             peak, used = peak_tflops * 1e12, precision
-            assumptions.append(Assumption("peak FLOP/s", f"{peak_tflops:g} TFLOP/s", "given"))
+            assumptions.append(Assumption("peak FLOP/s", f"{format_number(peak_tflops)} TFLOP/s",
+                                          "given"))
         else:
             peak, used = acc.peak_flops(precision)
-            assumptions.append(Assumption("peak FLOP/s", f"{peak / 1e12:g} TFLOP/s ({used}, "
-                                          "dense)", src))
+            assumptions.append(Assumption("peak FLOP/s", f"{format_number(peak / 1e12)} "
+                                          f"TFLOP/s ({used}, dense)", src))
             if used != precision.lower():
                 notes.append(f"{acc.name} has no {precision} peak in the catalogue; the "
                              f"{used} peak is used")
@@ -249,7 +250,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
             implied = flop / (peak * ah_given * SECONDS_PER_HOUR)
         else:
             implied = None
-        assumptions.append(Assumption("accelerator-hours", f"{ah_given:,.6g}",
+        assumptions.append(Assumption("accelerator-hours", format_number(ah_given),
                                       "given" if seconds is None else
                                       f"{n:,} accelerators × {format_duration(seconds)}"))
     else:
@@ -260,7 +261,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
             assumptions.append(Assumption("model FLOPs utilisation", f"{mfu:.1%}", "given"))
         else:
             mfu_prior_used = mfu_prior(acc, n_active or n_params)
-            assumptions.append(Assumption(mfu_prior_used.name, mfu_prior_used.text(".0%")
+            assumptions.append(Assumption(mfu_prior_used.name, mfu_prior_used.text(percent=True)
                                           .replace("× peak", ""), mfu_prior_used.source))
         priors["mfu"] = mfu_prior_used
 
@@ -284,36 +285,39 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
                                  "given (IT power) × modelled share")
         priors["util"] = Prior("host draw", 1, 1, 1, "", "given")
         assumptions.append(Assumption("power per accelerator (with host)",
-                                      f"{it_power_w:g} W", "given (measured)"))
+                                      format_power(it_power_w), "given (measured)"))
         if draw:
-            notes.append(f"accelerator-only energy splits the given {it_power_w:g} W by the "
+            notes.append("accelerator-only energy splits the given "
+                         f"{format_power(it_power_w)} by the "
                          f"modelled share ({share:.0%} accelerator)")
     else:
         if accelerator_power_w is not None:
             priors["acc"] = Prior("accelerator draw", accelerator_power_w,
                                   accelerator_power_w, accelerator_power_w, "W", "given")
-            assumptions.append(Assumption("accelerator draw", f"{accelerator_power_w:g} W",
+            assumptions.append(Assumption("accelerator draw", format_power(accelerator_power_w),
                                           "given (measured)"))
         else:
             draw = training_draw_w(acc, tdp_w, n_active or n_params)
             priors["acc"] = draw
-            assumptions.append(Assumption(draw.name, draw.text(".0f"), draw.source))
+            assumptions.append(Assumption(draw.name, draw.text(), draw.source))
         if host_power_w is not None:
             priors["host_w"] = Prior("host share", host_power_w, host_power_w, host_power_w,
                                      "W", "given")
             priors["util"] = Prior("host draw", 1, 1, 1, "", "given")
-            assumptions.append(Assumption("host share per accelerator", f"{host_power_w:g} W",
+            assumptions.append(Assumption("host share per accelerator", format_power(host_power_w),
                                           "given"))
         else:
             rating, util = host_draw_w(acc, tdp_w)
             priors["host_w"], priors["util"] = rating, util
             if acc.kind == "tpu":
-                assumptions.append(Assumption(rating.name, rating.text(".0f"), rating.source))
+                assumptions.append(Assumption(rating.name, rating.text(), rating.source))
             else:
                 assumptions.append(Assumption("host share per accelerator",
-                                              f"{util.central:g} × {rating.central:.0f} W = "
-                                              f"{util.central * rating.central:.0f} W (draw "
-                                              f"{util.low:g}–{util.high:g} of the rating)",
+                                              f"{format_number(util.central)} × "
+                                              f"{format_power(rating.central)} = "
+                                              f"{format_power(util.central * rating.central)}"
+                                              f" (draw {format_number(util.low)}–"
+                                              f"{format_number(util.high)} of the rating)",
                                               f"{rating.source}; {util.source}"))
 
     def e_acc(p: Mapping[str, float]) -> float:
