@@ -2,7 +2,10 @@
 huge or a tiny value, an integer too large for a float — the answer is either a clean error
 (``UsageError``/``ConfigError``; exit status 2 with one ``wattprint: error:`` line and no
 traceback at the command line) or figures that are all finite and non-negative, with no
-'nan', 'inf' or runaway digits in the text.
+'nan', 'inf', runaway digits or exponent notation in text for people (machine outputs —
+JSON, CSV — keep raw numbers, never nan or inf). Covered: the rules, the Python API, the
+tracker, environment variables, ``estimate``/``equiv``/``check``, ``wattprint run``'s
+budget, price and grace flags, ``export --every`` and the report flags in every format.
 
 The command line runs in-process through ``wattprint.cli.main`` (the same code as the
 ``wattprint`` command; tests/test_validation.py runs it as a subprocess) to keep this file
@@ -37,7 +40,8 @@ BAD = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30),
     st.sampled_from([10**400, -(10**400), 2**1024, 5e-324, 1.7976931348623157e308]),
 )
-SPECIALS = (math.nan, math.inf, -math.inf, -1.0, 0.0, 1e-300, 1e300, 10**400,
+SPECIALS = (math.nan, math.inf, -math.inf, -1.0, 0.0, 1e-300, 1e300, 10**400, -(10**400),
+            5e-324,  # the smallest float: --every 5e-324 overflowed the time buckets
             1e-5)  # small but legal where a rule allows it: "1e-05" in a text is a fault
 #: Keys whose values may legitimately be negative (a shrinking fleet).
 SIGNED = {"scenario_growth"}
@@ -426,13 +430,77 @@ def test_check_refuses_or_prints_a_finite_verdict(x):
                    as_flag(x)), figures=False)
 
 
-@pytest.mark.parametrize("flag", ["--pue", "--market-factor", "--price-per-kwh",
-                                  "--renewable-share"])
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+NONFINITE = re.compile(r"\b(nan|inf|infinity)\b", re.I)
+
+
+def check_machine_text(out: str) -> None:
+    """CSV / JSON lines: raw numbers (exponents allowed), never nan or inf."""
+    assert not NONFINITE.search(out), out[:2000]
+
+
+RUN_FLAGS: dict[str, tuple[str, ...]] = {
+    "--budget-kwh": (),
+    "--budget-co2e-kg": (),
+    "--budget-cost": ("--price-per-kwh", "0.2"),
+    "--price-per-kwh": (),
+    "--grace-s": ("--budget-kwh", "1000"),
+}
+
+
+@pytest.mark.parametrize("flag", sorted(RUN_FLAGS))
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(x=BAD)
 @specials()
-def test_report_flags_refuse_or_write_no_nan(flag, x):
-    code, out, err = cli("report", "last", "--format", "md", flag, as_flag(x))
-    check_cli(code, out, err, figures=False)
+def test_run_flags_refuse_or_run_the_command(flag, x):
+    """``wattprint run``: a bad budget, price or grace period is refused before the command
+    starts (exit 2, one line); a legal one runs it (its status, or 3 when a budget that
+    small stopped it) with no nan or inf in what is printed."""
+    code, out, err = cli("run", "--no-ledger", "--no-gpu", "--rate", "20", *RUN_FLAGS[flag],
+                         flag, as_flag(x), "--", "true")
+    assert "Traceback" not in out + err and "unexpected error" not in err, err
+    if code == 2:
+        errors = [line for line in err.splitlines() if line.startswith("wattprint: error:")
+                  or line.startswith("usage:")]
+        assert errors, err
+        assert not re.search(r"\d{30}", err), err
+        return
+    assert code in (0, 3), (code, err)
+    assert not TEXT_FAULT.search(out + err), err
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(x=BAD, fmt=st.sampled_from(["csv", "jsonl"]))
+@specials(fmt="csv")
+def test_export_every_refuses_or_writes_finite_rows(x, fmt):
+    code, out, err = cli("export", "last", "--what", "samples", "--format", fmt, "--every",
+                         as_flag(x))
+    check_cli(code, "", err, figures=False)
     if code == 0:
-        assert "nan" not in out.lower().replace("nanoseconds", "")
+        check_machine_text(out)
+        assert out.strip(), "a legal interval keeps at least one sample"
+
+
+REPORT_FORMATS = ("html", "md", "latex", "model-card", "eu-ai-act", "json")
+
+
+@pytest.mark.parametrize("fmt", REPORT_FORMATS)
+@pytest.mark.parametrize("flag", ["--pue", "--market-factor", "--price-per-kwh",
+                                  "--renewable-share", "--points"])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(x=BAD)
+@specials()
+def test_report_flags_refuse_or_write_no_nan_in_every_format(flag, fmt, x):
+    code, out, err = cli("report", "last", "--format", fmt, "-o", "-", flag, as_flag(x))
+    check_cli(code, "", err, figures=False)
+    if code != 0:
+        return
+    if fmt == "json":
+        import json
+
+        check_machine_text(out)
+        json.loads(out)
+    else:
+        fault = TEXT_FAULT.search(out)
+        assert fault is None, out[max(0, fault.start() - 200):fault.end() + 50]

@@ -151,8 +151,10 @@ RULES: dict[str, Bounds] = {
     "grace_s": Bounds("a grace period", 0.0, 3600.0, "10", "s", warn_above=600.0,
                       usual="a command gets seconds to a minute to save its state"),
     "limit": Bounds("a number of rows", 0, 1_000_000_000, "50", integer=True),
-    "sample_interval_s": Bounds("a sampling interval", 0.0, _YEAR_S, "60", "s",
-                                low_open=True),
+    # from a millisecond: the sampler reads at most 1000 times a second, and a finer
+    # interval would only overflow the time buckets (`--every 5e-324`)
+    "sample_interval_s": Bounds("a sampling interval", 0.001, _YEAR_S, "60", "s"),
+    "points": Bounds("a number of chart points", 2, 1_000_000, "2000", integer=True),
     "work_count": Bounds("a count of work", 0.0, 1e15, "512"),
     "total_work": Bounds("a total of work", 0.0, 1e15, "10000", low_open=True),
     "budget_kwh": Bounds("an energy budget", 0.0, 1e12, "50", "kWh", low_open=True),

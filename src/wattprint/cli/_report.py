@@ -60,13 +60,11 @@ def handle(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..report import build_report, render
 
-    if args.points < 2:
-        raise UsageError(f"--points {args.points}: use at least 2")
     from .. import inputs
     from ._common import check_flags
 
     check_flags(args, pue="pue", renewable_share="renewable_share",
-                market_factor="intensity_g_per_kwh")
+                market_factor="intensity_g_per_kwh", points="points")
     inputs.price_per_kwh("--price-per-kwh", args.price_per_kwh, args.currency)
     config = load_config({"ledger": getattr(args, "ledger", None)})
     if args.zone:

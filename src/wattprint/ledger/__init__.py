@@ -338,8 +338,16 @@ class Ledger:
     def samples(self, run: str, *, device: int | None = None,
                 every_s: float | None = None) -> Iterator[tuple[int, float, float, float]]:
         """``(device, t_s, power_w, energy_j)`` of one run (``t_s`` from its start,
-        ``energy_j`` cumulative); ``every_s`` downsamples. Holds the ledger's lock while
-        iterating: consume it promptly."""
+        ``energy_j`` cumulative); ``every_s`` downsamples (checked here, before the first
+        row). Holds the ledger's lock while iterating: consume it promptly."""
+        if every_s is not None:
+            from .. import inputs
+
+            every_s = inputs.check("sample_interval_s", "every_s", every_s)
+        return self._samples(run, device, every_s)
+
+    def _samples(self, run: str, device: int | None, every_s: float | None
+                 ) -> Iterator[tuple[int, float, float, float]]:
         with self._reading() as conn:
             rid, _ = resolve(conn, run, self.path)
             yield from iter_samples(conn, rid, device=device, every_s=every_s)
@@ -348,6 +356,9 @@ class Ledger:
                ) -> dict[int, list[tuple[float, float, float]]]:
         """Device index → at most ``points + 1`` ``(t_s, power_w, energy_j)``, evenly
         spaced over the run, for charts; fast on runs of any length (index seeks)."""
+        from .. import inputs
+
+        points = inputs.check("points", "points", points)
         with self._reading() as conn:
             if job_rids(conn, run):  # a job: every part's devices, times from its start
                 from ._jobs import job_series

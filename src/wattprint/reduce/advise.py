@@ -222,11 +222,14 @@ def lever_region(s: Situation) -> Lever:
     best_kg, best = savings[0]
     fifth_kg = max(0.0, savings[-1][0])
     diff_kwh = s.energy_facility_kwh[1] - best.facility_energy_kwh
+    from .._format import format_energy, format_number
+
     more = "" if diff_kwh >= 0 else \
-        f"; its PUE adds {-diff_kwh:.3g} kWh, counted in the CO2e, not saved"
+        f"; its PUE adds {format_energy(-diff_kwh * 3.6e6)}, counted in the CO2e, not saved"
     return Lever("region", title, True,
                  f"{best.region} ({best.zone}, {best.intensity_g_per_kwh:.0f} g/kWh, PUE "
-                 f"{best.pue:g}) vs {s.intensity_g_per_kwh:.0f} g/kWh here; the range runs "
+                 f"{format_number(best.pue)}) vs {s.intensity_g_per_kwh:.0f} g/kWh here; "
+                 "the range runs "
                  f"to the 5th cleanest ({top[-1].region})"
                  + ("" if provider else "; only if the job can move to a cloud") + more,
                  "shipped grid tables (Electricity Maps, OWID, eGRID), provider PUEs",
