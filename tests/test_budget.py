@@ -219,7 +219,7 @@ def test_wattprint_run_warn_lets_the_command_finish(tmp_path) -> None:
 
 def test_wattprint_run_budget_needs_a_price_for_cost(tmp_path) -> None:
     proc = wp(tmp_path, "run", "--budget-cost", "1", "--", PY, "-c", "pass")
-    assert_clean_error(proc, "price_per_kwh")
+    assert_clean_error(proc, "--budget-cost 1 needs a price: pass --price-per-kwh")
 
 
 def test_progress_file_feeds_the_forecast_of_wattprint_run(tmp_path, monkeypatch) -> None:

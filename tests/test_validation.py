@@ -115,6 +115,7 @@ def test_export_every_must_be_a_finite_positive_interval(recorded, value):
     (("--budget-kwh", "nan"), "--budget-kwh nan: an energy budget"),
     (("--budget-kwh", "1", "--grace-s", "inf"), "--grace-s inf: a grace period"),
     (("--price-per-kwh", "-1"), "--price-per-kwh -1: a price per kWh"),
+    (("--budget-cost", "100"), "--budget-cost 100 needs a price: pass --price-per-kwh"),
 ])
 def test_run_bad_budget_flags_stop_before_the_command_starts(tmp_path, flags, needle):
     marker = tmp_path / "ran"

@@ -265,8 +265,9 @@ class LiveOutlook:
             self._set_total(unit, total)
         inputs.price_per_kwh("price_per_kwh", price_per_kwh, currency)
         self.budget = budget if budget is not None and budget.active else None
-        if self.budget is not None and self.budget.cost is not None and price_per_kwh is None:
-            raise UsageError("budget_cost needs a price: pass price_per_kwh= (and currency=)")
+        if self.budget is not None:
+            inputs.budget_price("budget_cost", self.budget.cost, "price_per_kwh",
+                                price_per_kwh)
         self.price_per_kwh = price_per_kwh
         self.currency = currency
         self.zone = zone

@@ -26,7 +26,7 @@ from typing import Any
 from .errors import UsageError
 
 __all__ = ["Bounds", "RULES", "check", "finite", "pue", "intensity_g_per_kwh",
-           "wue_l_per_kwh", "price_per_kwh", "params",
+           "wue_l_per_kwh", "price_per_kwh", "budget_price", "params",
            "tokens", "count", "zone", "describe", "echo"]
 
 log = logging.getLogger("wattprint")
@@ -310,6 +310,18 @@ def price_per_kwh(name: str, value: Any, currency: str | None = None) -> float |
                    f"any electricity tariff (0.05–0.60 {cur}/kWh); if it is a price per MWh, "
                    f"write {_example(name, f'{x / 1000:g}')}")
     return x
+
+
+def budget_price(budget_name: str, budget: Any, price_name: str, price: Any) -> None:
+    """A cost budget needs a price per kWh: refused without one, in the caller's spelling
+    (``--budget-cost 100 ... pass --price-per-kwh``, ``budget_cost=100 ... price_per_kwh=``)."""
+    if budget is None or price is not None:
+        return
+    flag = _is_flag(price_name)
+    raise UsageError(f"{describe(budget_name, budget)} needs a price: pass "
+                     f"{price_name if flag else price_name + '='} (and "
+                     f"{'--currency' if flag else 'currency='}), e.g. "
+                     f"{_example(price_name, '0.15')}")
 
 
 def count(name: str, value: Any, rule: str) -> float | None:

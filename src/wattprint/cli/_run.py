@@ -167,6 +167,8 @@ def _check_flags(args: argparse.Namespace) -> None:
     check_flags(args, budget_kwh="budget_kwh", budget_co2e_kg="budget_co2e_kg",
                 budget_cost="budget_cost", grace_s="grace_s")
     inputs.price_per_kwh("--price-per-kwh", args.price_per_kwh, args.currency)
+    inputs.budget_price("--budget-cost", args.budget_cost, "--price-per-kwh",
+                        args.price_per_kwh)
 
 
 def handle(args: argparse.Namespace) -> int:
