@@ -140,6 +140,29 @@ def test_flop_as_the_literature_writes_it() -> None:
 
 
 @pytest.mark.parametrize("value,expected", [
+    (1e16, "10¹⁶"), (1e-9, "10⁻⁹"), (1e15, "10¹⁵"), (36_525, "36,525"), (876_600, "876,600"),
+    (1e-6, "0.000001"), (0.0001, "0.0001"), (1e10, "10 billion"), (3_155_760_000.0,
+                                                                  "3.15576 billion"),
+    (5e-324, "4.94066 × 10⁻³²⁴"), (1.7976931348623157e308, "1.79769 × 10³⁰⁸"),
+    (-1.5e20, "-1.5 × 10²⁰"), (0, "0"), (math.nan, "unknown")])
+def test_a_limit_is_written_in_full_never_as_a_bound_or_an_exponent(value, expected) -> None:
+    """Limits (the range a rule allows) keep every digit people compare their value with,
+    and read as powers of ten where format_number would write "> 1,000 trillion"."""
+    from wattprint._format import format_limit
+
+    assert format_limit(value) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.floats(allow_nan=False, allow_infinity=False))
+def test_limits_never_use_exponent_notation(value) -> None:
+    from wattprint._format import format_limit
+
+    text = format_limit(value)
+    assert not re.search(r"\de|nan|inf", text, re.I) and len(text) <= 24, text
+
+
+@pytest.mark.parametrize("value,expected", [
     (999_999.5, "1 million"), (999_999_999.7, "1 billion"), (999.9996e12, "1,000 trillion"),
     (1e15, "> 1,000 trillion")])
 def test_rounding_up_into_words(value, expected) -> None:

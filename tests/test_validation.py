@@ -70,6 +70,23 @@ def test_estimate_fleet_huge_volume_is_refused_without_300_digits(tmp_path):
     assert "unexpected" not in proc.stderr and not re.search(r"\d{20}", proc.stderr)
 
 
+def test_claim_limits_are_written_without_exponent_notation(tmp_path):
+    """The limits of a rule read as powers of ten ("10⁻⁹", "10¹⁶"), not "1e-09" or "1e16";
+    the claim is named back as the user typed it."""
+    proc = wp(tmp_path, "check", "1e-300 MWh", "--hardware", "H100", "--count", "8",
+              "--days", "3")
+    assert_clean_error(proc, "'1e-300 MWh'", "between 10⁻⁹ and 10¹⁶ kWh or kg CO2e")
+    with pytest.raises(UsageError, match=r"compute_flop=10⁴⁰: .* up to 10³² FLOP"):
+        inputs.check("compute_flop", "compute_flop", 1e40)
+    with pytest.raises(UsageError, match=r"--days 0\.00001: .* between 0\.0001 and 36,525"):
+        inputs.check("days", "--days", 1e-5)
+
+
+def test_equiv_limit_is_the_rules_in_plain_words(tmp_path):
+    proc = wp(tmp_path, "equiv", "1e30J")
+    assert_clean_error(proc, "ENERGY 1e30J", "at most 10²² J")
+
+
 def test_unusual_but_legal_pue_warns_once_and_estimates(tmp_path):
     proc = wp(tmp_path, *TRAIN, "--days", "3", "--pue", "2.8")
     assert proc.returncode == 0, proc.stderr

@@ -52,6 +52,13 @@ TEXT_FAULT = re.compile(r"\b(nan|inf|infinity)\b|\d[\d,]{39,}"
                         r"|(?<![\w#.])\d+(?:\.\d+)?e[+-]\d{2,}\b", re.I)
 
 
+#: What an error or warning line must not show once the value as the user typed it and the
+#: examples of what to type ("(e.g. compute_flop=3.14e23)", "e.g. '5e9 J'") are left out:
+#: exponent notation, signed or not ("between 1e-09 and 1e16" was the bounds' old style),
+#: or a runaway number. A "nan" there is the user's own value, named back.
+MESSAGE_FAULT = re.compile(r"(?<![\w#.])\d+(?:\.\d+)?e[+-]?\d+\b|\d[\d,]{29,}", re.I)
+
+
 @pytest.mark.parametrize("text, fault", [
     ("TDP 1e-05 W", True), ("2.5e+40 J", True), ("1.9E+02× the estimate", True),
     ("-1e-05 W", True), ("6.99e+03 tokens", True), ("nan W", True), ("inf kWh", True),
@@ -62,6 +69,32 @@ TEXT_FAULT = re.compile(r"\b(nan|inf|infinity)\b|\d[\d,]{39,}"
 ])
 def test_text_fault_flags_exponent_notation_of_any_size_and_nothing_legit(text, fault):
     assert bool(TEXT_FAULT.search(text)) is fault
+
+
+@pytest.mark.parametrize("text, typed, fault", [
+    ("--pue 1e-05: PUE must be a finite number between 1.0 and 3.0", "", True),
+    ("claim: a claimed figure must be between 1e-09 and 1e16 kWh", "", True),
+    ("at most 1e32 FLOP", "", True), ("ENERGY 2.5E+40J: at most 1e22 J", "2.5E+40J", True),
+    ("--hours 4.94066e-324: a duration", "5e-324", True),
+    ("between 10⁻⁹ and 10¹⁶ kWh", "", False),
+    ("--per-request 1e-300Wh: an energy", "1e-300Wh", False),
+    ("pue=nan: PUE must be (e.g. pue=1.2)", "", False),
+    ("compute_flop=10⁴⁰: must be up to 10³² FLOP (e.g. compute_flop=3.14e23)", "", False),
+])
+def test_message_fault_flags_exponent_notation_but_not_the_users_own_value(text, typed,
+                                                                           fault):
+    assert bool(message_fault(text, typed)) is fault
+
+
+def message_fault(text: str, *typed: str) -> str | None:
+    """The exponent notation (or runaway number) in an error or warning line that wattprint
+    wrote, not the user: ``typed`` (what they typed, echoed as is) and the examples of what
+    to type ("e.g. ..." to the closing parenthesis or the end of the line) are left out."""
+    for token in sorted(filter(None, typed), key=len, reverse=True):
+        text = text.replace(token, "<typed>")
+    text = re.sub(r"\be\.g\. [^)\n]*", "e.g. ...", text)
+    fault = MESSAGE_FAULT.search(text)
+    return None if fault is None else text
 
 
 def specials(**other: Any) -> Callable[[Callable], Callable]:
@@ -95,18 +128,21 @@ def assert_clean_figures(obj: Any, key: str = "") -> None:
         raise AssertionError(f"unexpected value {obj!r} under {key!r}")
 
 
-def assert_clean_error(err: BaseException) -> None:
+def assert_clean_error(err: BaseException, *typed: str) -> None:
+    """One short line, no runaway number, no exponent notation but in ``typed`` (a value
+    the user gave as a string, echoed as they typed it)."""
     text = str(err)
     assert isinstance(err, (UsageError, ConfigError)), repr(err)
     assert "\n" not in text and len(text) < 400, text
     assert not re.search(r"\d{30}", text), text
+    assert not message_fault(text, *typed), text
 
 
-def api(call: Callable[[], Any]) -> None:
+def api(call: Callable[[], Any], *typed: str) -> None:
     try:
         result = call()
     except (UsageError, ConfigError) as err:
-        assert_clean_error(err)
+        assert_clean_error(err, *typed)
         return
     assert_clean_figures(result)
     if hasattr(result, "summary"):
@@ -218,7 +254,7 @@ API_CASES: dict[str, Callable[[Any], Any]] = {
 @given(x=BAD)
 @specials()
 def test_api_entry_points_refuse_or_give_finite_figures(case, x):
-    api(lambda: API_CASES[case](x))
+    api(lambda: API_CASES[case](x), typed(x) if case == "check_claim(claim)" else "")
 
 
 TRACKER_OPTIONS = {
@@ -292,7 +328,7 @@ def test_environment_variables_refuse_or_give_finite_settings(tmp_path_factory, 
         config = load_config(cwd=str(folder), env=env)
     except ConfigError as err:
         assert variable in str(err)
-        assert_clean_error(err)
+        assert_clean_error(err, env[variable])
         return
     assert_clean_figures({"pue": config.pue, "rate_hz": config.rate_hz})
 
@@ -381,8 +417,13 @@ CLI_CASES: dict[str, Callable[[str], tuple[str, ...]]] = {
 }
 
 
-def check_cli(code: int, out: str, err: str, *, figures: bool) -> None:
+def check_cli(code: int, out: str, err: str, *, figures: bool,
+              argv: tuple[str, ...] = (), typed: str = "") -> None:
+    """Exit 2 with an error line, or 0 with clean figures; either way no exponent notation
+    in what it writes to stderr (errors, warnings, notes) but in the arguments that hold
+    ``typed``, the value as the user typed it."""
     assert "Traceback" not in out + err and "unexpected error" not in err, err
+    assert not message_fault(err, *[arg for arg in argv if typed and typed in arg]), err
     if code == 2:
         errors = [line for line in err.splitlines() if line.startswith("wattprint: error:")
                   or line.startswith("usage:")]
@@ -404,30 +445,31 @@ def check_cli(code: int, out: str, err: str, *, figures: bool) -> None:
 @specials()
 def test_estimate_flags_refuse_or_print_finite_figures(case, x):
     argv = CLI_CASES[case](as_flag(x))
-    check_cli(*cli(*argv, "--json"), figures=True)
+    check_cli(*cli(*argv, "--json"), figures=True, argv=argv, typed=as_flag(x))
 
 
 @settings(max_examples=10, deadline=None)
 @given(x=BAD)
 @specials()
 def test_estimate_text_output_has_no_nan_or_runaway_number(x):
-    check_cli(*cli("estimate", "fleet", "--requests-per-day", as_flag(x), "--per-request",
-                   "0.3Wh"), figures=False)
+    argv = ("estimate", "fleet", "--requests-per-day", as_flag(x), "--per-request", "0.3Wh")
+    check_cli(*cli(*argv), figures=False, argv=argv, typed=as_flag(x))
 
 
 @settings(max_examples=10, deadline=None)
 @given(x=BAD)
 @specials()
 def test_equiv_refuses_or_prints_finite_equivalents(x):
-    check_cli(*cli("equiv", f"{as_flag(x)}J", "--json"), figures=True)
+    argv = ("equiv", f"{as_flag(x)}J", "--json")
+    check_cli(*cli(*argv), figures=True, argv=argv, typed=as_flag(x))
 
 
 @settings(max_examples=10, deadline=None)
 @given(x=BAD)
 @specials()
 def test_check_refuses_or_prints_a_finite_verdict(x):
-    check_cli(*cli("check", "1GWh", "--hardware", "H100", "--count", "8", "--days",
-                   as_flag(x)), figures=False)
+    argv = ("check", "1GWh", "--hardware", "H100", "--count", "8", "--days", as_flag(x))
+    check_cli(*cli(*argv), figures=False, argv=argv, typed=as_flag(x))
 
 
 
@@ -460,6 +502,7 @@ def test_run_flags_refuse_or_run_the_command(flag, x):
     code, out, err = cli("run", "--no-ledger", "--no-gpu", "--rate", "20", *RUN_FLAGS[flag],
                          flag, as_flag(x), "--", "true")
     assert "Traceback" not in out + err and "unexpected error" not in err, err
+    assert not message_fault(err, as_flag(x)), err
     if code == 2:
         errors = [line for line in err.splitlines() if line.startswith("wattprint: error:")
                   or line.startswith("usage:")]
@@ -474,9 +517,9 @@ def test_run_flags_refuse_or_run_the_command(flag, x):
 @given(x=BAD, fmt=st.sampled_from(["csv", "jsonl"]))
 @specials(fmt="csv")
 def test_export_every_refuses_or_writes_finite_rows(x, fmt):
-    code, out, err = cli("export", "last", "--what", "samples", "--format", fmt, "--every",
-                         as_flag(x))
-    check_cli(code, "", err, figures=False)
+    argv = ("export", "last", "--what", "samples", "--format", fmt, "--every", as_flag(x))
+    code, out, err = cli(*argv)
+    check_cli(code, "", err, figures=False, argv=argv, typed=as_flag(x))
     if code == 0:
         check_machine_text(out)
         assert out.strip(), "a legal interval keeps at least one sample"
@@ -492,8 +535,9 @@ REPORT_FORMATS = ("html", "md", "latex", "model-card", "eu-ai-act", "json")
 @given(x=BAD)
 @specials()
 def test_report_flags_refuse_or_write_no_nan_in_every_format(flag, fmt, x):
-    code, out, err = cli("report", "last", "--format", fmt, "-o", "-", flag, as_flag(x))
-    check_cli(code, "", err, figures=False)
+    argv = ("report", "last", "--format", fmt, "-o", "-", flag, as_flag(x))
+    code, out, err = cli(*argv)
+    check_cli(code, "", err, figures=False, argv=argv, typed=as_flag(x))
     if code != 0:
         return
     if fmt == "json":

@@ -11,6 +11,7 @@ thousands separators, trailing zeros dropped::
     format_mass(1200)           -> "1.2 kg"        (grams in; ``co2e=True`` adds " CO2e")
     format_water(2500)          -> "2.5 m³"        (litres in)
     format_money(1234.5, "EUR") -> "1,234.50 EUR"
+    format_limit(1e16)          -> "10¹⁶"          (a limit: every digit, powers of ten)
 
 Rules every formatter keeps (tested with hypothesis in ``tests/test_format.py``):
 
@@ -33,7 +34,8 @@ import math
 from typing import NamedTuple, Sequence
 
 __all__ = ["format_energy", "format_power", "format_duration", "format_mass",
-           "format_water", "format_money", "format_number", "format_flop", "energy_scale",
+           "format_water", "format_money", "format_number", "format_limit", "format_flop",
+           "energy_scale",
            "Step",
            "ENERGY_STEPS", "POWER_STEPS", "DURATION_STEPS", "MASS_STEPS", "WATER_STEPS",
            "SMALLEST", "WORDS", "CAP"]
@@ -229,6 +231,16 @@ def format_number(value: float | None, *, digits: int = 3, missing: str = "unkno
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+def _times_ten(value: float, digits: int, *, bare_one: bool = False) -> str:
+    """``value`` (> 0, finite, down to 5e-324) as ``"3.14 × 10²³"`` to ``digits``
+    significant figures; ``bare_one``: a mantissa of 1 is left out (``"10¹⁶"``)."""
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+    return power if bare_one and mantissa == "1" else f"{mantissa} × {power}"
+
+
 def format_flop(flop: float | None, *, digits: int = 3, missing: str = "unknown") -> str:
     """Training compute as the literature writes it: ``"3.14 × 10²³ FLOP"`` from 10^15 on
     (a power of ten is the unit people compare compute in), ``"1.2 trillion FLOP"`` below."""
@@ -236,12 +248,26 @@ def format_flop(flop: float | None, *, digits: int = 3, missing: str = "unknown"
         return _unknown(flop, "compute", missing)
     if abs(flop) < 1e15:
         return f"{format_number(flop, digits=digits)} FLOP"
-    exponent = math.floor(math.log10(abs(flop)))
-    mantissa = _round_sig(abs(flop) / 10.0 ** exponent, digits)
-    if mantissa >= 10:
-        mantissa, exponent = mantissa / 10, exponent + 1
     sign = "-" if flop < 0 else ""
-    return f"{sign}{_plain(mantissa, digits)} × 10{str(exponent).translate(_SUPERSCRIPT)} FLOP"
+    return f"{sign}{_times_ten(abs(flop), digits)} FLOP"
+
+
+def format_limit(value: float | None, *, digits: int = 6, missing: str = "unknown") -> str:
+    """A limit or a threshold, which people compare their own value with, so written in
+    full: up to ``digits`` significant figures, trailing zeros dropped (``"36,525"``,
+    ``"0.0001"``), words from a million (``"10 billion"``, ``"3.15576 billion"``), and a
+    power of ten where plain digits stop being readable, below a millionth and from 10^15
+    on (``"10⁻⁹"``, ``"10¹⁶"``, ``"1.8 × 10³⁰⁸"``). Never a bound such as ``"> 1,000
+    trillion"``: that is for figures, not for limits."""
+    if value is None or not math.isfinite(value):
+        return _unknown(value, "limit", missing)
+    if value < 0:
+        return "-" + format_limit(-value, digits=digits, missing=missing)
+    if value == 0:
+        return "0"
+    if SMALLEST <= value < CAP:
+        return format_number(value, digits=digits)
+    return _times_ten(value, digits, bare_one=True)
 
 
 def energy_scale(max_j: float) -> tuple[float, str]:

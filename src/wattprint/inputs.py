@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ._format import format_limit
 from .errors import UsageError
 
 __all__ = ["Bounds", "RULES", "check", "finite", "pue", "intensity_g_per_kwh",
@@ -57,7 +58,16 @@ class Bounds:
         """``"between 1.0 and 3.0"``, ``"above 0 and at most 36,525 days"``."""
         unit = f" {self.unit}" if self.unit else ""
         kind = "whole number" if self.integer else "finite number"
-        low, high = _n(self.low, self.integer), _n(self.high, self.integer)
+        low = "" if math.isinf(self.low) else _n(self.low, self.integer)
+        if math.isinf(self.high):  # finite() without a maximum
+            if self.low == 0:
+                return f"a {'positive' if self.low_open else 'non-negative'} {kind}{unit}"
+            if not low:
+                return f"a {kind}{unit}"
+            return f"a {kind} {'above' if self.low_open else 'from'} {low}{unit}"
+        high = _n(self.high, self.integer)
+        if not low:
+            return f"a {kind} up to {high}{unit}"
         if self.integer and self.low == 1:
             return f"a positive whole number up to {high}{unit}"
         if self.low == 0:
@@ -106,9 +116,9 @@ RULES: dict[str, Bounds] = {
                              usual="the largest clusters have a few hundred thousand"),
     "accelerator_hours": Bounds("accelerator-hours", 0.0, 1e10, "3.55M", low_open=True,
                                 warn_above=1e9,
-                                usual="the largest published runs used ~1e8 hours"),
+                                usual="the largest published runs used ~100 million hours"),
     "compute_flop": Bounds("a training compute", 0.0, 1e32, "3.14e23", "FLOP", low_open=True,
-                           warn_above=1e28, usual="the largest published runs used ~5e25"),
+                           warn_above=1e28, usual="the largest published runs used ~5 × 10²⁵"),
     "mfu": Bounds("MFU (model FLOPs utilisation)", 0.0, 1.0, "0.4", low_open=True,
                   warn_above=0.75, usual="published training runs reach 0.2–0.6"),
     "tdp_w": Bounds("a TDP", 0.0, 10_000.0, "700", "W", low_open=True, warn_above=3000.0,
@@ -169,20 +179,12 @@ _warned: set[Any] = set()
 
 # -- how values and bounds are written back to the user ---------------------------------------
 def _n(x: float, integer: bool = False) -> str:
-    """A bound as people read it: ``1.0``, ``2,000``, ``10 million``, ``1e22``."""
-    if x == 0:
-        return "0"
-    if abs(x) >= 1e15:
-        return f"{x:.0e}".replace("e+", "e")
-    for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
-        if abs(x) >= size:
-            scaled = x / size
-            return f"{scaled:,.0f} {word}" if scaled.is_integer() else f"{scaled:,.3g} {word}"
-    if float(x).is_integer():
-        if abs(x) < 10 and not integer:
-            return f"{x:.1f}"
-        return f"{int(x)}" if abs(x) < 10_000 else f"{int(x):,}"  # 2000, 36,525
-    return f"{x:g}"
+    """A bound as people read it: ``1.0`` (a fraction is fine), ``2000``, ``36,525``,
+    ``10 million``, ``10¹⁶``, ``10⁻⁹`` (:func:`~wattprint._format.format_limit`; whole
+    numbers below 10,000 without a separator, as years are written)."""
+    if float(x).is_integer() and abs(x) < 10_000:
+        return f"{x:.1f}" if abs(x) < 10 and x and not integer else f"{int(x)}"
+    return format_limit(x)
 
 
 def _show(value: Any) -> str:
@@ -192,8 +194,10 @@ def _show(value: Any) -> str:
     if isinstance(value, numbers.Integral):
         digits = len(str(abs(int(value))))
         return f"<a {digits}-digit number>" if digits > 18 else str(int(value))
-    if isinstance(value, numbers.Real):
-        return f"{float(value):g}"
+    if isinstance(value, numbers.Real):  # as typed where Python writes it so: 0.5, nan, -30
+        x = float(value)
+        text = f"{x:g}"
+        return format_limit(x) if "e" in text and math.isfinite(x) else text  # 10⁻⁹, not 1e-09
     text = _collapse(str(value) if isinstance(value, str) else repr(value))
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -283,9 +287,7 @@ def finite(name: str, value: Any, *, min: float = -math.inf, max: float = math.i
     """A finite number in [``min``, ``max``] (``min`` excluded with ``min_open``)."""
     if value is None:
         return None
-    lo = -1.8e308 if min == -math.inf else min
-    hi = 1.8e308 if max == math.inf else max
-    return _bounded(name, value, Bounds(what, lo, hi, example, low_open=min_open))
+    return _bounded(name, value, Bounds(what, min, max, example, low_open=min_open))
 
 
 def pue(name: str, value: Any) -> float | None:

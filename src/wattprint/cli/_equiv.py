@@ -24,6 +24,7 @@ def handle(args: argparse.Namespace) -> int:
     from ..accounting import annual_intensity, resolve_zone
     from ..accounting.equivalents import equivalents, unit_check
     from ..errors import UsageError
+    from .._format import format_limit
     from ..units import J_PER_KWH, format_energy, parse_energy
 
     from .. import inputs
@@ -34,7 +35,8 @@ def handle(args: argparse.Namespace) -> int:
     energy_j = parse_energy(text)
     rule = inputs.RULES["energy_j"]
     if energy_j > rule.high:
-        raise UsageError(f"{inputs.describe('ENERGY', text)}: {rule.what} must be at most 1e22 J ({rule.usual}); "
+        raise UsageError(f"{inputs.describe('ENERGY', text)}: {rule.what} must be at most "
+                         f"{format_limit(rule.high)} J ({rule.usual}); "
                          "e.g. wattprint equiv 1287MWh")
     from ..accounting.equivalents import _household_key
 

@@ -132,7 +132,8 @@ def parse_growth(text: "str | float | Sequence[str | float]", *,
             rate = float(t[:-1]) / 100 if t.endswith("%") else float(t)
         except ValueError:
             raise UsageError(f"cannot read growth {t!r}; write e.g. '30%' or 0.3") from None
-        rate = inputs.check("growth", name, rate, shown_as=t)
+        # a string is named back as typed ("30 %"), a number as people read it (10³⁰⁰)
+        rate = inputs.check("growth", name, rate, shown_as=t if isinstance(item, str) else None)
         out.append((f"{rate:+.0%}/yr", rate))
     return out
 
