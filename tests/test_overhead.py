@@ -132,27 +132,19 @@ def test_overhead_counts_the_metrics_server_threads() -> None:
 
 
 def test_overhead_counts_the_notebook_live_view() -> None:
+    """A LiveView refreshing every 10 ms for a second: its thread is wattprint's cost. The
+    truth is the OS's CPU of every thread but the test's own (which only sleeps)."""
     from wattprint.notebook import LiveView
 
-    burned: list[float] = []
     with wattprint.track("live", sensors=[FakeSensor(10.0)]) as run:
         view = LiveView(run, every_s=0.01, file=io.StringIO(), ipython=False)
-        update = view.update
-
-        def costly_update() -> None:
-            if threading.current_thread().name == "wattprint-live":
-                burned.append(burn(0.05))
-            update()
-
-        view.update = costly_update  # type: ignore[method-assign]
+        main0, process0 = time.thread_time(), time.process_time()
         view.start()
-        deadline = time.monotonic() + 60
-        while len(burned) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        view.stop()  # joins the thread: every burn is done
-        seen = list(burned)
-    assert len(seen) >= 3
-    assert run.result.overhead_cpu_s >= sum(seen)
+        time.sleep(1.0)
+        view.stop()  # joins the thread
+        others = (time.process_time() - process0) - (time.thread_time() - main0)
+    assert others > 0
+    assert run.result.overhead_cpu_s >= 0.5 * others, (run.result.overhead_cpu_s, others)
 
 
 def test_every_library_thread_starts_through_thread_cpu() -> None:
