@@ -44,3 +44,17 @@ def save(model, folder) -> str:
     model.save_pretrained(folder)
     tokenizer().save_pretrained(folder)
     return str(folder)
+
+
+def bench_cli(folder, *args: str) -> tuple[dict, str, dict]:
+    """``wattprint bench <a tiny GPT-2 saved in folder> *args --json`` as a subprocess, one
+    thread: ``(env, model folder, the JSON it printed)``."""
+    import json
+
+    from _cli import cli_env, wp
+
+    model = save(gpt2(), folder / "tiny-gpt2")
+    env = cli_env(folder, OMP_NUM_THREADS="1")
+    proc = wp(folder, "bench", model, *args, "--json", env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return env, model, json.loads(proc.stdout)

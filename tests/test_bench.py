@@ -320,16 +320,12 @@ def test_text_classification_counts_requests(tmp_path) -> None:
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory):
     import _tiny_bench as tiny
-    from _cli import cli_env, wp
 
     folder = tmp_path_factory.mktemp("bench-cli")
-    model = tiny.save(tiny.gpt2(), folder / "tiny-gpt2")
-    env = cli_env(folder, OMP_NUM_THREADS="1")
-    proc = wp(folder, "bench", model, "--batch", "1,4", "--input-tokens", "6",
-              "--output-tokens", "4", "--ignore-eos", "--requests", "4", "--repeat", "2",
-              "--estimate-accelerator", "H100", "--json", env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return folder, env, model, json.loads(proc.stdout)
+    env, model, data = tiny.bench_cli(folder, "--batch", "1,4", "--input-tokens", "6",
+                                      "--output-tokens", "4", "--ignore-eos", "--requests",
+                                      "4", "--repeat", "2", "--estimate-accelerator", "H100")
+    return folder, env, model, data
 
 
 @pytest.mark.slow

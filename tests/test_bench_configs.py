@@ -70,16 +70,12 @@ def test_each_precision_runs_cast_from_the_original_weights() -> None:
 @pytest.fixture(scope="module")
 def two_precisions(tmp_path_factory):
     import _tiny_bench as tiny
-    from _cli import cli_env, wp
 
     folder = tmp_path_factory.mktemp("bench-precision")
-    model = tiny.save(tiny.gpt2(), folder / "tiny-gpt2")
-    env = cli_env(folder, OMP_NUM_THREADS="1")
-    proc = wp(folder, "bench", model, "--precision", "fp32,bf16", "--batch", "2",
-              "--input-tokens", "4", "--output-tokens", "3", "--ignore-eos", "--requests", "4",
-              "--repeat", "2", "--idle-s", "0.25", "--json", env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return folder, env, json.loads(proc.stdout)
+    env, _, data = tiny.bench_cli(folder, "--precision", "fp32,bf16", "--batch", "2",
+                                  "--input-tokens", "4", "--output-tokens", "3", "--ignore-eos",
+                                  "--requests", "4", "--repeat", "2", "--idle-s", "0.25")
+    return folder, env, data
 
 
 @pytest.mark.slow

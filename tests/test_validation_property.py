@@ -417,6 +417,18 @@ CLI_CASES: dict[str, Callable[[str], tuple[str, ...]]] = {
 }
 
 
+def refused(code: int, err: str) -> bool:
+    """Whether the command refused its input (exit 2): then with an error line, and no
+    30-digit number echoed back."""
+    if code != 2:
+        return False
+    errors = [line for line in err.splitlines() if line.startswith("wattprint: error:")
+              or line.startswith("usage:")]
+    assert errors, err
+    assert not re.search(r"\d{30}", err), err
+    return True
+
+
 def check_cli(code: int, out: str, err: str, *, figures: bool,
               argv: tuple[str, ...] = (), typed: str = "") -> None:
     """Exit 2 with an error line, or 0 with clean figures; either way no exponent notation
@@ -424,11 +436,7 @@ def check_cli(code: int, out: str, err: str, *, figures: bool,
     ``typed``, the value as the user typed it."""
     assert "Traceback" not in out + err and "unexpected error" not in err, err
     assert not message_fault(err, *[arg for arg in argv if typed and typed in arg]), err
-    if code == 2:
-        errors = [line for line in err.splitlines() if line.startswith("wattprint: error:")
-                  or line.startswith("usage:")]
-        assert errors, err
-        assert not re.search(r"\d{30}", err), err
+    if refused(code, err):
         return
     assert code == 0, (code, err)
     if figures:  # JSON: raw numbers may be written 1e-05; its texts are for people
@@ -503,11 +511,7 @@ def test_run_flags_refuse_or_run_the_command(flag, x):
                          flag, as_flag(x), "--", "true")
     assert "Traceback" not in out + err and "unexpected error" not in err, err
     assert not message_fault(err, as_flag(x)), err
-    if code == 2:
-        errors = [line for line in err.splitlines() if line.startswith("wattprint: error:")
-                  or line.startswith("usage:")]
-        assert errors, err
-        assert not re.search(r"\d{30}", err), err
+    if refused(code, err):
         return
     assert code in (0, 3), (code, err)
     assert not TEXT_FAULT.search(out + err), err
