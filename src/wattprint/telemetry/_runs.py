@@ -320,7 +320,7 @@ class LedgerRuns:
                 out.append(Series("wattprint_power_watts", labels, d.power_w))
                 if f is None:
                     continue
-                priced = _priced(d, at, f, open_from=(created + d.t_seen) // 3600 * 3600
+                priced = _priced(d, at, open_from=(created + d.t_seen) // 3600 * 3600
                                  if run.ended_s is None else float("inf"))
                 if priced is None:
                     continue  # an hour's factors are still pending (IsolatedFactors)
@@ -333,11 +333,10 @@ class LedgerRuns:
         return out
 
 
-def _priced(d: _Device, at: Callable[[datetime | None], Any], first: Any,
+def _priced(d: _Device, at: Callable[[datetime | None], Any],
             open_from: float) -> tuple[float, float] | None:
     """``(grams CO2e, cost)`` of a device's energy, each clock hour at its own factors
-    (None while one is pending). Hours before ``open_from`` no longer change: summed once.
-    Energy read before any hour was known (none here) counts at ``first``."""
+    (None while one is pending). Hours before ``open_from`` no longer change: summed once."""
     co2e, cost = d.co2e_settled_g, d.cost_settled
     for hour, energy in d.by_hour.items():
         if hour in d.settled:
@@ -351,10 +350,6 @@ def _priced(d: _Device, at: Callable[[datetime | None], Any], first: Any,
             d.settled.add(hour)
             d.co2e_settled_g += energy * f.co2e_g_per_j
             d.cost_settled += energy * (f.cost_per_j or 0.0)
-    unread = d.energy_j - sum(d.by_hour.values())
-    if unread > 1e-9 * max(d.energy_j, 1.0):  # not expected: energy always comes by hour
-        co2e += unread * first.co2e_g_per_j
-        cost += unread * (first.cost_per_j or 0.0)
     return co2e, cost
 
 
