@@ -184,6 +184,55 @@ def test_hour_is_the_when_rule_checked_on_the_days_of_the_shipped_year():
     assert lv.kwh == (0.0, 0.0) and "later" in lv.why
 
 
+def day_fractions(zone, start, shift, duration_s):
+    """By hand: the fraction a start ``shift`` later saved on each 2023 day of the same
+    month and weekday."""
+    out = []
+    for k in range(520):
+        t = start - timedelta(weeks=k)
+        if t.year == _tables.HOURLY_YEAR and t.month == start.month:
+            now_v = hourly_intensity(zone, t, duration_s).value
+            out.append(1 - hourly_intensity(zone, t + shift, duration_s).value / now_v)
+    return out
+
+
+def test_hour_never_advises_a_start_that_was_dirtier_on_one_of_its_days():
+    """Over a year of starts in Germany (CI failed on a run whose typical-week cleanest
+    hour was dirtier on some 2023 days: the range went below zero and the report said
+    "No advice"): every start gets a range from zero up; the start advised saved on each
+    of its days; when the typical week's start did not, the lever says so."""
+    seen = {"typical": 0, "robust": 0, "none": 0}
+    t0 = datetime(2026, 1, 1, 0, 13, tzinfo=timezone.utc)
+    for h in range(0, 24 * 365, 29):
+        start = t0 + timedelta(hours=h)
+        s = Situation("measured", (1.0, 1.0, 1.0), 1.0, 400.0, "DE", 1800.0, start)
+        advise(s)  # checks every lever's pairs are finite and not negative
+        lv = lever_hour(s)
+        plan = plan_when("DE", 1800.0, now=start, within_s=86400)
+        if plan.wait_s <= 0:
+            assert not lv.applies
+            continue
+        typical = day_fractions("DE", start, plan.best.start - start, 1800.0)
+        if min(typical) >= 0:
+            seen["typical"] += 1
+            approx_pair(lv.co2e_kg, (400 * min(typical) / 1000, 400 * max(typical) / 1000))
+            continue
+        assert f"dirtier on {sum(f < 0 for f in typical)} of the {len(typical)}" in lv.why
+        if not lv.applies:
+            seen["none"] += 1
+            assert "no start within a day was cleaner on every one" in lv.why
+            continue
+        seen["robust"] += 1
+        later = lv.why.split("(")[1][:5]
+        advised = next(start + timedelta(hours=k) for k in range(1, 25)
+                       if f"{start + timedelta(hours=k):%H}:00" == later)
+        advised = advised.replace(minute=0)
+        fr = day_fractions("DE", start, advised - start, 1800.0)
+        assert min(fr) > 0, (start, later, fr)
+        approx_pair(lv.co2e_kg, (400 * min(fr) / 1000, 400 * max(fr) / 1000))
+    assert all(seen.values()), seen  # the year holds all three cases
+
+
 def test_region_is_the_where_ranking():
     s = Situation("measured", (200.0, 200.0, 200.0), 1.2, 400.0, "aws:us-east-1", 3600,
                   datetime(2026, 6, 10, tzinfo=timezone.utc))

@@ -147,12 +147,16 @@ def _estimator_ratio(s: Situation, change: dict[str, Any]) -> tuple[float, float
 # -- the levers ----------------------------------------------------------------------------
 def lever_hour(s: Situation) -> Lever:
     """Start at the cleanest hour within a day (the ``when`` rule); the range is the
-    saving on each of the 2023 days of the same month and weekday (actual hours)."""
+    saving on each of the 2023 days of the same month and weekday (actual hours).
+
+    Only a start that was cleaner on *every* one of those days is advised, so the range
+    never goes below zero: when the typical week's cleanest start was dirtier on some of
+    them, the whole-hour start within the day with the best worst day is advised instead
+    (and said), and when no start was cleaner on all of them the lever does not apply."""
     title = "run at a cleaner hour"
     if not s.zone or not s.duration_s:
         return _no("hour", title, "needs the zone and the duration")
     from ..accounting import _tables
-    from ..accounting.carbon import hourly_intensity
     from .when import plan_when
 
     if _tables.hourly_zone(s.zone) is None:
@@ -166,7 +170,47 @@ def lever_hour(s: Situation) -> Lever:
     if plan.wait_s <= 0:
         return _no("hour", title, "it already starts at the cleanest hour of its day "
                                   "(typical week)")
+    days = f"{start:%A}s of {start:%B} {_tables.HOURLY_YEAR}"
     shift = plan.best.start - start
+    fractions = _day_fractions(s.zone, start, shift, s.duration_s)
+    if not fractions:
+        fractions = [plan.saving_pct / 100]
+    note = ""
+    if min(fractions) < -_SAVING_TIE:
+        dirtier, n = sum(f < -_SAVING_TIE for f in fractions), len(fractions)
+        shift, fractions = _robust_shift(s.zone, start, s.duration_s)
+        typical = (f"the typical week's cleanest start ({plan.best.start:%H:%M} UTC) was "
+                   f"dirtier on {dirtier} of the {n} {days}")
+        if min(fractions) <= _SAVING_TIE:
+            return _no("hour", title, f"no start within a day was cleaner on every one of "
+                                      f"the {n} {days}: {typical}",
+                       "Electricity Maps hourly 2023 (ODbL), wattprint when")
+        note = f"; {typical}, this start was cleaner on all of them"
+    low, high = max(0.0, min(fractions)), max(0.0, max(fractions))
+    g_per_kwh = s.intensity_g_per_kwh
+    e = s.energy_facility_kwh[1]
+    co2e = _pair(e * g_per_kwh * low / 1000, e * g_per_kwh * high / 1000)
+    best = start + shift
+    return Lever("hour", title, True,
+                 f"start {format_shift(shift)} later ({best:%H:%M} UTC; it ends "
+                 "as much later): "
+                 f"{plan.saving_pct:.0f} % cleaner in the typical week; range over "
+                 f"{len(fractions)} {days}{note}",
+                 "Electricity Maps hourly 2023 (ODbL), wattprint when", "data",
+                 kwh=(0.0, 0.0), co2e_kg=co2e, cost=None, time_pct=None)
+
+
+#: Below this a day's saving fraction is float noise, not a dirtier or cleaner start.
+_SAVING_TIE = 1e-9
+
+
+def _day_fractions(zone: str, start: datetime, shift: timedelta,
+                   duration_s: float) -> list[float]:
+    """The CO2e fraction a start ``shift`` later saved on each day of the shipped hourly
+    year with the month and weekday of ``start`` (same time of day)."""
+    from ..accounting import _tables
+    from ..accounting.carbon import hourly_intensity
+
     fractions = []
     for k in range(520):  # the same month and weekday in the shipped year, week by week
         t = start - timedelta(weeks=k)
@@ -174,22 +218,25 @@ def lever_hour(s: Situation) -> Lever:
             break
         if t.year != _tables.HOURLY_YEAR or t.month != start.month:
             continue
-        now_f = hourly_intensity(s.zone, t, s.duration_s)
-        best_f = hourly_intensity(s.zone, t + shift, s.duration_s)
+        now_f = hourly_intensity(zone, t, duration_s)
+        best_f = hourly_intensity(zone, t + shift, duration_s)
         if now_f is not None and best_f is not None and now_f.value > 0:
             fractions.append(1 - best_f.value / now_f.value)
-    if not fractions:
-        fractions = [plan.saving_pct / 100]
-    g_per_kwh = s.intensity_g_per_kwh
-    e = s.energy_facility_kwh[1]
-    co2e = _pair(e * g_per_kwh * min(fractions) / 1000, e * g_per_kwh * max(fractions) / 1000)
-    return Lever("hour", title, True,
-                 f"start {format_shift(shift)} later ({plan.best.start:%H:%M} UTC; it ends "
-                 "as much later): "
-                 f"{plan.saving_pct:.0f} % cleaner in the typical week; range over "
-                 f"{len(fractions)} days of {_tables.HOURLY_YEAR}",
-                 "Electricity Maps hourly 2023 (ODbL), wattprint when", "data",
-                 kwh=(0.0, 0.0), co2e_kg=co2e, cost=None, time_pct=None)
+    return fractions
+
+
+def _robust_shift(zone: str, start: datetime,
+                  duration_s: float) -> tuple[timedelta, list[float]]:
+    """Of the whole-hour starts within a day after ``start``, the one whose worst day
+    (:func:`_day_fractions`) saved most (ties: the earlier start)."""
+    first = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    best: tuple[timedelta, list[float]] | None = None
+    for h in range(24):
+        shift = first + timedelta(hours=h) - start
+        fractions = _day_fractions(zone, start, shift, duration_s)
+        if fractions and (best is None or min(fractions) > min(best[1]) + _SAVING_TIE):
+            best = (shift, fractions)
+    return best if best is not None else (first - start, [0.0])
 
 
 def format_shift(delta: timedelta) -> str:
