@@ -169,11 +169,37 @@ def test_recent_accelerators_use_an_effective_utilisation_by_model_size():
 
 
 def test_external_rows_carry_their_source():
+    """Meta's cards: GPU-hours × 700 W; Olmo 3: GPU-hours × the measured mean power; the
+    OLMo papers: measured GPU MWh that, × PUE × intensity, give the published tCO2e."""
     from wattprint.estimate._published import _read
 
     rows = _read("training_external.csv")
-    assert len(rows) >= 9
-    for r in rows:
+    meta = [r for r in rows if r["id"].startswith("meta-")]
+    olmo = [r for r in rows if r["id"].startswith("olmo")]
+    assert len(meta) >= 9 and len(olmo) == 6 and len(rows) == len(meta) + len(olmo)
+    for r in meta:
         assert r["source"].startswith("Meta, model card of meta-llama/")
         assert float(r["energy_MWh"]) == pytest.approx(
             float(r["accelerator_hours"]) * 0.7 / 1000, rel=1e-3)
+    for r in olmo:
+        assert r["source"] and r["source_locator"] and r["confidence"]
+        assert r["power_basis"].lower().startswith("gpu power measured")
+        if r["accelerator_hours"]:  # Olmo 3: hours × measured mean W
+            assert float(r["energy_MWh"]) == pytest.approx(
+                float(r["accelerator_hours"]) * float(r["power_per_accel_W"]) / 1e6,
+                rel=2e-3)
+        elif r["grid_ci_kgCO2e_per_kWh"]:  # GPU MWh × PUE × intensity = published t
+            assert float(r["energy_MWh"]) * float(r["pue"]) * float(
+                r["grid_ci_kgCO2e_per_kWh"]) == pytest.approx(float(r["emissions_tCO2e"]),
+                                                              rel=0.01)
+
+
+def test_measured_gpu_power_rows_are_compared_without_pue():
+    """The OLMo rows publish GPU energy before PUE: the validator compares the estimate's
+    accelerator energy, not the facility's."""
+    from wattprint.estimate.validate import _training_boundary
+    from wattprint.estimate._published import _read
+
+    row = next(r for r in _read("training_external.csv") if r["id"] == "olmo2-13b")
+    assert _training_boundary(row) == ("accelerators", 1.0,
+                                       "accelerators only (GPU power measured)")

@@ -252,6 +252,8 @@ def _training_boundary(row: dict[str, str]) -> tuple[str, float, str]:
     power = row["power_basis"].lower()
     energy = row["energy_basis"].lower()
     pue = num(row["pue"])
+    if power.startswith("gpu power measured"):  # the OLMo reports: GPU energy, no PUE
+        return "accelerators", 1.0, "accelerators only (GPU power measured)"
     if power.startswith("measured") or "system power" in power:
         return "facility", 1.0, f"facility (IT × PUE {pue:g} as published)"
     if "total average draw" in power:  # Strubell: GPU+CPU+DRAM × PUE
