@@ -140,6 +140,28 @@ def test_mean_power_per_device_with_two_fake_gpus() -> None:
     assert "mean power gpu nvml:0 (W)" in summary and "mean power gpu nvml:1 (W)" in summary
 
 
+@pytest.mark.slow
+def test_sensors_given_as_a_list_measure_every_configuration_then_are_closed() -> None:
+    """A plain list of NVML sensors (no function): every configuration reads both GPUs at
+    their powers (before, each run closed NVML's handles and later configurations read
+    0 W), and the benchmark closes them when it ends."""
+    import _tiny_bench as tiny
+    import wattprint
+    from wattprint.sensors._nvml import open_nvml_sensors
+    from wattprint.testing.fake_nvml import FakeGPU, RealTimeNVML
+
+    fake = RealTimeNVML([FakeGPU(power_w=300.0), FakeGPU(power_w=120.0)], resolution_s=0.0)
+    sensors = open_nvml_sensors(nvml=fake, visible_devices=None)
+    result = wattprint.bench(tiny.gpt2(), None, None, batch_sizes=(1, 2), input_tokens=4,
+                             output_tokens=4, ignore_eos=True, requests=8, repeat=2,
+                             sensors=sensors, mode="machine", warmup_max_batches=2,
+                             steady_window=1)
+    assert len(result.configs) == 2
+    for c in result.configs:
+        _two_gpus(c)
+    assert all(s.released for s in sensors)
+
+
 def _two_gpus(c) -> None:
     gpus = c.power_by_device_w
     assert sorted(gpus) == ["nvml:0", "nvml:1"]

@@ -568,3 +568,30 @@ def test_verify_script_says_no_gpu_without_a_traceback(tmp_path):
     assert "no NVIDIA GPU/driver" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert not (tmp_path / "out.json").exists()
+
+
+def test_runs_sharing_nvml_sensors_keep_them_open_or_refuse_released_ones():
+    """A run closes the sensors it is given (NVML's handles go); a second run given the
+    same ones is refused with the fix, not left reading 0 W. With close_sensors=False
+    both runs measure the GPU and the sensors stay open until their owner closes them."""
+    import time
+
+    import wattprint
+    from wattprint.errors import UsageError
+    from wattprint.testing.fake_nvml import RealTimeNVML
+
+    fake = RealTimeNVML([FakeGPU(power_w=250.0)], resolution_s=0.0)
+    sensors = open_nvml_sensors(nvml=fake, visible_devices=None)
+    for _ in range(2):
+        with wattprint.track(sensors=sensors, mode="machine", close_sensors=False,
+                             rate_hz=50) as run:
+            time.sleep(0.3)
+        result = run.result
+        assert result.energy_j == pytest.approx(250.0 * result.duration_s, rel=0.05)
+        assert not sensors[0].released and fake.init_count == 1
+    with wattprint.track(sensors=sensors, mode="machine", rate_hz=50) as run:
+        time.sleep(0.1)
+    assert sensors[0].released and fake.init_count == 0  # the default: the run closes them
+    with pytest.raises(UsageError, match=r"sensor nvml:0 was closed when an earlier run "
+                                         r"stopped.*close_sensors=False"):
+        wattprint.track(sensors=sensors, mode="machine").start()

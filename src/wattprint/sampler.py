@@ -142,11 +142,15 @@ class Sampler:
                  cpu_share_source: Callable[[], tuple[float, float]] | None = None,
                  sink: SampleSink | None = None, max_failures: int = 3,
                  clock: Callable[[], float] = time.monotonic,
-                 threads: ThreadCPU | None = None) -> None:
+                 threads: ThreadCPU | None = None, close_sensors: bool = True) -> None:
         if not (0.0 < rate_hz <= 1000.0):
             raise UsageError(f"rate_hz={rate_hz!r} is out of range; use a rate between 0 "
                              "and 1000 samples per second (default 10)")
         self.rate_hz = float(rate_hz)
+        #: False: the sensors given stay open at stop (their owner closes them); a
+        #: fallback the sampler opened is closed either way
+        self._close_given = close_sensors
+        self._given = {id(s) for s in sensors}
         self._period_s = period = 1.0 / self.rate_hz
         self._slots = [
             _Slot(i, s, period,
@@ -255,6 +259,8 @@ class Sampler:
             t.pending_j = 0.0
         self.stop_s = self._clock()
         for slot in self._slots:
+            if not self._close_given and id(slot.sensor) in self._given:
+                continue
             try:
                 slot.sensor.close()
             except Exception as err:  # noqa: BLE001 - closing must never raise into the user

@@ -110,7 +110,9 @@ class Tracker:
     ``mode="process"`` (default) attributes shared devices to the process tree rooted at
     ``pid`` (default: this process), exited children included; ``mode="machine"`` counts
     whole devices. ``sensors`` replaces detection with your own list (e.g.
-    :class:`wattprint.testing.FakeSensor`). ``rate_hz`` is the sampling rate of fast
+    :class:`wattprint.testing.FakeSensor`); the run closes them when it stops, which
+    releases a vendor sensor's handles (NVML's) — ``close_sensors=False`` leaves them open
+    for another run (closing them is then yours). ``rate_hz`` is the sampling rate of fast
     sensors (counters and polled power).
 
     Recording in the run ledger is opt-in: ``ledger`` is ``True`` (the configured ledger,
@@ -158,7 +160,8 @@ class Tracker:
                  budget_cost: float | None = None, on_budget: Any = "stop",
                  price_per_kwh: float | None = None, currency: str | None = None,
                  job: Any = None, prometheus_port: Any = None,
-                 prometheus_pushgateway: str | None = None, otel: Any = False) -> None:
+                 prometheus_pushgateway: str | None = None, otel: Any = False,
+                 close_sensors: bool = True) -> None:
         if mode not in MODES:
             raise UsageError(f"mode={mode!r} is not a tracking mode; use 'process' (the "
                              "tracked process tree) or 'machine' (whole devices)")
@@ -188,6 +191,7 @@ class Tracker:
         self._job_result: Any = None
         self.rate_hz = float(rate_hz)
         self._given_sensors = list(sensors) if sensors is not None else None
+        self._close_sensors = bool(close_sensors)
         self._gpus = gpus
         self._rapl_root = rapl_root
         self._sink = sink
@@ -242,6 +246,14 @@ class Tracker:
                                  "wattprint.track() for each run")
             from ._proctree import ProcessTree, machine_busy_cpu_s
 
+            released = [s.name for s in self._given_sensors or () if s.released]
+            if released:
+                raise UsageError(
+                    f"sensor {', '.join(released)} was closed when an earlier run stopped "
+                    "(a run closes the sensors it is given, releasing their NVML / AMD SMI "
+                    "handles), so it would read nothing; give this run new sensors, or "
+                    "pass close_sensors=False to the runs that share them and close them "
+                    "yourself after the last")
             registry = self._join_job()
             root = os.getpid() if self.pid is None else int(self.pid)
             self._tree = None
@@ -259,8 +271,9 @@ class Tracker:
                 tree = self._tree
                 share_source = lambda: (tree.cpu_s(), machine_busy_cpu_s())  # noqa: E731
             try:
-                self._sampler = Sampler(sensors, rate_hz=self.rate_hz,
-                                        cpu_share_source=share_source)
+                self._sampler = Sampler(
+                    sensors, rate_hz=self.rate_hz, cpu_share_source=share_source,
+                    close_sensors=self._close_sensors or self._given_sensors is None)
             except UsageError:
                 raise
             self._recording.begin(self)

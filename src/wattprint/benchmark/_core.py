@@ -47,9 +47,9 @@ class BenchOptions:
     Energy Score leaderboard of February 2025, shipped); ``reference_data``: the prompts
     are the task's reference dataset; ``ledger``/``project``/``tags``/``sensors``/``mode``: as
     for :func:`wattprint.track`, except that ``sensors`` may also be a function returning
-    them, called once per configuration: each configuration's run closes its sensors at
-    its end, which releases a vendor sensor's handles (NVML's), so sensors given as a
-    list must survive ``close()`` (:class:`wattprint.testing.FakeSensor` does)."""
+    them, called once per configuration (each configuration's run then closes its own);
+    sensors given as a list measure every configuration and are closed when the
+    benchmark ends (a vendor sensor's handles, NVML's, are released then)."""
 
     task: str = "text-generation"
     batch_sizes: tuple[int, ...] = (1, 8, 32)
@@ -213,6 +213,13 @@ def bench(model: Any, tokenizer: Any = None, prompts: Sequence[Any] | None = Non
     finally:
         if original is not None:
             _restore_weights(model, original)
+        if opts.sensors is not None and not callable(opts.sensors):
+            for sensor in opts.sensors:  # kept open across the configurations
+                try:
+                    sensor.close()
+                except Exception as err:  # noqa: BLE001 - closing never fails a benchmark
+                    log.warning("wattprint: closing sensor %s failed: %s",
+                                getattr(sensor, "name", sensor), err)
         if owned and ledger is not None:
             ledger.close()
     return BenchResult(session, configs, time.perf_counter() - t0, notes)
@@ -286,6 +293,7 @@ def _run_config(engine: Any, ids: list[list[int]], size: int, opts: BenchOptions
     tracker = Tracker(f"bench {name} {precision} b{size}", ledger=ledger,
                       project=opts.project, mode=opts.mode,
                       sensors=opts.sensors() if callable(opts.sensors) else opts.sensors,
+                      close_sensors=callable(opts.sensors) or opts.sensors is None,
                       tags=["bench", f"bench-session:{session}", *opts.tags],
                       settings={"kind": "bench", "bench": config})
     # CPU seconds of this thread inside wattprint's calls in the benchmark's windows (its

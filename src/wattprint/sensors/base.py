@@ -107,6 +107,13 @@ class Sensor(abc.ABC):
     def close(self) -> None:
         """Release vendor handles. Safe to call more than once."""
 
+    @property
+    def released(self) -> bool:
+        """True once :meth:`close` released the vendor handles this sensor reads through
+        (NVML's, AMD SMI's): it reads nothing more, so a new run needs new sensors.
+        Sensors without handles are never released."""
+        return bool(getattr(self, "_closed", False))
+
     def provenance(self) -> Mapping[str, Any]:
         """Where this sensor's figures come from: kind, method and factor sources."""
         return {"kind": self.kind, "method": type(self).__name__}
