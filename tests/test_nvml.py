@@ -595,3 +595,34 @@ def test_runs_sharing_nvml_sensors_keep_them_open_or_refuse_released_ones():
     with pytest.raises(UsageError, match=r"sensor nvml:0 was closed when an earlier run "
                                          r"stopped.*close_sensors=False"):
         wattprint.track(sensors=sensors, mode="machine").start()
+
+
+def test_a_decorated_function_keeps_its_nvml_sensors_across_calls_when_asked():
+    """``@track(sensors=..., close_sensors=False)``: every call measures the GPU (the
+    option travels with the decorator's settings); without it the second call is refused
+    with the fix."""
+    import time
+
+    import wattprint
+    from wattprint.errors import UsageError
+    from wattprint.testing.fake_nvml import RealTimeNVML
+
+    fake = RealTimeNVML([FakeGPU(power_w=200.0)], resolution_s=0.0)
+    sensors = open_nvml_sensors(nvml=fake, visible_devices=None)
+
+    @wattprint.track(sensors=sensors, mode="machine", close_sensors=False, rate_hz=50)
+    def step():
+        time.sleep(0.2)
+
+    for _ in range(2):
+        step()
+        r = step.last_tracker.result
+        assert r.energy_j == pytest.approx(200.0 * r.duration_s, rel=0.05)
+
+    @wattprint.track(sensors=sensors, mode="machine", rate_hz=50)
+    def closing_step():
+        time.sleep(0.05)
+
+    closing_step()
+    with pytest.raises(UsageError, match="close_sensors=False"):
+        closing_step()

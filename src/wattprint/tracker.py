@@ -544,8 +544,8 @@ class Tracker:
 
     def _settings(self) -> dict[str, Any]:
         return dict(name=self.name, mode=self.mode, pid=self.pid,
-                    sensors=self._given_sensors, rate_hz=self.rate_hz, gpus=self._gpus,
-                    rapl_root=self._rapl_root, sink=self._sink,
+                    sensors=self._given_sensors, close_sensors=self._close_sensors,
+                    rate_hz=self.rate_hz, gpus=self._gpus, rapl_root=self._rapl_root, sink=self._sink,
                     detect_options=self._detect_options, **self._recording.options(),
                     **self._outlook_options, job=self._job_option,
                     **self._telemetry_options)
