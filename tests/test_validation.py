@@ -30,6 +30,18 @@ def test_estimate_train_negative_days_is_refused(tmp_path):
     assert "MWh" not in proc.stdout
 
 
+def test_limits_in_seconds_are_written_in_the_unit_people_use(tmp_path):
+    """A limit in seconds reads "100 years", "1 hour", not "3.15576 billion s"."""
+    proc = wp(tmp_path, *TRAIN, "--duration", "1e12d")
+    assert_clean_error(proc, "--duration 1e12d", "a time between 1 s and 100 years",
+                       "e.g. --duration 14.8d")
+    assert "billion" not in proc.stderr
+    assert inputs.RULES["grace_s"].legal() == "a non-negative time up to 1 hour"
+    assert inputs.RULES["sample_interval_s"].legal() == "a time between 0.001 s and 1 year"
+    assert [inputs._seconds(x) for x in (600.0, 90.0, 86400.0 * 2, 1.5)] == [
+        "10 minutes", "90 s", "2 days", "1.5 s"]
+
+
 @pytest.mark.parametrize("value", ["nan", "inf"])
 def test_estimate_train_days_nan_or_inf_is_refused(tmp_path, value):
     assert_clean_error(wp(tmp_path, *TRAIN, "--days", value), f"--days {value}", "finite")

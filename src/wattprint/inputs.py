@@ -54,8 +54,24 @@ class Bounds:
     warn_below: float | None = None
     usual: str = ""
 
+    def bound(self, x: float) -> str:
+        """One bound with its unit: ``"3.0"``, ``"36,525 days"``; seconds in the largest
+        unit that writes them whole (``"100 years"``, ``"1 hour"``, ``"0.001 s"``)."""
+        if self.unit == "s":
+            return _seconds(x)
+        return _n(x, self.integer) + (f" {self.unit}" if self.unit else "")
+
     def legal(self) -> str:
-        """``"between 1.0 and 3.0"``, ``"above 0 and at most 36,525 days"``."""
+        """``"between 1.0 and 3.0"``, ``"above 0 and at most 36,525 days"``,
+        ``"between 1 s and 100 years"``."""
+        if self.unit == "s" and not math.isinf(self.high):
+            low, high = self.bound(self.low), self.bound(self.high)
+            kind = "time"
+            if self.low == 0:
+                return f"a {'positive' if self.low_open else 'non-negative'} {kind} up to {high}"
+            if self.low_open:
+                return f"a {kind} above {low} and at most {high}"
+            return f"a {kind} between {low} and {high}"
         unit = f" {self.unit}" if self.unit else ""
         kind = "whole number" if self.integer else "finite number"
         low = "" if math.isinf(self.low) else _n(self.low, self.integer)
@@ -187,6 +203,21 @@ def _n(x: float, integer: bool = False) -> str:
     return format_limit(x)
 
 
+#: Units a limit in seconds is written in, largest first (a year of 365.25 days).
+_SECOND_UNITS = ((_YEAR_S, "year"), (86400.0, "day"), (3600.0, "hour"), (60.0, "minute"))
+
+
+def _seconds(x: float) -> str:
+    """A limit in seconds in the largest unit that writes it whole: ``"100 years"``,
+    ``"1 hour"``, ``"10 minutes"``, else seconds: ``"1 s"``, ``"0.001 s"``."""
+    for size, unit in _SECOND_UNITS:
+        n = x / size
+        if n >= 1 and abs(n - round(n)) < 1e-9 * n:
+            n = round(n)
+            return f"{_n(n, True)} {unit}{'' if n == 1 else 's'}"
+    return f"{_n(x, True) if float(x).is_integer() else _n(x)} s"
+
+
 def _show(value: Any) -> str:
     """The value as given, short: ``nan``, ``-30``, ``<a 401-digit number>``."""
     if isinstance(value, bool):
@@ -260,12 +291,11 @@ def _bounded(name: str, value: Any, b: Bounds, shown_as: Any = None) -> float:
         raise UsageError(wrong)
     if b.integer and not x.is_integer():
         raise UsageError(wrong)
-    unit = f" {b.unit}" if b.unit else ""
     if b.warn_above is not None and x > b.warn_above:
-        _warn_once((b, x), f"{shown} is unusual: {b.what} above {_n(b.warn_above)}{unit} "
+        _warn_once((b, x), f"{shown} is unusual: {b.what} above {b.bound(b.warn_above)} "
                            f"({b.usual}); check the value")
     elif b.warn_below is not None and x < b.warn_below:
-        _warn_once((b, x), f"{shown} is unusual: {b.what} below {_n(b.warn_below)}{unit} "
+        _warn_once((b, x), f"{shown} is unusual: {b.what} below {b.bound(b.warn_below)} "
                            f"({b.usual}); check the value")
     return x
 
