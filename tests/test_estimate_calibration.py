@@ -197,9 +197,9 @@ def test_external_rows_carry_their_source():
 def test_measured_gpu_power_rows_are_compared_without_pue():
     """The OLMo rows publish GPU energy before PUE: the validator compares the estimate's
     accelerator energy, not the facility's."""
-    from wattprint.estimate.validate import _training_boundary
+    from wattprint.estimate.claims import published_boundary
     from wattprint.estimate._published import _read
 
     row = next(r for r in _read("training_external.csv") if r["id"] == "olmo2-13b")
-    assert _training_boundary(row) == ("accelerators", 1.0,
+    assert published_boundary(row) == ("accelerators", 1.0,
                                        "accelerators only (GPU power measured)")

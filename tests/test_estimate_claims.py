@@ -99,3 +99,21 @@ def test_check_cli_per_request(tmp_path):
     out = wp(tmp_path, "check", "3Wh", "--params", "175B", "--tokens", "300B")
     assert out.returncode == 0, out.stderr
     assert "per request" in out.stdout and "training inputs" in out.stdout
+
+
+def test_a_named_run_is_checked_at_the_boundary_its_figure_was_counted_at():
+    """Meta's Llama 3 70B card (GPU-hours × 700 W, 1,900 t) is plausible at its own
+    boundary — the accelerators' — where the facility's energy called it implausible;
+    a boundary given by the caller still wins; Patterson's GPT-3 stays at the facility."""
+    energy = check_claim("4480MWh", run="Llama 3 70B")
+    assert energy.plausible and energy.boundary.startswith("accelerators only")
+    assert "it matches the published" in energy.message
+    assert check_claim("1900 t", run="Llama 3 70B").plausible
+    facility = check_claim("4480MWh", run="Llama 3 70B", boundary="facility")
+    assert facility.verdict == "implausible" and facility.boundary == "facility"
+    assert facility.estimate.central > energy.estimate.central * 1.5
+    assert check_claim("1287 MWh", run="GPT-3").boundary.startswith("facility")
+    # an OLMo 2 row: measured GPU energy, before PUE
+    olmo = check_claim("131MWh", run="OLMo 2 7B")
+    assert olmo.boundary == "accelerators only (GPU power measured)"
+    assert olmo.verdict == "plausible"

@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", help="a published run to check against: GPT-3, T5, Meena, "
                                  "LLaMA-65B, 'Llama 2 70B'…")
     p.add_argument("--boundary", choices=("accelerators", "it", "facility"),
-                   default="facility", help="energy boundary of the claim (default facility)")
+                   default=None, help="energy boundary of the claim (default: with --run, the "
+                   "boundary the published figure was counted at; else facility)")
     p.add_argument("--hardware", help="or describe the run: accelerator")
     p.add_argument("--count", type=int, help="number of accelerators")
     p.add_argument("--duration", help="wall-clock time: 14.8d, 36h")

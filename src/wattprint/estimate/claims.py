@@ -173,6 +173,26 @@ def run_inputs(row: dict[str, str]) -> dict[str, Any]:
     return kw
 
 
+def published_boundary(row: dict[str, str]) -> tuple[str, float, str]:
+    """The boundary a published row's energy was counted at: (the estimate's boundary, a
+    multiplier the source applied to it — a PUE on accelerator energy — and a description).
+    ``wattprint validate`` and ``check --run`` compare at it."""
+    from ._published import num
+
+    power = row["power_basis"].lower()
+    energy = row["energy_basis"].lower()
+    pue = num(row["pue"])
+    if power.startswith("gpu power measured"):  # the OLMo reports: GPU energy, no PUE
+        return "accelerators", 1.0, "accelerators only (GPU power measured)"
+    if power.startswith("measured") or "system power" in power:
+        return "facility", 1.0, f"facility (IT × PUE {pue:g} as published)"
+    if "total average draw" in power:  # Strubell: GPU+CPU+DRAM × PUE
+        return "facility", 1.0, f"IT × PUE {pue:g} (Strubell et al. eq. 1)"
+    if "pue" in energy and pue and "no pue" not in energy:
+        return "accelerators", pue, f"accelerators × PUE {pue:g} (GPU-hours × power × PUE)"
+    return "accelerators", 1.0, "accelerators only (GPU-hours × stated power)"
+
+
 def _estimate_for_row(row: dict[str, str]) -> TrainingEstimate:
     from .catalogue import find_accelerator
 
@@ -214,12 +234,14 @@ def _ladder_name(factor_exp: int, claimed: float, kind: str) -> tuple[str, str] 
     return None
 
 
-def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility",
+def check_claim(claim: str, *, run: str | None = None, boundary: str | None = None,
                 per: str | None = None, **inputs: Any) -> ClaimCheck:
     """Judge ``claim`` ("1.28TWh", "552 tCO2e") for a named published ``run`` ("GPT-3") or
     for a run described by ``inputs`` (as for :func:`estimate_training`). The estimate is
     made from hardware and time (or parameters and tokens) only — never from the claimed
-    or published energy.
+    or published energy. ``boundary`` (accelerators / it / facility) is the one the claim
+    counts; by default a named run's own (Meta's cards: GPU-hours × TDP, accelerators only;
+    Patterson et al.: facility), else the facility.
 
     A claim per request ("3 Wh per query", ``per="request"``) or per output token
     (``per="token"``) is judged against :func:`estimate_inference` of the served model
@@ -245,7 +267,7 @@ def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility
             raise UsageError("--run names a published training run; a per-request claim "
                              "needs the served model instead (--params, --hardware)")
         return _check_inference(" ".join(str(claim).split()), kind, claimed, text, scope,
-                                boundary, read_as, inputs)
+                                boundary or "facility", read_as, inputs)
     published = published_src = None
     if run is not None:
         row = find_run(run)
@@ -259,7 +281,13 @@ def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility
         elif kind == "co2e" and row["emissions_tCO2e"]:
             published = float(row["emissions_tCO2e"]) * 1000
         published_src = f"{row['source']}, {row['source_locator'].split(';')[0]}"
+        if boundary is None:  # compare like with like: the boundary the source counted
+            boundary, mult, shown = published_boundary(row)
+        else:
+            mult, shown = 1.0, boundary
     else:
+        boundary = boundary or "facility"
+        mult, shown = 1.0, boundary
         if not inputs:
             raise UsageError("name the run (--run GPT-3) or describe it (hardware, count and "
                              "time, or parameters and tokens)")
@@ -272,9 +300,9 @@ def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility
                                    if k not in _REQUEST_ONLY})
         run_name = None
     if kind == "energy":
-        rng, unit = est.energy_kwh(boundary), "kWh"
+        rng, unit = est.energy_kwh(boundary).scale(mult, "kWh"), "kWh"
     else:
-        rng, unit = _co2e_at(est, boundary), "kg"
+        rng, unit = _co2e_at(est, boundary).scale(mult, "kg"), "kg"
     verdict, message, slip, ratio = _verdict(kind, claimed, text, rng)
 
     def fmt(v: float) -> str:
@@ -290,8 +318,8 @@ def check_claim(claim: str, *, run: str | None = None, boundary: str = "facility
         else:
             message += f"; it matches the published {fmt(published)}"
     return ClaimCheck(claim=text, kind=kind, claimed=claimed, unit=unit, estimate=rng,
-                      boundary=(boundary if kind == "energy"
-                                else f"CO2e (market–location) of the {boundary} energy"),
+                      boundary=(shown if kind == "energy"
+                                else f"CO2e (market–location) of the {shown} energy"),
                       ratio=ratio, verdict=verdict, message=message, slip_factor=slip,
                       published=published, published_source=published_src, run=run_name,
                       training=est, assumptions=list(est.assumptions))

@@ -33,7 +33,7 @@ from ._published import (SPLITS, inference_rows, model_size_from_name, num, pars
                          split_of, training_rows)
 from ._result import Range
 from .catalogue import find_accelerator
-from .claims import run_inputs
+from .claims import published_boundary, run_inputs
 from .inference import estimate_inference
 from .training import estimate_training
 
@@ -247,22 +247,6 @@ def _fmt(value: float, unit: str) -> str:
 
 # --- training ----------------------------------------------------------------------------------
 
-def _training_boundary(row: dict[str, str]) -> tuple[str, float, str]:
-    """(estimate boundary, multiplier applied by the source, description)."""
-    power = row["power_basis"].lower()
-    energy = row["energy_basis"].lower()
-    pue = num(row["pue"])
-    if power.startswith("gpu power measured"):  # the OLMo reports: GPU energy, no PUE
-        return "accelerators", 1.0, "accelerators only (GPU power measured)"
-    if power.startswith("measured") or "system power" in power:
-        return "facility", 1.0, f"facility (IT × PUE {pue:g} as published)"
-    if "total average draw" in power:  # Strubell: GPU+CPU+DRAM × PUE
-        return "facility", 1.0, f"IT × PUE {pue:g} (Strubell et al. eq. 1)"
-    if "pue" in energy and pue and "no pue" not in energy:
-        return "accelerators", pue, f"accelerators × PUE {pue:g} (GPU-hours × power × PUE)"
-    return "accelerators", 1.0, "accelerators only (GPU-hours × stated power)"
-
-
 def _describe(kw: dict[str, Any], acc_name: str) -> str:
     parts = [acc_name]
     if kw.get("n_accelerators"):
@@ -300,7 +284,7 @@ def _training(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]]
             skipped.append((hours_group if energy else "train-time", rid, why))
             continue
         kw["accelerator"] = acc
-        boundary, mult, bdesc = _training_boundary(row)
+        boundary, mult, bdesc = published_boundary(row)
         if boundary == "facility" and "pue" not in kw:
             kw["pue"] = 1.0
         # (a) accelerator-hours path
