@@ -19,7 +19,7 @@ from wattprint.reduce.advise import (Situation, advise, lever_batch, lever_disti
                                      lever_power_cap, lever_precision, lever_prune,
                                      lever_quantise, lever_region, lever_smaller_model,
                                      situation_from_plan)
-from wattprint.reduce.when import plan_when
+from wattprint.reduce.when import plan_when, window_mean
 from wattprint.reduce.where import match_regions, plan_where
 
 TRAIN = dict(accelerator="H100", params="7B", tokens="20B", n_accelerators=64, zone="DE")
@@ -229,6 +229,10 @@ def test_hour_never_advises_a_start_that_was_dirtier_on_one_of_its_days():
         advised = advised.replace(minute=0)
         fr = day_fractions("DE", start, advised - start, 1800.0)
         assert min(fr) > 0, (start, later, fr)
+        # the typical-week saving quoted is the advised start's, not the typical best's
+        typical_now = plan.now_window.mean_g_per_kwh
+        own = (1 - window_mean(plan.outlook, advised, 1800.0) / typical_now) * 100
+        assert f"{own:.0f} % cleaner in the typical week" in lv.why
         approx_pair(lv.co2e_kg, (400 * min(fr) / 1000, 400 * max(fr) / 1000))
     assert all(seen.values()), seen  # the year holds all three cases
 

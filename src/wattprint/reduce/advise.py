@@ -157,7 +157,7 @@ def lever_hour(s: Situation) -> Lever:
     if not s.zone or not s.duration_s:
         return _no("hour", title, "needs the zone and the duration")
     from ..accounting import _tables
-    from .when import plan_when
+    from .when import plan_when, window_mean
 
     if _tables.hourly_zone(s.zone) is None:
         return _no("hour", title, f"no hourly data for {s.zone}: no hour is known to be "
@@ -191,10 +191,14 @@ def lever_hour(s: Situation) -> Lever:
     e = s.energy_facility_kwh[1]
     co2e = _pair(e * g_per_kwh * low / 1000, e * g_per_kwh * high / 1000)
     best = start + shift
+    typical_pct = plan.saving_pct
+    if note:  # the start advised is not the typical week's best: its own typical saving
+        now_mean = plan.now_window.mean_g_per_kwh
+        typical_pct = (1 - window_mean(plan.outlook, best, s.duration_s) / now_mean) * 100
     return Lever("hour", title, True,
                  f"start {format_shift(shift)} later ({best:%H:%M} UTC; it ends "
                  "as much later): "
-                 f"{plan.saving_pct:.0f} % cleaner in the typical week; range over "
+                 f"{typical_pct:.0f} % cleaner in the typical week; range over "
                  f"{len(fractions)} {days}{note}",
                  "Electricity Maps hourly 2023 (ODbL), wattprint when", "data",
                  kwh=(0.0, 0.0), co2e_kg=co2e, cost=None, time_pct=None)
