@@ -157,8 +157,10 @@ TRAIN_DRAW_TPU = Prior(
 HOST_UTILISATION = Prior(
     "host draw", 0.70, 0.50, 0.90, "× non-accelerator server rating",
     "Newkirk et al. 2025 (arXiv:2506.14551): whole 8×H100 nodes at 76 % of rating in "
-    "intensive training; Latif et al. 2024: 82 % at peak. With accelerators at ~0.8 × TDP "
-    "that leaves the rest of the server at ~0.6–0.8 of its share")
+    "intensive training; Latif et al. 2024: 82 % at peak. With accelerators at 0.8–0.9 × "
+    "TDP that leaves the rest of the server at ~0.6–0.85 of its share (DGX H100: 76 % of "
+    "10.2 kW less 8 × 0.9 × 700 W is 0.59 of the 4.6 kW rest; 82 % less 8 × 0.8 × 700 W, "
+    "0.85)")
 
 #: Reference servers: (name pattern, accelerator TDP W, accelerators, server max W, source).
 #: The non-accelerator rating per accelerator is (server max − n × TDP) / n.
