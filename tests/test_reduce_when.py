@@ -14,6 +14,7 @@ import pytest
 
 from _cli import wp
 from wattprint.accounting import _tables
+from wattprint.accounting.carbon import hourly_intensity
 from wattprint.accounting.providers import RecordedTransport, get_provider
 from wattprint.errors import UsageError
 from wattprint.reduce._outlook import NoHourlyData, outlook, typical_week
@@ -176,6 +177,40 @@ def test_cli_when_json_and_text(tmp_path):
     assert data["candidates"] >= 48
     text = wp(tmp_path, "when", "--duration", "90min", "--zone", "DE")
     assert text.returncode == 0 and "best start" in text.stdout and "typical" in text.stdout
+
+
+def test_cli_when_checks_its_best_start_on_the_actual_days_it_averages(tmp_path):
+    """The typical week's best start, checked on the actual 2023 hours of the days it
+    averages (the planning clock pinned with WATTPRINT_NOW): how many were cleaner and the
+    range, recomputed here from the hourly table; the text says so and warns when the
+    start was dirtier on some."""
+    from _cli import cli_env
+    from wattprint.reduce.when import day_savings
+
+    now = datetime(2026, 12, 7, 14, 59, tzinfo=timezone.utc)  # a Monday in December
+    env = {**cli_env(tmp_path), "WATTPRINT_NOW": now.isoformat()}
+    data = json.loads(wp(tmp_path, "when", "--duration", "6h", "--zone", "DE", "--json",
+                         env=env).stdout)
+    best = datetime.fromisoformat(data["best"]["start"])
+    by_hand = []  # the Mondays of December 2023, found on the calendar
+    for day in range(1, 32):
+        t = datetime(2023, 12, day, 14, 59, tzinfo=timezone.utc)
+        if t.weekday() == 0:  # Mondays of December 2023
+            now_v = hourly_intensity("DE", t, 6 * 3600).value
+            later_v = hourly_intensity("DE", t + (best - now), 6 * 3600).value
+            by_hand.append(1 - later_v / now_v)
+    assert len(by_hand) == 4
+    assert sorted(day_savings("DE", now, best - now, 6 * 3600)) == pytest.approx(
+        sorted(by_hand))
+    past = data["past_days"]
+    assert past["days"] == 4 and past["which"] == "Mondays of December 2023"
+    assert past["cleaner_on"] == sum(x > 0 for x in by_hand)
+    assert past["saving_pct_low"] == pytest.approx(min(by_hand) * 100)
+    assert past["saving_pct_high"] == pytest.approx(max(by_hand) * 100)
+    text = wp(tmp_path, "when", "--duration", "6h", "--zone", "DE", env=env).stdout
+    line = next(x for x in text.splitlines() if "checked on the actual hours" in x)
+    assert f"cleaner on {past['cleaner_on']} of them" in line
+    assert ("not a promise" in line) == (past["cleaner_on"] < 4)
 
 
 @pytest.mark.parametrize("args, message", [

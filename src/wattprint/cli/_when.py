@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
+from datetime import datetime
+from typing import Any
 
 from ..errors import UsageError
 
@@ -59,10 +60,11 @@ def handle(args: argparse.Namespace) -> int:
     from .._format import format_duration, format_mass
     from ..accounting import resolve_zone
     from ..reduce._outlook import typical_week
+    from ..reduce._wait import now as planning_now
     from ..reduce.when import plan_when
     from ._reduce_common import deadline_flag, duration_flag, energy_flag, live_provider
 
-    now = datetime.now(timezone.utc)
+    now = planning_now()  # WATTPRINT_NOW when set
     job = energy_flag(args)
     energy_j, energy_from = job.energy_j, job.energy_from
     zone = resolve_zone(zone_of(args.zone or job.zone))
@@ -74,9 +76,11 @@ def handle(args: argparse.Namespace) -> int:
                      within_s=duration_flag("--within", args.within),
                      deadline=deadline_flag(args.deadline, now), energy_j=energy_j, pue=pue,
                      provider=live_provider(args.provider))
+    past = _past_days(plan, zone)
     if args.json:
         data = plan.to_dict()
         data["energy_from"] = energy_from
+        data["past_days"] = past
         print(json.dumps(data, indent=2))
         return 0
     week = typical_week(zone.key)
@@ -99,6 +103,12 @@ def handle(args: argparse.Namespace) -> int:
     if plan.wait_s:
         print(f"  cost of waiting: starts {format_duration(plan.wait_s)} from now and ends "
               "as much later")
+        if past is not None:
+            print(f"  checked on the actual hours of the {past['days']} {past['which']}: "
+                  f"cleaner on {past['cleaner_on']} of them "
+                  f"({past['saving_pct_low']:+.0f} % to {past['saving_pct_high']:+.0f} %)"
+                  + ("" if past["cleaner_on"] == past["days"] else
+                     "; the typical week is an average, not a promise"))
     else:
         print("  no later start in the window is cleaner: start now")
     if energy_j is not None:
@@ -110,6 +120,24 @@ def handle(args: argparse.Namespace) -> int:
         print(f"  note: {note}")
     print(f"  ({plan.candidates} candidate starts compared)")
     return 0
+
+
+def _past_days(plan: Any, zone: Any) -> dict[str, Any] | None:
+    """How the best start of the shipped typical week did on the actual hours of the days
+    it averages (same month and weekday of the hourly year), or None (a live forecast, no
+    wait, no hourly data)."""
+    from ..accounting import _tables
+    from ..reduce.when import day_savings
+
+    if plan.outlook.source != "shipped-profile" or not plan.wait_s:
+        return None
+    savings = day_savings(zone.key, plan.now, plan.best.start - plan.now, plan.duration_s)
+    if not savings:
+        return None
+    return {"days": len(savings), "which": f"{plan.now:%A}s of {plan.now:%B} "
+                                           f"{_tables.HOURLY_YEAR}",
+            "cleaner_on": sum(x > 0 for x in savings),
+            "saving_pct_low": min(savings) * 100, "saving_pct_high": max(savings) * 100}
 
 
 def _energy(energy_j: float) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
 
 from ..errors import UsageError
 
@@ -74,7 +73,9 @@ def handle(args: argparse.Namespace) -> int:
     price = inputs.price_per_kwh("--price-per-kwh", args.price_per_kwh, args.currency)
     if args.top < 0:
         raise UsageError(f"--top {args.top}: give 0 (all) or more")
-    plan = plan_where(regions, duration_s, energy_j, now=datetime.now(timezone.utc),
+    from ..reduce._wait import now as planning_now
+
+    plan = plan_where(regions, duration_s, energy_j, now=planning_now(),
                       within_s=duration_flag("--within", args.within),
                       max_intensity_g_per_kwh=args.max_intensity, price_per_kwh=price,
                       prices=_prices(args.price, args.currency), currency=args.currency,

@@ -157,7 +157,7 @@ def lever_hour(s: Situation) -> Lever:
     if not s.zone or not s.duration_s:
         return _no("hour", title, "needs the zone and the duration")
     from ..accounting import _tables
-    from .when import plan_when, window_mean
+    from .when import day_savings, plan_when, window_mean
 
     if _tables.hourly_zone(s.zone) is None:
         return _no("hour", title, f"no hourly data for {s.zone}: no hour is known to be "
@@ -172,7 +172,7 @@ def lever_hour(s: Situation) -> Lever:
                                   "(typical week)")
     days = f"{start:%A}s of {start:%B} {_tables.HOURLY_YEAR}"
     shift = plan.best.start - start
-    fractions = _day_fractions(s.zone, start, shift, s.duration_s)
+    fractions = day_savings(s.zone, start, shift, s.duration_s)
     if not fractions:
         fractions = [plan.saving_pct / 100]
     note = ""
@@ -208,36 +208,17 @@ def lever_hour(s: Situation) -> Lever:
 _SAVING_TIE = 1e-9
 
 
-def _day_fractions(zone: str, start: datetime, shift: timedelta,
-                   duration_s: float) -> list[float]:
-    """The CO2e fraction a start ``shift`` later saved on each day of the shipped hourly
-    year with the month and weekday of ``start`` (same time of day)."""
-    from ..accounting import _tables
-    from ..accounting.carbon import hourly_intensity
-
-    fractions = []
-    for k in range(520):  # the same month and weekday in the shipped year, week by week
-        t = start - timedelta(weeks=k)
-        if t.year < _tables.HOURLY_YEAR:
-            break
-        if t.year != _tables.HOURLY_YEAR or t.month != start.month:
-            continue
-        now_f = hourly_intensity(zone, t, duration_s)
-        best_f = hourly_intensity(zone, t + shift, duration_s)
-        if now_f is not None and best_f is not None and now_f.value > 0:
-            fractions.append(1 - best_f.value / now_f.value)
-    return fractions
-
-
 def _robust_shift(zone: str, start: datetime,
                   duration_s: float) -> tuple[timedelta, list[float]]:
     """Of the whole-hour starts within a day after ``start``, the one whose worst day
-    (:func:`_day_fractions`) saved most (ties: the earlier start)."""
+    (:func:`wattprint.reduce.when.day_savings`) saved most (ties: the earlier start)."""
+    from .when import day_savings
+
     first = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     best: tuple[timedelta, list[float]] | None = None
     for h in range(24):
         shift = first + timedelta(hours=h) - start
-        fractions = _day_fractions(zone, start, shift, duration_s)
+        fractions = day_savings(zone, start, shift, duration_s)
         if fractions and (best is None or min(fractions) > min(best[1]) + _SAVING_TIE):
             best = (shift, fractions)
     return best if best is not None else (first - start, [0.0])

@@ -19,7 +19,7 @@ from ..accounting._timeline import as_utc, energy_by_hour
 from ..errors import UsageError
 from ._outlook import Outlook, outlook
 
-__all__ = ["Window", "WhenPlan", "best_window", "plan_when", "window_mean"]
+__all__ = ["Window", "WhenPlan", "best_window", "plan_when", "window_mean", "day_savings"]
 
 #: Below this relative gap two means are a tie (float noise, not a cleaner hour).
 _TIE = 1e-9
@@ -163,3 +163,25 @@ def plan_when(zone: Any, duration_s: float, *, now: datetime | None = None,
     best, now_w, worst, count = best_window(series, now, duration_s, latest_end)
     return WhenPlan(series.zone, duration_s, now, latest_end, best, now_w, worst, count,
                     series, energy_j=energy_j, pue=pue)
+
+
+def day_savings(zone: Any, start: datetime, delay: timedelta,
+                duration_s: float) -> list[float]:
+    """The share of CO2e a start ``delay`` later saved on each day of the shipped hourly
+    year (Electricity Maps 2023) with the month and weekday of ``start``, same time of day,
+    on the actual hours (negative: that day it was dirtier). Empty without hourly data."""
+    from ..accounting import _tables
+    from ..accounting.carbon import hourly_intensity
+
+    out = []
+    for k in range(520):  # the same month and weekday in the shipped year, week by week
+        t = start - timedelta(weeks=k)
+        if t.year < _tables.HOURLY_YEAR:
+            break
+        if t.year != _tables.HOURLY_YEAR or t.month != start.month:
+            continue
+        now_f = hourly_intensity(zone, t, duration_s)
+        later_f = hourly_intensity(zone, t + delay, duration_s)
+        if now_f is not None and later_f is not None and now_f.value > 0:
+            out.append(1 - later_f.value / now_f.value)
+    return out
