@@ -26,14 +26,18 @@ TRAIN = dict(accelerator="H100", params="7B", tokens="20B", n_accelerators=64, z
 INFER = dict(params="8B", accelerator="H100", batch_size=4, zone="DE")
 
 
+#: Plans start at a fixed time: the hour lever depends on the hour a job starts.
+PLAN_START = datetime(2026, 6, 10, 9, 30, tzinfo=timezone.utc)
+
+
 @pytest.fixture(scope="module")
 def train():
-    return situation_from_plan("training", TRAIN)
+    return situation_from_plan("training", TRAIN, start=PLAN_START)
 
 
 @pytest.fixture(scope="module")
 def infer():
-    return situation_from_plan("inference", INFER)
+    return situation_from_plan("inference", INFER, start=PLAN_START)
 
 
 def approx_pair(pair, expected, rel=1e-9):
@@ -262,16 +266,22 @@ def test_advice_is_ranked_by_the_co2e_it_surely_saves(train):
 
 
 def test_cli_plan_and_a_run_with_no_applicable_lever(tmp_path):
+    from _cli import cli_env
+
+    # a plan starts at the planning clock, pinned here: the hour lever depends on it
+    env = {**cli_env(tmp_path), "WATTPRINT_NOW": PLAN_START.isoformat()}
     proc = wp(tmp_path, "advise", "--plan", "train --hardware A100 --count 64 --params 7B "
-              "--tokens 20B --zone DE", "--price-per-kwh", "0.2", "--json")
+              "--tokens 20B --zone DE", "--price-per-kwh", "0.2", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
+    hour = next(lv for lv in data["levers"] if lv["key"] == "hour")
+    assert "Wednesdays of June 2023" in hour["why"]  # 2026-06-10 is a Wednesday
     assert data["kind"] == "training" and data["levers"][0]["applies"]
     assert all(lv["basis"] == "estimated" for lv in data["levers"])
     cap = next(lv for lv in data["levers"] if lv["key"] == "power_cap")
     assert cap["cost"] == pytest.approx([k * 0.2 for k in cap["kwh"]])
     served = wp(tmp_path, "advise", "--plan", "infer --params 8B --hardware H100 --batch 4 "
-                "--zone DE", "--json")
+                "--zone DE", "--json", env=env)
     assert served.returncode == 0, served.stderr
     served = json.loads(served.stdout)
     prune = next(lv for lv in served["levers"] if lv["key"] == "prune")

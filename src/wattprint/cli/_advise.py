@@ -29,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def plan_situation(text: str, price: float | None, currency: str):
+    from ..reduce._wait import now as planning_now
     from ..reduce.advise import situation_from_plan
     from . import _estimate, build_parser
 
@@ -47,9 +48,11 @@ def plan_situation(text: str, price: float | None, currency: str):
         kwargs.pop("price_per_kwh", None)
         kwargs.pop("currency", None)
         return situation_from_plan("training", kwargs, label=f"plan: {text}",
-                                   price_per_kwh=price, currency=currency)
+                                   price_per_kwh=price, currency=currency,
+                                   start=planning_now())  # a plan starts now (WATTPRINT_NOW)
     return situation_from_plan("inference", _estimate.inference_kwargs(args),
-                               label=f"plan: {text}", price_per_kwh=price, currency=currency)
+                               label=f"plan: {text}", price_per_kwh=price, currency=currency,
+                               start=planning_now())
 
 
 def _range(pair, fmt) -> str:
