@@ -595,6 +595,8 @@ def test_runs_sharing_nvml_sensors_keep_them_open_or_refuse_released_ones():
     with pytest.raises(UsageError, match=r"sensor nvml:0 was closed when an earlier run "
                                          r"stopped.*close_sensors=False"):
         wattprint.track(sensors=sensors, mode="machine").start()
+    with pytest.raises(UsageError, match="without sensors= the run opens and closes"):
+        wattprint.track(close_sensors=False)
 
 
 def test_a_decorated_function_keeps_its_nvml_sensors_across_calls_when_asked():

@@ -191,6 +191,9 @@ class Tracker:
         self._job_result: Any = None
         self.rate_hz = float(rate_hz)
         self._given_sensors = list(sensors) if sensors is not None else None
+        if not close_sensors and sensors is None:
+            raise UsageError("close_sensors=False keeps the sensors given with sensors= "
+                             "open; without sensors= the run opens and closes its own")
         self._close_sensors = bool(close_sensors)
         self._gpus = gpus
         self._rapl_root = rapl_root
