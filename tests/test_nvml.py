@@ -585,9 +585,10 @@ def test_runs_sharing_nvml_sensors_keep_them_open_or_refuse_released_ones():
     for _ in range(2):
         with wattprint.track(sensors=sensors, mode="machine", close_sensors=False,
                              rate_hz=50) as run:
-            time.sleep(0.3)
+            time.sleep(0.5)
         result = run.result
-        assert result.energy_j == pytest.approx(250.0 * result.duration_s, rel=0.05)
+        # loose: a loaded machine delays the boundary reads; the defect read 0 W
+        assert result.energy_j == pytest.approx(250.0 * result.duration_s, rel=0.15)
         assert not sensors[0].released and fake.init_count == 1
     with wattprint.track(sensors=sensors, mode="machine", rate_hz=50) as run:
         time.sleep(0.1)
@@ -614,12 +615,12 @@ def test_a_decorated_function_keeps_its_nvml_sensors_across_calls_when_asked():
 
     @wattprint.track(sensors=sensors, mode="machine", close_sensors=False, rate_hz=50)
     def step():
-        time.sleep(0.2)
+        time.sleep(0.5)
 
     for _ in range(2):
         step()
         r = step.last_tracker.result
-        assert r.energy_j == pytest.approx(200.0 * r.duration_s, rel=0.05)
+        assert r.energy_j == pytest.approx(200.0 * r.duration_s, rel=0.15)  # loaded: loose
 
     @wattprint.track(sensors=sensors, mode="machine", rate_hz=50)
     def closing_step():
