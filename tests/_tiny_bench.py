@@ -8,11 +8,23 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 from transformers import (BertConfig, BertForSequenceClassification, GPT2Config,  # noqa: E402
                           GPT2LMHeadModel, PreTrainedTokenizerFast)
 
 VOCAB = 100
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Two shared cores: one intra-op thread keeps a tiny model's timings steady (a test
+    module uses it with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``
+    after importing it)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 WORDS = ["<eos>", "<unk>", "<cls>"] + [f"w{i}" for i in range(3, VOCAB)]
 
 

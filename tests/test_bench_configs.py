@@ -18,13 +18,9 @@ transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # two shared cores: one intra-op thread keeps a tiny model's timings steady
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from _tiny_bench import one_torch_thread  # noqa: E402,F401 - the fixture, used below
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- precision A vs B ----------------------------------------------------------------------
