@@ -54,34 +54,29 @@ class Bounds:
     warn_below: float | None = None
     usual: str = ""
 
+    def _plain(self, x: float) -> str:
+        """A bound without the rule's unit; seconds carry their own (``"100 years"``)."""
+        return _seconds(x) if self.unit == "s" else _n(x, self.integer)
+
     def bound(self, x: float) -> str:
         """One bound with its unit: ``"3.0"``, ``"36,525 days"``; seconds in the largest
         unit that writes them whole (``"100 years"``, ``"1 hour"``, ``"0.001 s"``)."""
-        if self.unit == "s":
-            return _seconds(x)
-        return _n(x, self.integer) + (f" {self.unit}" if self.unit else "")
+        return self._plain(x) + (f" {self.unit}" if self.unit and self.unit != "s" else "")
 
     def legal(self) -> str:
         """``"between 1.0 and 3.0"``, ``"above 0 and at most 36,525 days"``,
         ``"between 1 s and 100 years"``."""
-        if self.unit == "s" and not math.isinf(self.high):
-            low, high = self.bound(self.low), self.bound(self.high)
-            kind = "time"
-            if self.low == 0:
-                return f"a {'positive' if self.low_open else 'non-negative'} {kind} up to {high}"
-            if self.low_open:
-                return f"a {kind} above {low} and at most {high}"
-            return f"a {kind} between {low} and {high}"
-        unit = f" {self.unit}" if self.unit else ""
-        kind = "whole number" if self.integer else "finite number"
-        low = "" if math.isinf(self.low) else _n(self.low, self.integer)
+        unit = f" {self.unit}" if self.unit and self.unit != "s" else ""
+        kind = ("time" if self.unit == "s" else
+                "whole number" if self.integer else "finite number")
+        low = "" if math.isinf(self.low) else self._plain(self.low)
         if math.isinf(self.high):  # finite() without a maximum
             if self.low == 0:
                 return f"a {'positive' if self.low_open else 'non-negative'} {kind}{unit}"
             if not low:
                 return f"a {kind}{unit}"
             return f"a {kind} {'above' if self.low_open else 'from'} {low}{unit}"
-        high = _n(self.high, self.integer)
+        high = self._plain(self.high)
         if not low:
             return f"a {kind} up to {high}{unit}"
         if self.integer and self.low == 1:
