@@ -276,7 +276,7 @@ class Tracker:
             try:
                 self._sampler = Sampler(
                     sensors, rate_hz=self.rate_hz, cpu_share_source=share_source,
-                    close_sensors=self._close_sensors or self._given_sensors is None)
+                    close_sensors=self._close_sensors)
             except UsageError:
                 raise
             self._recording.begin(self)
