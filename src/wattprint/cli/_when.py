@@ -126,16 +126,14 @@ def _past_days(plan: Any, zone: Any) -> dict[str, Any] | None:
     """How the best start of the shipped typical week did on the actual hours of the days
     it averages (same month and weekday of the hourly year), or None (a live forecast, no
     wait, no hourly data)."""
-    from ..accounting import _tables
-    from ..reduce.when import day_savings
+    from ..reduce.when import day_savings, days_compared
 
     if plan.outlook.source != "shipped-profile" or not plan.wait_s:
         return None
     savings = day_savings(zone.key, plan.now, plan.best.start - plan.now, plan.duration_s)
     if not savings:
         return None
-    return {"days": len(savings), "which": f"{plan.now:%A}s of {plan.now:%B} "
-                                           f"{_tables.HOURLY_YEAR}",
+    return {"days": len(savings), "which": days_compared(plan.now),
             "cleaner_on": sum(x > 0 for x in savings),
             "saving_pct_low": min(savings) * 100, "saving_pct_high": max(savings) * 100}
 

@@ -157,7 +157,7 @@ def lever_hour(s: Situation) -> Lever:
     if not s.zone or not s.duration_s:
         return _no("hour", title, "needs the zone and the duration")
     from ..accounting import _tables
-    from .when import day_savings, plan_when, window_mean
+    from .when import day_savings, days_compared, plan_when, window_mean
 
     if _tables.hourly_zone(s.zone) is None:
         return _no("hour", title, f"no hourly data for {s.zone}: no hour is known to be "
@@ -170,7 +170,7 @@ def lever_hour(s: Situation) -> Lever:
     if plan.wait_s <= 0:
         return _no("hour", title, "it already starts at the cleanest hour of its day "
                                   "(typical week)")
-    days = f"{start:%A}s of {start:%B} {_tables.HOURLY_YEAR}"
+    days = days_compared(start)
     shift = plan.best.start - start
     fractions = day_savings(s.zone, start, shift, s.duration_s)
     if not fractions:

@@ -19,7 +19,8 @@ from ..accounting._timeline import as_utc, energy_by_hour
 from ..errors import UsageError
 from ._outlook import Outlook, outlook
 
-__all__ = ["Window", "WhenPlan", "best_window", "plan_when", "window_mean", "day_savings"]
+__all__ = ["Window", "WhenPlan", "best_window", "plan_when", "window_mean", "day_savings",
+           "days_compared"]
 
 #: Below this relative gap two means are a tie (float noise, not a cleaner hour).
 _TIE = 1e-9
@@ -185,3 +186,10 @@ def day_savings(zone: Any, start: datetime, delay: timedelta,
         if now_f is not None and later_f is not None and now_f.value > 0:
             out.append(1 - later_f.value / now_f.value)
     return out
+
+
+def days_compared(start: datetime) -> str:
+    """The days :func:`day_savings` compares, in words: ``"Mondays of December 2023"``."""
+    from ..accounting import _tables
+
+    return f"{start:%A}s of {start:%B} {_tables.HOURLY_YEAR}"
