@@ -117,3 +117,11 @@ def test_a_named_run_is_checked_at_the_boundary_its_figure_was_counted_at():
     olmo = check_claim("131MWh", run="OLMo 2 7B")
     assert olmo.boundary == "accelerators only (GPU power measured)"
     assert olmo.verdict == "plausible"
+
+
+def test_a_slip_past_the_named_units_reads_as_a_sentence():
+    """1.2e-12 MWh is 10^-12 off, beyond the units that have names: "looks like a unit
+    slip of 10^-12", not "looks like (a unit slip ...)"."""
+    r = check_claim("1.2e-12 MWh", accelerator="H100", n_accelerators=8, duration="3d")
+    assert r.verdict == "unit-slip"
+    assert "looks like a unit slip of 10^-12: 1.2 MWh would fit" in r.message

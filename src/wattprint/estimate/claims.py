@@ -364,9 +364,10 @@ def _verdict(kind: str, claimed: float, text: str, rng: Range, *,
             if rng.low / SLIP_TOLERANCE <= fixed <= rng.high * SLIP_TOLERANCE:
                 verdict, slip = "unit-slip", 1000.0 ** k3
                 units = _ladder_name(k3, claimed, kind)
-                how = (f"looks like {units[1]} written as {units[0]} " if units
-                       else "looks like ")
-                message = (f"off by ≈{_times(slip)} — {how}(a unit slip of 10^{3 * k3:d}): "
+                how = (f"looks like {units[1]} written as {units[0]} (a unit slip of "
+                       f"10^{3 * k3:d})" if units else
+                       f"looks like a unit slip of 10^{3 * k3:d}")
+                message = (f"off by ≈{_times(slip)} — {how}: "
                            f"{fmt(fixed)} would fit the estimate {est_text}")
         if verdict == "implausible" and k1 != 0 and power_of_ten:
             fixed = claimed / 10.0 ** k1
