@@ -27,7 +27,7 @@ from .. import inputs as checks
 from ..errors import UsageError
 from .._format import format_number
 from ..units import J_PER_KWH, format_energy, format_mass, parse_energy, parse_mass_co2e
-from ._published import find_run
+from ._published import find_run, num
 from ._result import PROVENANCE, Assumption, Range
 from .inference import InferenceEstimate, estimate_inference
 from .training import TrainingEstimate, estimate_training
@@ -141,7 +141,7 @@ def run_inputs(row: dict[str, str]) -> dict[str, Any]:
     """estimate_training() inputs for a published row, without its published power: the
     hardware, count and accelerator-hours (or parameters and tokens), PUE and grid
     intensity where the source states them."""
-    from ._published import num, parse_active, parse_hardware, parse_year
+    from ._published import parse_active, parse_hardware, parse_year
 
     name, count, _cap = parse_hardware(row["hardware"])
     n = int(num(row["n_accelerators"]) or count or 0) or None
@@ -177,8 +177,6 @@ def published_boundary(row: dict[str, str]) -> tuple[str, float, str]:
     """The boundary a published row's energy was counted at: (the estimate's boundary, a
     multiplier the source applied to it — a PUE on accelerator energy — and a description).
     ``wattprint validate`` and ``check --run`` compare at it."""
-    from ._published import num
-
     power = row["power_basis"].lower()
     energy = row["energy_basis"].lower()
     pue = num(row["pue"])
