@@ -203,3 +203,39 @@ def test_measured_gpu_power_rows_are_compared_without_pue():
     row = next(r for r in _read("training_external.csv") if r["id"] == "olmo2-13b")
     assert published_boundary(row) == ("accelerators", 1.0,
                                        "accelerators only (GPU power measured)")
+
+
+def test_a_power_cap_lowers_the_draw_and_from_compute_also_the_speed():
+    """``tdp_w`` below the part's TDP is a cap (Llama 2 34B: A100s capped at 350 W). Given
+    the hours, the energy is the hours at a fraction of the cap; from compute, the capped
+    part also runs slower, so the energy per FLOP falls by less than the cap's ratio — and
+    the server around the GPUs stays the part's (DGX A100), whatever the cap."""
+    from wattprint.estimate._priors import cap_clock
+
+    kw = dict(accelerator="A100-80GB", params="34B")
+    free = estimate_training(accelerator_hours=1e6, **kw)
+    capped = estimate_training(accelerator_hours=1e6, tdp_w=350, **kw)
+    assert capped.energy_accelerators_kwh.central == pytest.approx(
+        1e6 * TRAIN_DRAW_LARGE.central * 350 / 1000, rel=1e-9)
+    assert capped.accelerator_hours.central == free.accelerator_hours.central == 1e6
+    assert not any(a.name == "speed under the power cap" for a in capped.assumptions)
+    host_free = free.power_it_w.central - free.power_accelerator_w.central
+    host_capped = capped.power_it_w.central - capped.power_accelerator_w.central
+    assert host_capped == pytest.approx(host_free, rel=1e-9)  # the DGX A100's host share
+
+    free = estimate_training(tokens="2T", **kw)
+    capped = estimate_training(tokens="2T", tdp_w=350, **kw)
+    clock = cap_clock(350, 400)
+    assert (clock.low, clock.central, clock.high) == (0.875, round(0.875 ** (1 / 3), 3), 1.0)
+    assert capped.accelerator_hours.central == pytest.approx(
+        free.accelerator_hours.central / clock.central, rel=1e-9)
+    # the range reaches a job bound by power (slowed by the cap's ratio) and one below it
+    assert capped.accelerator_hours.high > free.accelerator_hours.high
+    ratio = capped.energy_accelerators_kwh.central / free.energy_accelerators_kwh.central
+    assert 0.875 < ratio < 1.0
+    assert any(a.name == "speed under the power cap" for a in capped.assumptions)
+    # a TDP at or above the part's is not a cap; a given peak speed is taken as given
+    assert not any(a.name == "speed under the power cap" for a in estimate_training(
+        tokens="2T", tdp_w=400, **kw).assumptions)
+    assert not any(a.name == "speed under the power cap" for a in estimate_training(
+        tokens="2T", tdp_w=350, peak_tflops=300, **kw).assumptions)

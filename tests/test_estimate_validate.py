@@ -141,3 +141,42 @@ def test_validate_summary_cli(tmp_path):
     out = wp(tmp_path, "validate", "--summary")
     assert out.returncode == 0, out.stderr
     assert "held-out" in out.stdout and "coverage" in out.stdout and "inputs:" not in out.stdout
+
+
+def test_a_power_cap_the_source_states_is_an_input_of_training_rows_too(report):
+    """Llama 2 34B ran on A100s capped at 350 W (Llama 2 paper, 2.2.1) and Apertus on
+    GH200 modules with a set limit of 660 W: the hardware as it ran is an input, as a cap is
+    for the inference rows — the draw is a fraction of the cap, not of the datasheet TDP."""
+    from wattprint.estimate import estimate_training
+    from wattprint.estimate._priors import train_draw_fraction
+
+    for rid, cap, hours, params in (("llama2-34b", 350, 1_038_336, 34e9),
+                                    ("apertus-70b-estimate", 660, 8_847_360, 70e9)):
+        row = next(r for r in report.rows if r.id == rid and r.group == "train-hours")
+        assert f"(power cap {cap} W)" in row.inputs
+        expected = hours * train_draw_fraction(params).central * cap / 1e6
+        assert row.estimate.central == pytest.approx(expected, rel=1e-9), rid
+    # the same inputs reach `check --run`
+    from wattprint.estimate.claims import check_claim
+
+    checked = check_claim("363.4 MWh", run="Llama 2 34B")
+    assert checked.estimate.central / 1000 == pytest.approx(  # kWh → MWh
+        next(r for r in report.rows if r.id == "llama2-34b"
+             and r.group == "train-hours").estimate.central, rel=1e-9)
+    assert estimate_training(accelerator="A100-80GB", accelerator_hours=1, params="34B",
+                             tdp_w=350).energy_accelerators_kwh.central < 0.35
+
+
+def test_corrections_name_a_real_field_carry_a_source_and_leave_the_copy_as_built():
+    from wattprint.estimate import _published
+
+    copied = {r["id"]: r for r in _published._read("training_dev.csv")
+              + _published._read("training_external.csv")}
+    read = {r["id"]: r for r in training_rows()}
+    fixes = _published._read("training_corrections.csv")
+    assert fixes
+    for fix in fixes:
+        assert copied[fix["id"]][fix["field"]] == fix["was"]  # the copy is untouched
+        assert read[fix["id"]][fix["field"]] == fix["value"] != fix["was"]
+        assert re.search(r"(19|20)\d\d", fix["source"]) and len(fix["source"]) > 40
+    assert training_rows() is not training_rows()  # fresh rows: a caller cannot edit them

@@ -41,7 +41,9 @@ def _hardware_args(p: argparse.ArgumentParser, *, default: str | None = None) ->
     p.add_argument("--count", type=int, help="number of accelerators")
     p.add_argument("--precision", default="bf16",
                    help="fp32, tf32, bf16/fp16 (default), fp8, int8, fp4/int4/mxfp4")
-    p.add_argument("--tdp", type=float, metavar="W", help="TDP to use (W)")
+    p.add_argument("--tdp", type=float, metavar="W",
+                   help="the accelerators' power limit (W): their TDP, or a cap set on "
+                        "them (nvidia-smi -pl); a cap also slows a run timed from compute")
     p.add_argument("--peak-tflops", type=float, help="dense peak TFLOP/s to use")
 
 

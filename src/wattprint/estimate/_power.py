@@ -43,10 +43,12 @@ def training_draw_w(acc: Accelerator, tdp_w: float | None = None,
 
 def host_rating_w(acc: Accelerator, tdp_w: float | None = None) -> Prior:
     """The non-accelerator server rating per accelerator (W): from the reference server
-    where one applies, else a share of TDP; TPUs: the host share per chip directly."""
+    where one applies, else a share of TDP; TPUs: the host share per chip directly. A
+    ``tdp_w`` below a catalogued part's TDP is a power cap on the accelerators: the server
+    around them is the part's, so its datasheet TDP sizes the host."""
     if acc.kind == "tpu":
         return TPU_HOST_W
-    tdp = require_tdp(acc, tdp_w)
+    tdp = acc.tdp_w or require_tdp(acc, tdp_w)
     ref = reference_server(acc.name, tdp)
     if ref is not None:
         watts, source = ref

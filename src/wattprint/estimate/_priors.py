@@ -19,7 +19,7 @@ from typing import Iterable
 from .._format import format_number
 
 __all__ = ["Prior", "combine", "TRAIN_DRAW_LARGE", "TRAIN_DRAW_SMALL", "TRAIN_DRAW_SIZES",
-           "train_draw_fraction", "TPU_MEASURED_W", "TRAIN_DRAW_TPU",
+           "train_draw_fraction", "cap_clock", "TPU_MEASURED_W", "TRAIN_DRAW_TPU",
            "HOST_UTILISATION", "REFERENCE_SERVERS", "HOST_RATIO_DEFAULT", "TPU_HOST_W",
            "MFU_EARLY", "MFU_MODERN", "MODERN_FROM_YEAR", "PUE_DEFAULT_RANGE",
            "PUE_HYPERSCALE_RANGE", "HYPERSCALERS", "pue_range", "WUE_UNKNOWN_DC",
@@ -135,6 +135,22 @@ def train_draw_fraction(params: float | None) -> Prior:
                  mix(small.high, large.high), "× TDP",
                  f"interpolated on log(parameters) between {small.name} and {large.name}: "
                  f"{small.source}; {large.source}")
+
+
+def cap_clock(cap_w: float, tdp_w: float) -> Prior:
+    """How much of its peak speed an accelerator keeps under a power cap ``cap_w`` below its
+    TDP ``tdp_w`` (× peak FLOP/s), for time estimated from compute. The range spans the two
+    ends a training job can sit at: a job that stays under the cap is not slowed (1.0); one
+    bound by power throughout runs in proportion to it (cap / TDP, energy per FLOP
+    unchanged). Central: the cube root of the ratio, the dynamic-power law of CMOS (power ∝
+    frequency × voltage², voltage scaling with frequency)."""
+    ratio = cap_w / tdp_w
+    return Prior("speed under the power cap", round(ratio ** (1 / 3), 3), round(ratio, 3), 1.0,
+                 "× peak", f"a cap of {format_number(cap_w)} W on a {format_number(tdp_w)} W "
+                 "part: between no slowdown (a job below the cap) and speed in proportion to "
+                 "the cap (a job bound by power); central the cube-root law of CMOS dynamic "
+                 "power (P ∝ f·V², V ∝ f); McDonald et al. 2022 (NAACL Findings): BERT "
+                 "training on V100s capped at 150 W of 250 W took ~3 % longer")
 
 
 #: Google's published measured min / mean / max power per TPU chip (W).

@@ -140,12 +140,14 @@ def _parse_claim(claim: str) -> tuple[str, float, str]:
 def run_inputs(row: dict[str, str]) -> dict[str, Any]:
     """estimate_training() inputs for a published row, without its published power: the
     hardware, count and accelerator-hours (or parameters and tokens), PUE and grid
-    intensity where the source states them."""
+    intensity where the source states them. A power cap the source states for the
+    hardware ("power cap 350 W") is the accelerators' limit, ``tdp_w``, as a user with
+    capped GPUs gives ``--tdp``: the draw is a fraction of the limit they run at."""
     from ._published import parse_active, parse_hardware, parse_year
 
-    name, count, _cap = parse_hardware(row["hardware"])
+    name, count, cap = parse_hardware(row["hardware"])
     n = int(num(row["n_accelerators"]) or count or 0) or None
-    kw: dict[str, Any] = {"accelerator": name, "tdp_w": None, "n_accelerators": n}
+    kw: dict[str, Any] = {"accelerator": name, "tdp_w": cap, "n_accelerators": n}
     tdp = num(row["tdp_W"])
     if tdp:
         kw["tdp_hint"] = tdp
@@ -196,7 +198,6 @@ def _estimate_for_row(row: dict[str, str]) -> TrainingEstimate:
 
     kw = run_inputs(row)
     hint = kw.pop("tdp_hint", None)
-    kw.pop("tdp_w", None)
     kw["accelerator"] = find_accelerator(kw["accelerator"], tdp_w=hint)
     if "accelerator_hours" in kw:  # the hours path: no need for the compute path too
         kw.pop("tokens", None)  # the size stays: it sets the draw prior

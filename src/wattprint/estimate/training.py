@@ -25,7 +25,7 @@ from .._format import format_flop, format_money, format_number, format_power
 from ..units import format_count, format_duration, parse_duration
 from ._power import host_draw_w, training_draw_w
 from ._priors import (MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR, RECENT_FROM_YEAR, Prior,
-                      mfu_recent)
+                      cap_clock, mfu_recent)
 from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
                       fmt_range_mass, fmt_range_water, ranges_dict, spread)
 from .catalogue import Accelerator, resolve_accelerator
@@ -265,10 +265,19 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
                                           .replace("× peak", ""), mfu_prior_used.source))
         priors["mfu"] = mfu_prior_used
 
+    # A power cap below the part's TDP (``tdp_w`` lower than the catalogue's) slows the
+    # clock: time from compute is longer. Given hours already include it.
+    if (method == "compute" and tdp_w and acc.tdp_w and tdp_w < acc.tdp_w
+            and peak_tflops is None):
+        priors["clock"] = cap_clock(tdp_w, acc.tdp_w)
+        assumptions.append(Assumption(priors["clock"].name, priors["clock"].text(),
+                                      priors["clock"].source))
+
     def hours(p: Mapping[str, float]) -> float:
         if ah_given is not None:
             return ah_given
-        return flop / (peak * p["mfu"]) / SECONDS_PER_HOUR  # type: ignore[operator]
+        speed = peak * p["mfu"] * p.get("clock", 1.0)  # type: ignore[operator]
+        return flop / speed / SECONDS_PER_HOUR  # type: ignore[operator]
 
     # Power per accelerator.
     if it_power_w is not None:
@@ -329,12 +338,13 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     def p_it(p: Mapping[str, float]) -> float:
         return p["acc"] + p["host_w"] * p["util"]
 
-    acc_priors = {k: v for k, v in priors.items() if k in ("acc", "mfu")}
+    acc_priors = {k: v for k, v in priors.items() if k in ("acc", "mfu", "clock")}
     energy_acc = Range(*spread(e_acc, acc_priors), "kWh")
     energy_it = Range(*spread(e_it, priors), "kWh")
     power_acc = Range(*spread(lambda p: p["acc"], {"acc": priors["acc"]}), "W")
-    power_it = Range(*spread(p_it, {k: v for k, v in priors.items() if k != "mfu"}), "W")
-    ah = Range(*spread(hours, {k: v for k, v in priors.items() if k == "mfu"}),
+    power_it = Range(*spread(p_it, {k: v for k, v in priors.items()
+                                    if k not in ("mfu", "clock")}), "W")
+    ah = Range(*spread(hours, {k: v for k, v in priors.items() if k in ("mfu", "clock")}),
                "accelerator-hours")
     days = ah.scale(1 / (n * 24), "days") if n else None
     if n is None and method == "compute":

@@ -248,7 +248,7 @@ def _fmt(value: float, unit: str) -> str:
 # --- training ----------------------------------------------------------------------------------
 
 def _describe(kw: dict[str, Any], acc_name: str) -> str:
-    parts = [acc_name]
+    parts = [acc_name + (f" (power cap {kw['tdp_w']:g} W)" if kw.get("tdp_w") else "")]
     if kw.get("n_accelerators"):
         parts.append(f"{kw['n_accelerators']:,} accelerators")
     if kw.get("accelerator_hours"):
@@ -268,7 +268,6 @@ def _training(rows_out: list[ValidationRow], skipped: list[tuple[str, str, str]]
         rid = row["id"]
         kw = run_inputs(row)
         hint = kw.pop("tdp_hint", None)
-        kw.pop("tdp_w", None)
         kw.pop("intensity_g_per_kwh", None)  # energy only
         energy = num(row["energy_MWh"])
         try:
