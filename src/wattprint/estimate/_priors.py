@@ -144,8 +144,8 @@ def cap_clock(cap_w: float, tdp_w: float) -> Prior:
     bound by power throughout runs in proportion to it (cap / TDP, energy per FLOP
     unchanged). Central: the cube root of the ratio, the dynamic-power law of CMOS (power ∝
     frequency × voltage², voltage scaling with frequency)."""
-    ratio = cap_w / tdp_w
-    return Prior("speed under the power cap", round(ratio ** (1 / 3), 3), round(ratio, 3), 1.0,
+    ratio = cap_w / tdp_w  # not rounded: a tiny cap must not become a speed of 0
+    return Prior("speed under the power cap", float(f"{ratio ** (1 / 3):.3g}"), ratio, 1.0,
                  "× peak", f"a cap of {format_number(cap_w)} W on a {format_number(tdp_w)} W "
                  "part: between no slowdown (a job below the cap) and speed in proportion to "
                  "the cap (a job bound by power); central the cube-root law of CMOS dynamic "
