@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from wattprint.errors import UsageError
 from wattprint.estimate import estimate_inference, estimate_training
 from wattprint.estimate._priors import (TRAIN_DRAW_LARGE, TRAIN_DRAW_SMALL,
                                         train_draw_fraction)
@@ -240,6 +241,11 @@ def test_a_power_cap_lowers_the_draw_and_from_compute_also_the_speed():
         tokens="2T", tdp_w=400, **kw).assumptions)
     assert not any(a.name == "speed under the power cap" for a in estimate_training(
         tokens="2T", tdp_w=350, peak_tflops=300, **kw).assumptions)
-    # however small the cap, the estimate is finite (a speed of 0 would divide by zero)
-    tiny = estimate_training(tokens="2T", tdp_w=0.01, **kw)
-    assert 0 < tiny.energy_accelerators_kwh.low <= tiny.energy_accelerators_kwh.high < math.inf
+    # the lowest cap a part accepts is finite and slow; a "cap" below a tenth of the TDP is a
+    # slip, refused with the fix (it once divided by zero: a speed of 0)
+    low = estimate_training(tokens="2T", tdp_w=41, **kw)
+    assert 0 < low.energy_accelerators_kwh.low <= low.energy_accelerators_kwh.high < math.inf
+    for path in (dict(tokens="2T"), dict(accelerator_hours=1000)):
+        with pytest.raises(UsageError, match=r"below a tenth of the NVIDIA A100 SXM4 80 GB's "
+                                             r"TDP \(400 W\).*e\.g\. 200"):
+            estimate_training(tdp_w=0.01, **path, **kw)

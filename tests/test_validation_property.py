@@ -219,6 +219,9 @@ API_CASES: dict[str, Callable[[Any], Any]] = {
     "train(compute_flop)": lambda x: estimate_training(**H100, compute_flop=x),
     "train(mfu)": lambda x: estimate_training(**H100, params="7B", tokens="1T", mfu=x),
     "train(tdp_w)": lambda x: estimate_training(**H100, duration="3d", tdp_w=x),
+    # from compute, a TDP below the part's is a cap that also sets the speed
+    "train(tdp_w, compute)": lambda x: estimate_training(**H100, params="7B", tokens="1T",
+                                                         tdp_w=x),
     "train(peak_tflops)": lambda x: estimate_training(**H100, params="7B", tokens="1T",
                                                       peak_tflops=x),
     "train(accelerator_power_w)": lambda x: estimate_training(**H100, duration="3d",

@@ -17,11 +17,24 @@ from ..errors import UsageError
 __all__ = ["training_draw_w", "host_rating_w", "host_draw_w", "require_tdp"]
 
 
+#: A power limit below this share of a catalogued part's TDP is refused: no accelerator
+#: can be capped that low (NVIDIA's data-centre GPUs accept limits down to roughly a
+#: quarter to a third of their TDP), so it is a unit slip or a typo, not a cap.
+LOWEST_CAP_SHARE = 0.1
+
+
 def require_tdp(acc: Accelerator, tdp_w: float | None) -> float:
+    """The power limit the draw is a fraction of: ``tdp_w`` when given (the part's TDP, or a
+    cap set on it), else the catalogue's TDP."""
     tdp = tdp_w if tdp_w is not None else acc.tdp_w
     if not tdp:
         raise UsageError(f"the catalogue has no TDP for {acc.name}; pass tdp_w= (--tdp) or a "
                          "measured accelerator power")
+    if acc.tdp_w and tdp < LOWEST_CAP_SHARE * acc.tdp_w:
+        raise UsageError(f"a power limit of {format_power(tdp)} is below a tenth of the "
+                         f"{acc.name}'s TDP ({format_power(acc.tdp_w)}): no accelerator can "
+                         "be capped that low. Give the limit in watts (tdp_w=, --tdp), e.g. "
+                         f"{format_number(acc.tdp_w / 2)}")
     return float(tdp)
 
 

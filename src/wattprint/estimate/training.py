@@ -23,7 +23,7 @@ from .. import inputs
 from ..errors import UsageError
 from .._format import format_flop, format_money, format_number, format_power
 from ..units import format_count, format_duration, parse_duration
-from ._power import host_draw_w, training_draw_w
+from ._power import host_draw_w, require_tdp, training_draw_w
 from ._priors import (MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR, RECENT_FROM_YEAR, Prior,
                       cap_clock, mfu_recent)
 from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
@@ -268,7 +268,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     # A power cap below the part's TDP (``tdp_w`` lower than the catalogue's) slows the
     # clock: time from compute is longer. Given hours already include it.
     if (method == "compute" and tdp_w and acc.tdp_w and tdp_w < acc.tdp_w
-            and peak_tflops is None):
+            and peak_tflops is None and require_tdp(acc, tdp_w)):
         priors["clock"] = cap_clock(tdp_w, acc.tdp_w)
         assumptions.append(Assumption(priors["clock"].name, priors["clock"].text(),
                                       priors["clock"].source))
