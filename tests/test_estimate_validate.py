@@ -68,7 +68,7 @@ def test_report_prints_rows_summaries_and_targets(report):
     short = report.text(rows=False)
     assert "inputs:" not in short and "Targets (issue 14)" in short
     d = json.loads(json.dumps(report.to_dict()))
-    assert set(d) == {"rows", "skipped", "summaries", "targets", "modes"}
+    assert set(d) == {"rows", "skipped", "summaries", "targets", "modes", "by_basis"}
 
 
 def _row(report, rid):
@@ -180,3 +180,30 @@ def test_corrections_name_a_real_field_carry_a_source_and_leave_the_copy_as_buil
         assert read[fix["id"]][fix["field"]] == fix["value"] != fix["was"]
         assert re.search(r"(19|20)\d\d", fix["source"]) and len(fix["source"]) > 40
     assert training_rows() is not training_rows()  # fresh rows: a caller cannot edit them
+
+
+def test_training_is_also_reported_against_measured_figures_apart(report):
+    """A TDP disclosure (Meta's cards: GPU-hours × 700 W) is a method, not a measurement; the
+    report shows each training mode against measured figures and against hours × a stated
+    power separately, so the aggregate cannot hide how the estimate does on measurements."""
+    basis = {r.id: r.basis for r in report.rows if r.group in ("train-measured",
+                                                                "train-hours")}
+    assert basis["meta-llama3-8b"] == basis["llama1-65b"] == "stated power"
+    assert basis["apertus-70b-estimate"] == "stated power"
+    assert basis["patterson21-gpt3"] == basis["olmo3-32b"] == "measured"
+    assert basis["strubell19-transformer-big"] == "measured"
+    from wattprint.estimate.validate import MODES
+
+    for (mode, kind), s in report.by_basis.items():
+        members = [r for r in report.rows if r.group in MODES[mode][1] and r.basis == kind]
+        assert s.n == len(members) > 0
+        errs = sorted(abs(r.error) for r in members)
+        assert s.median_ape == pytest.approx((errs[(len(errs) - 1) // 2]
+                                              + errs[len(errs) // 2]) / 2)
+        assert s.coverage == pytest.approx(sum(r.in_range for r in members) / len(members))
+    hours = [r for r in report.rows if r.group in MODES["train-hours"][1]]
+    assert sum(s.n for (m, _), s in report.by_basis.items() if m == "train-hours") == len(hours)
+    text = report.text(rows=False)
+    assert re.search(r"^train-hours\s+measured\s+\d+", text, flags=re.M)
+    assert re.search(r"^train-hours\s+stated power\s+\d+", text, flags=re.M)
+    assert {d["basis"] for d in report.to_dict()["by_basis"]} == {"measured", "stated power"}

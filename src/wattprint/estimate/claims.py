@@ -193,6 +193,22 @@ def published_boundary(row: dict[str, str]) -> tuple[str, float, str]:
     return "accelerators", 1.0, "accelerators only (GPU-hours × stated power)"
 
 
+def published_basis(row: dict[str, str]) -> str:
+    """What a published training figure is: ``"measured"`` (a measured power or energy:
+    Patterson et al.'s system power, Strubell et al.'s draw, the OLMo reports' GPU power) or
+    ``"stated power"`` (hours × a TDP, or a power the source states or assumes: Meta's
+    model cards, planning estimates — a method, not a measurement); ``"not stated"`` where
+    the row does not say."""
+    power = row["power_basis"].lower()
+    energy = row["energy_basis"].lower()
+    if power.startswith(("measured", "gpu power measured", "avg. system power")) or (
+            "total average draw" in power):
+        return "measured"
+    if power or re.search(r"\d\s*w\b|estimate", energy):
+        return "stated power"
+    return "not stated"
+
+
 def _estimate_for_row(row: dict[str, str]) -> TrainingEstimate:
     from .catalogue import find_accelerator
 
