@@ -249,3 +249,32 @@ def test_a_power_cap_lowers_the_draw_and_from_compute_also_the_speed():
         with pytest.raises(UsageError, match=r"below a tenth of the NVIDIA A100 SXM4 80 GB's "
                                              r"TDP \(400 W\).*e\.g\. 200"):
             estimate_training(tdp_w=0.01, **path, **kw)
+
+
+def test_another_labs_utilisation_widens_only_the_low_side_of_a_recent_compute_estimate(
+        monkeypatch):
+    """The 2022+ utilisation curve is Meta's; OLMo 2 on H100 reached up to 1.9× it. From
+    compute on an H100, the range's low end reaches that lab (less energy, fewer hours);
+    the central value and the high end do not move; given hours and older parts do not
+    use it."""
+    from wattprint.estimate import _priors
+
+    kw = dict(accelerator="H100", params="13.7B", tokens="5.6T")
+    est = estimate_training(**kw)
+    assert any(a.name == _priors.LAB_UTILISATION.name for a in est.assumptions)
+    monkeypatch.setattr(_priors, "LAB_UTILISATION", _priors.Prior(
+        "same lab", 1.0, 1.0, 1.0, "×", "test"))
+    monkeypatch.setattr("wattprint.estimate.training.LAB_UTILISATION",
+                        _priors.LAB_UTILISATION)
+    one_lab = estimate_training(**kw)
+    for got, ref in ((est.energy_accelerators_kwh, one_lab.energy_accelerators_kwh),
+                     (est.accelerator_hours, one_lab.accelerator_hours)):
+        assert got.central == pytest.approx(ref.central, rel=1e-12)
+        assert got.high == pytest.approx(ref.high, rel=1e-12)
+        assert got.low < ref.low * 0.8
+    monkeypatch.undo()
+    # OLMo 2 13B's measured 257 MWh of GPU energy is inside the range now, not before
+    assert est.energy_accelerators_kwh.low <= 257_000 < one_lab.energy_accelerators_kwh.low
+    for other in (estimate_training(accelerator="H100", accelerator_hours=1e5, params="13.7B"),
+                  estimate_training(accelerator="A100-80GB", params="13.7B", tokens="5.6T")):
+        assert not any(a.name == _priors.LAB_UTILISATION.name for a in other.assumptions)

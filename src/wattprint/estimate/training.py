@@ -24,8 +24,8 @@ from ..errors import UsageError
 from .._format import format_flop, format_money, format_number, format_power
 from ..units import format_count, format_duration, parse_duration
 from ._power import host_draw_w, require_tdp, training_draw_w
-from ._priors import (MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR, RECENT_FROM_YEAR, Prior,
-                      cap_clock, mfu_recent)
+from ._priors import (LAB_UTILISATION, MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR,
+                      RECENT_FROM_YEAR, Prior, cap_clock, mfu_recent)
 from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
                       fmt_range_mass, fmt_range_water, ranges_dict, spread)
 from .catalogue import Accelerator, resolve_accelerator
@@ -263,6 +263,10 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
             mfu_prior_used = mfu_prior(acc, n_active or n_params)
             assumptions.append(Assumption(mfu_prior_used.name, mfu_prior_used.text(percent=True)
                                           .replace("× peak", ""), mfu_prior_used.source))
+            if acc.year is not None and acc.year >= RECENT_FROM_YEAR:
+                priors["lab"] = LAB_UTILISATION
+                assumptions.append(Assumption(LAB_UTILISATION.name, LAB_UTILISATION.text(),
+                                              LAB_UTILISATION.source))
         priors["mfu"] = mfu_prior_used
 
     # A power cap below the part's TDP (``tdp_w`` lower than the catalogue's) slows the
@@ -276,7 +280,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     def hours(p: Mapping[str, float]) -> float:
         if ah_given is not None:
             return ah_given
-        speed = peak * p["mfu"] * p.get("clock", 1.0)  # type: ignore[operator]
+        speed = peak * p["mfu"] * p.get("lab", 1.0) * p.get("clock", 1.0)  # type: ignore[operator]
         return flop / speed / SECONDS_PER_HOUR  # type: ignore[operator]
 
     # Power per accelerator.
@@ -338,13 +342,14 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     def p_it(p: Mapping[str, float]) -> float:
         return p["acc"] + p["host_w"] * p["util"]
 
-    acc_priors = {k: v for k, v in priors.items() if k in ("acc", "mfu", "clock")}
+    acc_priors = {k: v for k, v in priors.items() if k in ("acc", "mfu", "lab", "clock")}
     energy_acc = Range(*spread(e_acc, acc_priors), "kWh")
     energy_it = Range(*spread(e_it, priors), "kWh")
     power_acc = Range(*spread(lambda p: p["acc"], {"acc": priors["acc"]}), "W")
     power_it = Range(*spread(p_it, {k: v for k, v in priors.items()
-                                    if k not in ("mfu", "clock")}), "W")
-    ah = Range(*spread(hours, {k: v for k, v in priors.items() if k in ("mfu", "clock")}),
+                                    if k not in ("mfu", "lab", "clock")}), "W")
+    ah = Range(*spread(hours, {k: v for k, v in priors.items()
+                               if k in ("mfu", "lab", "clock")}),
                "accelerator-hours")
     days = ah.scale(1 / (n * 24), "days") if n else None
     if n is None and method == "compute":
