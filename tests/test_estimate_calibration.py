@@ -221,6 +221,7 @@ def test_a_power_cap_lowers_the_draw_and_from_compute_also_the_speed():
         1e6 * TRAIN_DRAW_LARGE.central * 350 / 1000, rel=1e-9)
     assert capped.accelerator_hours.central == free.accelerator_hours.central == 1e6
     assert not any(a.name == "speed under the power cap" for a in capped.assumptions)
+    assert "TDP 400 W, capped at 350 W (given)" in capped.summary()
     host_free = free.power_it_w.central - free.power_accelerator_w.central
     host_capped = capped.power_it_w.central - capped.power_accelerator_w.central
     assert host_capped == pytest.approx(host_free, rel=1e-9)  # the DGX A100's host share

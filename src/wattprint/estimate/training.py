@@ -196,8 +196,13 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     src = "Epoch AI ML hardware database (CC-BY-4.0)"
     if acc.unverified:
         src += f"; UNVERIFIED gap-fill for {', '.join(acc.unverified)}"
-    tdp_text = f"{format_power(tdp_w or acc.tdp_w)}{' (given)' if tdp_w else ''}" if (
-        tdp_w or acc.tdp_w) else "unknown"
+    if tdp_w and acc.tdp_w and tdp_w < acc.tdp_w:
+        tdp_text = f"{format_power(acc.tdp_w)}, capped at {format_power(tdp_w)} (given)"
+    elif tdp_w and acc.tdp_w and tdp_w != acc.tdp_w:
+        tdp_text = f"{format_power(tdp_w)} (given; the catalogue says {format_power(acc.tdp_w)})"
+    else:
+        tdp_text = (f"{format_power(tdp_w or acc.tdp_w)}{' (given)' if tdp_w else ''}"
+                    if (tdp_w or acc.tdp_w) else "unknown")
     assumptions.append(Assumption("accelerator", f"{acc.name} (TDP {tdp_text}, released "
                                   f"{acc.release_date or '?'})", src))
     n = inputs.check("n_accelerators", "n_accelerators", n_accelerators)
