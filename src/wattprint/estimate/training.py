@@ -277,7 +277,8 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     # A power cap below the part's TDP (``tdp_w`` lower than the catalogue's) slows the
     # clock: time from compute is longer. Given hours already include it.
     if (method == "compute" and tdp_w and acc.tdp_w and tdp_w < acc.tdp_w
-            and peak_tflops is None and require_tdp(acc, tdp_w)):
+            and peak_tflops is None):
+        require_tdp(acc, tdp_w)  # refuses a "cap" no part accepts, before it sets a speed
         priors["clock"] = cap_clock(tdp_w, acc.tdp_w)
         assumptions.append(Assumption(priors["clock"].name, priors["clock"].text(),
                                       priors["clock"].source))
@@ -285,8 +286,8 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     def hours(p: Mapping[str, float]) -> float:
         if ah_given is not None:
             return ah_given
-        speed = peak * p["mfu"] * p.get("lab", 1.0) * p.get("clock", 1.0)  # type: ignore[operator]
-        return flop / speed / SECONDS_PER_HOUR  # type: ignore[operator]
+        speed = p["mfu"] * p.get("lab", 1.0) * p.get("clock", 1.0)
+        return flop / (peak * speed) / SECONDS_PER_HOUR  # type: ignore[operator]
 
     # Power per accelerator.
     if it_power_w is not None:
