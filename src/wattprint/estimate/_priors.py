@@ -138,20 +138,22 @@ def train_draw_fraction(params: float | None) -> Prior:
                  f"{small.source}; {large.source}")
 
 
-def cap_clock(cap_w: float, tdp_w: float) -> Prior:
-    """How much of its peak speed an accelerator keeps under a power cap ``cap_w`` below its
-    TDP ``tdp_w`` (× peak FLOP/s), for time estimated from compute. The range spans the two
-    ends a training job can sit at: a job that stays under the cap is not slowed (1.0); one
-    bound by power throughout runs in proportion to it (cap / TDP, energy per FLOP
-    unchanged). Central: the cube root of the ratio, the dynamic-power law of CMOS (power ∝
-    frequency × voltage², voltage scaling with frequency)."""
-    ratio = cap_w / tdp_w  # not rounded: a tiny cap must not become a speed of 0
+def cap_clock(cap_w: float, draw_w: float) -> Prior:
+    """How much of its peak speed an accelerator keeps under a power cap ``cap_w`` when it
+    would draw ``draw_w`` uncapped (× peak FLOP/s), for time estimated from compute. A cap
+    at or above that draw does not slow it (1.0). Below it, the range spans a job that only
+    touches the cap at peaks (not slowed, 1.0) and one held at the cap throughout (speed in
+    proportion, cap / draw: energy per FLOP unchanged); central, the cube root of that ratio,
+    the dynamic-power law of CMOS (power ∝ frequency × voltage², voltage scaling with
+    frequency)."""
+    ratio = min(1.0, cap_w / draw_w)  # not rounded: a tiny cap must not become a speed of 0
     return Prior("speed under the power cap", float(f"{ratio ** (1 / 3):.3g}"), ratio, 1.0,
-                 "× peak", f"a cap of {format_number(cap_w)} W on a {format_number(tdp_w)} W "
-                 "part: between no slowdown (a job below the cap) and speed in proportion to "
-                 "the cap (a job bound by power); central the cube-root law of CMOS dynamic "
-                 "power (P ∝ f·V², V ∝ f); McDonald et al. 2022 (NAACL Findings): BERT "
-                 "training on V100s capped at 150 W of 250 W took ~3 % longer")
+                 "× peak", f"a cap of {format_number(cap_w)} W where the run would draw "
+                 f"{format_number(draw_w)} W: between no slowdown (a job at the cap only at "
+                 "peaks) and speed in proportion to the cap (a job held at it); central the "
+                 "cube-root law of CMOS dynamic power (P ∝ f·V², V ∝ f); McDonald et al. 2022 "
+                 "(NAACL Findings): BERT training on V100s capped at 150 W of 250 W, above its "
+                 "draw for most of the run, took ~3 % longer")
 
 
 #: Google's published measured min / mean / max power per TPU chip (W).

@@ -274,12 +274,14 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
                                               LAB_UTILISATION.source))
         priors["mfu"] = mfu_prior_used
 
-    # A power cap below the part's TDP (``tdp_w`` lower than the catalogue's) slows the
-    # clock: time from compute is longer. Given hours already include it.
+    # A power cap below what the part would draw uncapped (``tdp_w`` lower than the
+    # catalogue's TDP) slows the clock: time from compute is longer. Given hours already
+    # include it.
     if (method == "compute" and tdp_w and acc.tdp_w and tdp_w < acc.tdp_w
             and peak_tflops is None):
         require_tdp(acc, tdp_w)  # refuses a "cap" no part accepts, before it sets a speed
-        priors["clock"] = cap_clock(tdp_w, acc.tdp_w)
+        uncapped = training_draw_w(acc, None, n_active or n_params).central
+        priors["clock"] = cap_clock(tdp_w, uncapped)
         assumptions.append(Assumption(priors["clock"].name, priors["clock"].text(),
                                       priors["clock"].source))
 
