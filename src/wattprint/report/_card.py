@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Sequence
 
+from ..result import basis_of
+
 __all__ = ["CardRun", "card_run_from_report", "card_run_from_result", "co2_eq_emissions",
            "block_yaml", "card_text", "merge_card", "read_block", "MODEL_CARD_KEYS",
            "TRAINING_TYPES", "KEY", "DEFAULT_BODY"]
@@ -89,8 +91,7 @@ def _check_training_type(training_type: str | None) -> None:
 
 
 def _basis_text(runs: Sequence[CardRun]) -> str:
-    kinds = {r.basis for r in runs}
-    basis = kinds.pop() if len(kinds) == 1 else "mixed"
+    basis = basis_of(r.basis for r in runs)
     if basis == "measured":
         return "measured energy"
     if basis == "modelled":

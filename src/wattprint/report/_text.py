@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from ..result import basis_of
 from ._card import MODEL_CARD_KEYS
 from ._data import ReportData
 from ._fmt import fmt_hours, fmt_kwh, fmt_mass, fmt_num, md_cell
@@ -184,8 +185,7 @@ class Totals:
 
     @property
     def basis(self) -> str:
-        kinds = {r.basis for r in self.runs}
-        return kinds.pop() if len(kinds) == 1 else "mixed"
+        return basis_of(r.basis for r in self.runs)
 
     @property
     def measured_fraction(self) -> float:
