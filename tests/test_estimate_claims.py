@@ -125,3 +125,22 @@ def test_a_slip_past_the_named_units_reads_as_a_sentence():
     r = check_claim("1.2e-12 MWh", accelerator="H100", n_accelerators=8, duration="3d")
     assert r.verdict == "unit-slip"
     assert "looks like a unit slip of 10^-12: 1.2 MWh would fit" in r.message
+
+
+def test_check_cli_takes_the_accelerators_power_limit(tmp_path):
+    """A claim about a run on capped GPUs is checked at the cap (`--tdp`), as `--run` does
+    for a published run whose source states one (Llama 2 34B at 350 W)."""
+    from _cli import wp
+
+    base = ["check", "363.4MWh", "--hardware", "A100-80GB", "--accelerator-hours", "1038336",
+            "--params", "34B", "--boundary", "accelerators", "--json"]
+    free = json.loads(wp(tmp_path, *base).stdout)
+    capped = wp(tmp_path, *base, "--tdp", "350")
+    assert capped.returncode == 0, capped.stderr
+    capped = json.loads(capped.stdout)
+    assert capped["estimate"]["central"] == pytest.approx(
+        free["estimate"]["central"] * 350 / 400, rel=1e-9)
+    assert capped["estimate"]["central"] == pytest.approx(
+        check_claim("363.4MWh", run="Llama 2 34B").estimate.central, rel=1e-9)
+    bad = wp(tmp_path, *base, "--tdp", "-5")
+    assert bad.returncode == 2 and "--tdp -5" in bad.stderr and "Traceback" not in bad.stderr

@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "boundary the published figure was counted at; else facility)")
     p.add_argument("--hardware", help="or describe the run: accelerator")
     p.add_argument("--count", type=int, help="number of accelerators")
+    p.add_argument("--tdp", type=float, metavar="W",
+                   help="the accelerators' power limit (W): their TDP, or a cap set on them")
     p.add_argument("--duration", help="wall-clock time: 14.8d, 36h")
     p.add_argument("--days", type=float, help="wall-clock days")
     p.add_argument("--accelerator-hours", help="accelerator-hours: 3.55M")
@@ -52,7 +54,7 @@ def handle(args: argparse.Namespace) -> int:
     from .. import inputs as checks
     from ._common import check_flags
 
-    check_flags(args, count="n_accelerators", days="days", pue="pue",
+    check_flags(args, count="n_accelerators", tdp="tdp_w", days="days", pue="pue",
                 intensity="intensity_g_per_kwh", year="year", batch="batch")
     checks.params("--params", args.params)
     checks.params("--active-params", args.active_params)
@@ -68,7 +70,7 @@ def handle(args: argparse.Namespace) -> int:
                       active_params=args.active_params, tokens=args.tokens, pue=args.pue,
                       zone=args.zone, intensity_g_per_kwh=args.intensity, year=args.year,
                       output_tokens=args.output_tokens, input_tokens=args.input_tokens,
-                      batch_size=args.batch, workload=args.workload)
+                      batch_size=args.batch, workload=args.workload, tdp_w=args.tdp)
         if not args.hardware:
             inputs.pop("accelerator")
     elif not args.run:
