@@ -207,3 +207,7 @@ def test_training_is_also_reported_against_measured_figures_apart(report):
     assert re.search(r"^train-hours\s+measured\s+\d+", text, flags=re.M)
     assert re.search(r"^train-hours\s+stated power\s+\d+", text, flags=re.M)
     assert {d["basis"] for d in report.to_dict()["by_basis"]} == {"measured", "stated power"}
+    full = report.text()
+    assert re.search(r"meta-llama3-8b\n.*\n.*\n\s+published: [\d.,]+ MWh \(hours × a stated "
+                     r"power\)", full)
+    assert re.search(r"olmo3-32b\n.*\n.*\n\s+published: [\d.,]+ MWh \(measured\)", full)

@@ -59,6 +59,9 @@ GROUPS = {
 }
 
 
+#: How a row's published figure was obtained, as the row lines say it.
+_BASIS_TEXT = {"measured": "measured", "stated power": "hours × a stated power"}
+
 #: Estimation modes (issue 14) → (title, the groups they pool).
 MODES = {
     "train-hours": ("training energy from hardware and accelerator-hours",
@@ -213,7 +216,8 @@ class ValidationReport:
                     lines.append(f"      estimate:  {_fmt(r.estimate.central, r.unit)} "
                                  f"({_fmt(r.estimate.low, r.unit)} – "
                                  f"{_fmt(r.estimate.high, r.unit)}) at {r.boundary}")
-                    lines.append(f"      published: {_fmt(r.published, r.unit)}   error "
+                    kind = f" ({_BASIS_TEXT[r.basis]})" if r.basis in _BASIS_TEXT else ""
+                    lines.append(f"      published: {_fmt(r.published, r.unit)}{kind}   error "
                                  f"{r.error:+.1%} ({r.ratio:.2f}×), {flag}"
                                  + (f"   [{r.note}]" if r.note else ""))
             s = self.summaries[group]
