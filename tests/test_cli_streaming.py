@@ -126,3 +126,19 @@ def test_record_to_dict_is_asdict_without_its_copies(ledger_path) -> None:
         assert json.dumps(got, default=str) == json.dumps(expected, default=str)
         got["settings"]["changed"] = 1  # a copy: the record is untouched
         assert "changed" not in r.settings
+
+
+def test_listing_dict_is_to_dict_without_the_detail(ledger_path) -> None:
+    """``runs --json`` builds each run's dict without its devices, phases and counters
+    (never made, then dropped): the same keys, values and order as ``to_dict`` less them."""
+    with Ledger(ledger_path) as ledger:
+        records = [ledger.get(r.id) for r in ledger.runs()]
+    assert any(r.devices and r.phases and r.counters for r in records)
+    for r in records:
+        full = r.to_dict()
+        for key in ("devices", "phases", "counters", "per_unit"):
+            full.pop(key)
+        got = r.listing_dict()
+        assert list(got) == list(full) and got == full
+        assert json.dumps(got, indent=1, default=str) == json.dumps(full, indent=1,
+                                                                    default=str)

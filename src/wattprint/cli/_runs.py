@@ -123,9 +123,7 @@ def _print_json(runs: Iterable[Any], jobs: dict[str, Any]) -> None:
     write = sys.stdout.write
     first = True
     for r in runs:
-        d = r.to_dict()
-        for key in ("devices", "phases", "counters", "per_unit"):
-            d.pop(key, None)
+        d = r.listing_dict()
         job = jobs.get(r.job_id) if r.job_id else None
         if job is not None and len(job.parts) > 1:
             d["job"] = {k: v for k, v in job.to_dict().items()

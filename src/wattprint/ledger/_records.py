@@ -124,6 +124,14 @@ class RunRecord:
             p["per_unit"] = obj.per_unit
         return data
 
+    def listing_dict(self) -> dict[str, Any]:
+        """What :meth:`to_dict` gives without the per-device, per-phase and per-unit detail
+        (the run as ``wattprint runs --json`` lists it), for serialising at once: a new
+        dict whose values are the record's own (lists and dicts shared, not copied)."""
+        data = {name: getattr(self, name) for name in _LISTING_FIELDS}
+        data["mean_power_w"] = self.mean_power_w
+        return data
+
     def to_result(self) -> RunResult:
         """The run as a :class:`RunResult` (unknown figures as 0)."""
         return RunResult(
@@ -135,6 +143,12 @@ class RunRecord:
             peak_power_w=self.peak_power_w or 0.0, status=self.status,
             warnings=list(self.warnings), run_id=self.id, cpu_s=self.cpu_s,
             end_reason=self.end_reason, overhead_cpu_s=self.overhead_cpu_s)
+
+
+#: The fields of a run in a listing: all but the row id and the per-device, per-phase and
+#: counter detail.
+_LISTING_FIELDS = tuple(f.name for f in fields(RunRecord)
+                        if f.name not in ("rid", "devices", "phases", "counters"))
 
 
 def _plain(obj: Any) -> Any:
