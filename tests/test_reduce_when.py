@@ -238,3 +238,16 @@ def test_fast_local_hours_match_zoneinfo_hour_by_hour(zone):
     for i, cell in enumerate(_week_cells(tz, t0, 8760)):
         local = datetime.fromtimestamp(t0 + 3600 * i, tz)
         assert cell == (local.month - 1) * 168 + local.weekday() * 24 + local.hour, (zone, i)
+
+
+def test_library_planners_use_the_planning_clock(monkeypatch):
+    """``plan_when`` without ``now`` plans from the same clock as the CLI (``WATTPRINT_NOW``
+    when set), not from the wall clock."""
+    from wattprint.reduce.when import plan_when
+
+    monkeypatch.setenv("WATTPRINT_NOW", "2026-03-02T05:00:00Z")
+    plan = plan_when("DE", 2 * 3600, within_s=12 * 3600)
+    assert plan.now == datetime(2026, 3, 2, 5, tzinfo=timezone.utc)
+    assert plan.to_dict() == plan_when("DE", 2 * 3600, within_s=12 * 3600,
+                                       now=datetime(2026, 3, 2, 5,
+                                                    tzinfo=timezone.utc)).to_dict()

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from . import evidence
+from ._wait import now as planning_now
 
 __all__ = ["Situation", "Lever", "Advice", "advise", "situation_from_run",
            "situation_from_plan", "LEVERS"]
@@ -162,7 +163,7 @@ def lever_hour(s: Situation) -> Lever:
     if _tables.hourly_zone(s.zone) is None:
         return _no("hour", title, f"no hourly data for {s.zone}: no hour is known to be "
                                   "cleaner (a live provider would tell)")
-    start = s.start or datetime.now(timezone.utc)
+    start = s.start or planning_now()
     if s.duration_s > 7 * 86400:
         return _no("hour", title, "a job longer than a week spans every hour: moving its "
                                   "start changes little")
@@ -244,7 +245,7 @@ def lever_region(s: Situation) -> Lever:
     regions = match_regions(f"{provider}:*" if provider else "aws:*,gcp:*,azure:*")
     it_kwh = s.energy_facility_kwh[1] / s.pue
     plan = plan_where(regions, s.duration_s or 3600.0, it_kwh * 3.6e6,
-                      now=s.start or datetime.now(timezone.utc))
+                      now=s.start or planning_now())
     here_kg = s.energy_facility_kwh[1] * s.intensity_g_per_kwh / 1000
     top = plan.options[:5]
     savings = [(here_kg - o.co2e_g / 1000, o) for o in top]

@@ -18,6 +18,7 @@ from typing import Any
 from ..accounting._timeline import as_utc, energy_by_hour
 from ..errors import UsageError
 from ._outlook import Outlook, outlook
+from ._wait import now as planning_now
 
 __all__ = ["Window", "WhenPlan", "best_window", "plan_when", "window_mean", "day_savings",
            "days_compared"]
@@ -149,7 +150,7 @@ def plan_when(zone: Any, duration_s: float, *, now: datetime | None = None,
     """The best start for a ``duration_s`` job in ``zone``: starting by ``now +
     within_s`` (default 24 h), or ending by ``deadline``. ``provider``: a live provider
     (its forecast first, the shipped profile after its horizon)."""
-    now = as_utc(now or datetime.now(timezone.utc))
+    now = as_utc(now or planning_now())
     if deadline is not None and within_s is not None:
         raise UsageError("give --within or --deadline, not both")
     if deadline is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from ..accounting import _tables
@@ -24,6 +24,7 @@ from ..accounting.provenance import Figure, Provenance, from_dataset
 from ..accounting.zones import UnknownZoneError, resolve_zone
 from ..errors import UsageError
 from ._outlook import Outlook, outlook
+from ._wait import now as planning_now
 from .when import best_window
 
 __all__ = ["RegionOption", "WherePlan", "match_regions", "plan_where", "known_regions"]
@@ -141,7 +142,7 @@ def plan_where(regions: Iterable[str], duration_s: float, energy_j: float, *,
     """Rank ``regions`` by the CO2e of ``energy_j`` joules of IT energy run for
     ``duration_s`` starting now (or at each region's best start within ``within_s``).
     ``prices``: region → price per kWh (beats ``price_per_kwh``)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or planning_now()
     if duration_s <= 0:
         raise UsageError("--duration must be above 0; write e.g. --duration 6h")
     latest_end = now + timedelta(seconds=(within_s or 0.0) + duration_s)
