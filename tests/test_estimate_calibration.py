@@ -222,6 +222,8 @@ def test_a_power_cap_lowers_the_draw_and_from_compute_also_the_speed():
     assert capped.accelerator_hours.central == free.accelerator_hours.central == 1e6
     assert not any(a.name == "speed under the power cap" for a in capped.assumptions)
     assert "TDP 400 W, capped at 350 W (given)" in capped.summary()
+    served = estimate_inference(params="8B", accelerator="H100", tdp_w=500)
+    assert "TDP 700 W, capped at 500 W (given)" in served.summary()  # one wording for both
     host_free = free.power_it_w.central - free.power_accelerator_w.central
     host_capped = capped.power_it_w.central - capped.power_accelerator_w.central
     assert host_capped == pytest.approx(host_free, rel=1e-9)  # the DGX A100's host share

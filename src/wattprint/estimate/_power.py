@@ -14,7 +14,7 @@ from ._priors import (HOST_RATIO_DEFAULT, HOST_UTILISATION, TPU_HOST_W, TPU_MEAS
                       train_draw_fraction)
 from ..errors import UsageError
 
-__all__ = ["training_draw_w", "host_rating_w", "host_draw_w", "require_tdp"]
+__all__ = ["training_draw_w", "host_rating_w", "host_draw_w", "require_tdp", "tdp_text"]
 
 
 #: A power limit below this share of a catalogued part's TDP is refused: no accelerator
@@ -36,6 +36,18 @@ def require_tdp(acc: Accelerator, tdp_w: float | None) -> float:
                          "be capped that low. Give the limit in watts (tdp_w=, --tdp), e.g. "
                          f"{format_number(acc.tdp_w / 2)}")
     return float(tdp)
+
+
+def tdp_text(acc: Accelerator, tdp_w: float | None) -> str:
+    """The power limit as an estimate's assumptions state it: ``"TDP 700 W"``, ``"TDP
+    400 W, capped at 350 W (given)"``, ``"TDP 500 W (given; the catalogue says 400 W)"``."""
+    if tdp_w and acc.tdp_w and tdp_w < acc.tdp_w:
+        return f"TDP {format_power(acc.tdp_w)}, capped at {format_power(tdp_w)} (given)"
+    if tdp_w and acc.tdp_w and tdp_w != acc.tdp_w:
+        return f"TDP {format_power(tdp_w)} (given; the catalogue says {format_power(acc.tdp_w)})"
+    if tdp_w or acc.tdp_w:
+        return f"TDP {format_power(tdp_w or acc.tdp_w)}{' (given)' if tdp_w else ''}"
+    return "TDP unknown"
 
 
 def training_draw_w(acc: Accelerator, tdp_w: float | None = None,

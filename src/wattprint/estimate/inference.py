@@ -28,7 +28,7 @@ from typing import Any, Mapping
 from .. import inputs
 from ..errors import UsageError
 from .._format import format_number, format_power
-from ._power import host_rating_w, require_tdp
+from ._power import host_rating_w, require_tdp, tdp_text
 from ._priors import (ASPECT_RATIO, BYTES_PER_PARAM, DEFAULT_BATCH, DEFAULT_INPUT_TOKENS,
                       DEFAULT_OUTPUT_TOKENS, ENGINE_MAX_SEQS_SOURCE, HOST_UTILISATION,
                       HOST_UTILISATION_INFER, IDLE_DRAW, KV_DIM_MAX, KV_MEMORY_FRACTION,
@@ -345,7 +345,7 @@ def estimate_inference(*, params: "str | float", accelerator: "str | Accelerator
         f"; UNVERIFIED gap-fill for {', '.join(acc.unverified)}" if acc.unverified else "")
     assumptions = [
         Assumption("accelerator", f"{g} × {acc.name}: {format_number(peak / 1e12)} TFLOP/s "
-                   f"({used}), {format_number(bw_tb)} TB/s, TDP {format_power(tdp)}", src_hw),
+                   f"({used}), {format_number(bw_tb)} TB/s, {tdp_text(acc, tdp_w)}", src_hw),
         Assumption("request", f"{I} input + {O} output tokens, {engine} engine, "
                    f"{workload} workload"
                    + (" (defaults)" if input_tokens is None or output_tokens is None else ""),

@@ -23,7 +23,7 @@ from .. import inputs
 from ..errors import UsageError
 from .._format import format_flop, format_money, format_number, format_power
 from ..units import format_count, format_duration, parse_duration
-from ._power import host_draw_w, require_tdp, training_draw_w
+from ._power import host_draw_w, require_tdp, tdp_text, training_draw_w
 from ._priors import (LAB_UTILISATION, MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR,
                       RECENT_FROM_YEAR, Prior, cap_clock, mfu_recent)
 from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
@@ -196,15 +196,8 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     src = "Epoch AI ML hardware database (CC-BY-4.0)"
     if acc.unverified:
         src += f"; UNVERIFIED gap-fill for {', '.join(acc.unverified)}"
-    if tdp_w and acc.tdp_w and tdp_w < acc.tdp_w:
-        tdp_text = f"{format_power(acc.tdp_w)}, capped at {format_power(tdp_w)} (given)"
-    elif tdp_w and acc.tdp_w and tdp_w != acc.tdp_w:
-        tdp_text = f"{format_power(tdp_w)} (given; the catalogue says {format_power(acc.tdp_w)})"
-    else:
-        tdp_text = (f"{format_power(tdp_w or acc.tdp_w)}{' (given)' if tdp_w else ''}"
-                    if (tdp_w or acc.tdp_w) else "unknown")
-    assumptions.append(Assumption("accelerator", f"{acc.name} (TDP {tdp_text}, released "
-                                  f"{acc.release_date or '?'})", src))
+    assumptions.append(Assumption("accelerator", f"{acc.name} ({tdp_text(acc, tdp_w)}, "
+                                  f"released {acc.release_date or '?'})", src))
     n = inputs.check("n_accelerators", "n_accelerators", n_accelerators)
     seconds = inputs.check("run_duration_s", "duration", _seconds(duration), shown_as=duration)
     ah_given = inputs.count("accelerator_hours", accelerator_hours, "accelerator_hours")
