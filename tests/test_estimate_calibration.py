@@ -261,30 +261,34 @@ def test_a_power_cap_lowers_the_draw_and_from_compute_also_the_speed():
             estimate_training(tdp_w=0.01, **path, **kw)
 
 
-def test_another_labs_utilisation_widens_only_the_low_side_of_a_recent_compute_estimate(
-        monkeypatch):
+def test_another_labs_utilisation_widens_only_the_low_side_of_a_recent_compute_estimate():
     """The 2022+ utilisation curve is Meta's; OLMo 2 on H100 reached up to 1.9× it. From
     compute on an H100, the range's low end reaches that lab (less energy, fewer hours);
     the central value and the high end do not move; given hours and older parts do not
-    use it."""
-    from wattprint.estimate import _priors
+    use it. The energy is recomputed here from the public priors, with and without it."""
+    from wattprint.estimate._power import training_draw_w
+    from wattprint.estimate._priors import LAB_UTILISATION, mfu_recent
+    from wattprint.estimate._result import spread
+    from wattprint.estimate.catalogue import find_accelerator
 
-    kw = dict(accelerator="H100", params="13.7B", tokens="5.6T")
-    est = estimate_training(**kw)
-    assert any(a.name == _priors.LAB_UTILISATION.name for a in est.assumptions)
-    monkeypatch.setattr(_priors, "LAB_UTILISATION", _priors.Prior(
-        "same lab", 1.0, 1.0, 1.0, "×", "test"))
-    monkeypatch.setattr("wattprint.estimate.training.LAB_UTILISATION",
-                        _priors.LAB_UTILISATION)
-    one_lab = estimate_training(**kw)
-    for got, ref in ((est.energy_accelerators_kwh, one_lab.energy_accelerators_kwh),
-                     (est.accelerator_hours, one_lab.accelerator_hours)):
-        assert got.central == pytest.approx(ref.central, rel=1e-12)
-        assert got.high == pytest.approx(ref.high, rel=1e-12)
-        assert got.low < ref.low * 0.8
-    monkeypatch.undo()
+    n, d = 13.7e9, 5.6e12
+    h100 = find_accelerator("H100")
+    peak = h100.peak_flops("bf16")[0]
+
+    def kwh(p):
+        return 6 * n * d / (peak * p["mfu"] * p.get("lab", 1.0)) / 3600 * p["acc"] / 1000
+
+    one_lab = {"mfu": mfu_recent(n), "acc": training_draw_w(h100, None, n)}
+    c0, lo0, hi0 = spread(kwh, one_lab)
+    c, lo, hi = spread(kwh, {**one_lab, "lab": LAB_UTILISATION})
+    est = estimate_training(accelerator="H100", params="13.7B", tokens="5.6T")
+    e = est.energy_accelerators_kwh
+    assert (e.central, e.low, e.high) == pytest.approx((c, lo, hi), rel=1e-12)
+    assert c == pytest.approx(c0, rel=1e-12) and hi == pytest.approx(hi0, rel=1e-12)
+    assert lo < lo0 * 0.8
+    assert any(a.name == LAB_UTILISATION.name for a in est.assumptions)
     # OLMo 2 13B's measured 257 MWh of GPU energy is inside the range now, not before
-    assert est.energy_accelerators_kwh.low <= 257_000 < one_lab.energy_accelerators_kwh.low
+    assert lo <= 257_000 < lo0
     for other in (estimate_training(accelerator="H100", accelerator_hours=1e5, params="13.7B"),
                   estimate_training(accelerator="A100-80GB", params="13.7B", tokens="5.6T")):
-        assert not any(a.name == _priors.LAB_UTILISATION.name for a in other.assumptions)
+        assert not any(a.name == LAB_UTILISATION.name for a in other.assumptions)
