@@ -14,7 +14,8 @@ from ._priors import (HOST_RATIO_DEFAULT, HOST_UTILISATION, TPU_HOST_W, TPU_MEAS
                       train_draw_fraction)
 from ..errors import UsageError
 
-__all__ = ["training_draw_w", "host_rating_w", "host_draw_w", "require_tdp", "tdp_text"]
+__all__ = ["training_draw_w", "host_rating_w", "host_draw_w", "require_tdp", "tdp_text",
+           "is_cap"]
 
 
 #: A power limit below this share of a catalogued part's TDP is refused: no accelerator
@@ -38,10 +39,15 @@ def require_tdp(acc: Accelerator, tdp_w: float | None) -> float:
     return float(tdp)
 
 
+def is_cap(acc: Accelerator, tdp_w: float | None) -> bool:
+    """Whether a given ``tdp_w`` is a power cap: below the catalogued part's TDP."""
+    return bool(tdp_w and acc.tdp_w and tdp_w < acc.tdp_w)
+
+
 def tdp_text(acc: Accelerator, tdp_w: float | None) -> str:
     """The power limit as an estimate's assumptions state it: ``"TDP 700 W"``, ``"TDP
     400 W, capped at 350 W (given)"``, ``"TDP 500 W (given; the catalogue says 400 W)"``."""
-    if tdp_w and acc.tdp_w and tdp_w < acc.tdp_w:
+    if is_cap(acc, tdp_w):
         return f"TDP {format_power(acc.tdp_w)}, capped at {format_power(tdp_w)} (given)"
     if tdp_w and acc.tdp_w and tdp_w != acc.tdp_w:
         return f"TDP {format_power(tdp_w)} (given; the catalogue says {format_power(acc.tdp_w)})"

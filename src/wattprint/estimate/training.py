@@ -23,7 +23,7 @@ from .. import inputs
 from ..errors import UsageError
 from .._format import format_flop, format_money, format_number, format_power
 from ..units import format_count, format_duration, parse_duration
-from ._power import host_draw_w, require_tdp, tdp_text, training_draw_w
+from ._power import host_draw_w, is_cap, require_tdp, tdp_text, training_draw_w
 from ._priors import (LAB_UTILISATION, MFU_EARLY, MFU_MODERN, MODERN_FROM_YEAR,
                       RECENT_FROM_YEAR, Prior, cap_clock, mfu_recent)
 from ._result import (PROVENANCE, Assumption, Range, footprint, fmt_range, fmt_range_energy,
@@ -270,8 +270,7 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     # A power cap below what the part would draw uncapped (``tdp_w`` lower than the
     # catalogue's TDP) slows the clock: time from compute is longer. Given hours already
     # include it.
-    if (method == "compute" and tdp_w and acc.tdp_w and tdp_w < acc.tdp_w
-            and peak_tflops is None):
+    if method == "compute" and is_cap(acc, tdp_w) and peak_tflops is None:
         require_tdp(acc, tdp_w)  # refuses a "cap" no part accepts, before it sets a speed
         uncapped = training_draw_w(acc, None, n_active or n_params).central
         priors["clock"] = cap_clock(tdp_w, uncapped)
@@ -343,14 +342,14 @@ def estimate_training(*, accelerator: "str | Accelerator", n_accelerators: int |
     def p_it(p: Mapping[str, float]) -> float:
         return p["acc"] + p["host_w"] * p["util"]
 
-    acc_priors = {k: v for k, v in priors.items() if k in ("acc", "mfu", "lab", "clock")}
+    time_keys = ("mfu", "lab", "clock")  # the priors that set the time from compute
+    acc_priors = {k: v for k, v in priors.items() if k == "acc" or k in time_keys}
     energy_acc = Range(*spread(e_acc, acc_priors), "kWh")
     energy_it = Range(*spread(e_it, priors), "kWh")
     power_acc = Range(*spread(lambda p: p["acc"], {"acc": priors["acc"]}), "W")
-    power_it = Range(*spread(p_it, {k: v for k, v in priors.items()
-                                    if k not in ("mfu", "lab", "clock")}), "W")
-    ah = Range(*spread(hours, {k: v for k, v in priors.items()
-                               if k in ("mfu", "lab", "clock")}),
+    power_it = Range(*spread(p_it, {k: v for k, v in priors.items() if k not in time_keys}),
+                     "W")
+    ah = Range(*spread(hours, {k: v for k, v in priors.items() if k in time_keys}),
                "accelerator-hours")
     days = ah.scale(1 / (n * 24), "days") if n else None
     if n is None and method == "compute":
